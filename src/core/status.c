@@ -1,0 +1,71 @@
+/* status.c - status messages, error records and small shared utilities. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *sgm_status_str(sgm_status s) {
+    switch (s) {
+#define SGM__STATUS_CASE(name, value, msg) \
+    case name:                             \
+        return msg;
+        SGM_STATUS_LIST(SGM__STATUS_CASE)
+#undef SGM__STATUS_CASE
+    }
+    return "unknown status";
+}
+
+size_t sgm_dtype_size(sgm_dtype t) { return t == SGM_F32 ? sizeof(float) : sizeof(double); }
+
+sgm_status sgm__set_error(sgm_error *err, sgm_status st, const char *fmt, ...) {
+    if (err) {
+        err->status = st;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+void *sgm__calloc(size_t n, size_t size) {
+    if (n == 0 || size == 0) return calloc(1, 1);
+    if (n > (size_t)-1 / size) return NULL;
+    return calloc(n, size);
+}
+
+static int norm_char(int c) {
+    c = tolower((unsigned char)c);
+    return c == '-' ? '_' : c;
+}
+
+int sgm__name_eq(const char *a, const char *b) {
+    if (!a || !b) return 0;
+    while (*a && *b) {
+        if (norm_char(*a) != norm_char(*b)) return 0;
+        a++;
+        b++;
+    }
+    return *a == 0 && *b == 0;
+}
+
+int sgm__name_in_list(const char *name, const char *list) {
+    if (!name || !list) return 0;
+    const char *p = list;
+    while (*p) {
+        const char *q = strchr(p, ',');
+        size_t len = q ? (size_t)(q - p) : strlen(p);
+        char tmp[64];
+        if (len < sizeof tmp) {
+            memcpy(tmp, p, len);
+            tmp[len] = 0;
+            if (sgm__name_eq(name, tmp)) return 1;
+        }
+        if (!q) break;
+        p = q + 1;
+    }
+    return 0;
+}

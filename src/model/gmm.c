@@ -1,0 +1,317 @@
+/* gmm.c - the exact Gaussian-mixture model (diagonal covariances): JSON
+ * loading with full validation, the closed-form denoiser (Tweedie's formula
+ * for a mixture: posterior responsibilities times per-component posterior
+ * means), the noisy log-density, responsibilities and exact sampling.
+ * All arithmetic in double; rows are processed in parallel (OpenMP) and each
+ * row's result does not depend on the others.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "sgm/sgm_io.h"
+#include "sgm/sgm_model.h"
+
+struct sgm_gmm {
+    size_t k, d;
+    double *w;     /* [k] normalised weights */
+    double *logw;  /* [k] */
+    double *mu;    /* [k, d] */
+    double *sd;    /* [k, d] */
+};
+
+static const double LOG2PI = 1.8378770664093454836;
+
+void sgm_gmm_free(sgm_gmm *g) {
+    if (!g) return;
+    free(g->w);
+    free(g->logw);
+    free(g->mu);
+    free(g->sd);
+    free(g);
+}
+
+size_t sgm_gmm_dim(const sgm_gmm *g) { return g->d; }
+size_t sgm_gmm_components(const sgm_gmm *g) { return g->k; }
+const double *sgm_gmm_weights(const sgm_gmm *g) { return g->w; }
+const double *sgm_gmm_means(const sgm_gmm *g) { return g->mu; }
+const double *sgm_gmm_stds(const sgm_gmm *g) { return g->sd; }
+
+sgm_status sgm_gmm_create(size_t k, size_t d, const double *weights, const double *means,
+                          const double *stds, sgm_gmm **out, sgm_error *err) {
+    *out = NULL;
+    if (k == 0 || d == 0 || k > 1000000 || d > 100000000 / k)
+        return sgm__set_error(err, SGM_ERR_SHAPE, "gmm: bad size (%zu components, dim %zu)", k,
+                              d);
+    double wsum = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (!(weights[i] >= 0 && isfinite(weights[i])))
+            return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                                  "gmm: weight %zu is %g (need finite, >= 0)", i, weights[i]);
+        wsum += weights[i];
+    }
+    if (!(wsum > 0)) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "gmm: weights sum to 0");
+    for (size_t i = 0; i < k * d; i++) {
+        if (!isfinite(means[i]))
+            return sgm__set_error(err, SGM_ERR_INVALID_ARG, "gmm: mean value %zu is not finite",
+                                  i);
+        if (!(stds[i] > 0 && isfinite(stds[i])))
+            return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                                  "gmm: std value %zu is %g (need finite, > 0)", i, stds[i]);
+    }
+    sgm_gmm *g = calloc(1, sizeof *g);
+    if (!g) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
+    g->k = k;
+    g->d = d;
+    g->w = malloc(k * sizeof(double));
+    g->logw = malloc(k * sizeof(double));
+    g->mu = malloc(k * d * sizeof(double));
+    g->sd = malloc(k * d * sizeof(double));
+    if (!g->w || !g->logw || !g->mu || !g->sd) {
+        sgm_gmm_free(g);
+        return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < k; i++) {
+        g->w[i] = weights[i] / wsum;
+        g->logw[i] = log(g->w[i]);
+    }
+    memcpy(g->mu, means, k * d * sizeof(double));
+    memcpy(g->sd, stds, k * d * sizeof(double));
+    *out = g;
+    return SGM_OK;
+}
+
+/* reads a JSON array of numbers of length n into out */
+static int read_vec(const cJSON *a, size_t n, double *out) {
+    if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != n) return 0;
+    size_t i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a) {
+        if (!cJSON_IsNumber(e)) return 0;
+        out[i++] = e->valuedouble;
+    }
+    return 1;
+}
+
+static int read_mat(const cJSON *a, size_t k, size_t d, double *out) {
+    if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != k) return 0;
+    size_t i = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, a) {
+        if (!read_vec(row, d, out + i * d)) return 0;
+        i++;
+    }
+    return 1;
+}
+
+sgm_status sgm_gmm_from_json(const char *text, sgm_gmm **out, sgm_error *err) {
+    *out = NULL;
+    cJSON *root = cJSON_Parse(text);
+    if (!root) {
+        const char *where = cJSON_GetErrorPtr();
+        char ctx[24] = "";
+        if (where) snprintf(ctx, sizeof ctx, "%.20s", where);
+        return sgm__set_error(err, SGM_ERR_FORMAT, "gmm: malformed JSON near '%s'", ctx);
+    }
+    sgm_status st = SGM_OK;
+    double *w = NULL, *mu = NULL, *sd = NULL;
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
+    const cJSON *dim = cJSON_GetObjectItemCaseSensitive(root, "dim");
+    const cJSON *jw = cJSON_GetObjectItemCaseSensitive(root, "weights");
+    const cJSON *jm = cJSON_GetObjectItemCaseSensitive(root, "means");
+    const cJSON *js = cJSON_GetObjectItemCaseSensitive(root, "stds");
+    if (!cJSON_IsObject(root)) {
+        st = sgm__set_error(err, SGM_ERR_FORMAT, "gmm: the JSON top level must be an object");
+        goto done;
+    }
+    if (kind && (!cJSON_IsString(kind) || strcmp(kind->valuestring, "gmm") != 0)) {
+        st = sgm__set_error(err, SGM_ERR_FORMAT, "gmm: \"kind\" must be \"gmm\"");
+        goto done;
+    }
+    if (!cJSON_IsNumber(dim) || dim->valuedouble < 1 || dim->valuedouble > 1e8 ||
+        dim->valuedouble != floor(dim->valuedouble)) {
+        st = sgm__set_error(err, SGM_ERR_FORMAT, "gmm: \"dim\" must be a positive integer");
+        goto done;
+    }
+    if (!cJSON_IsArray(jw) || cJSON_GetArraySize(jw) < 1) {
+        st = sgm__set_error(err, SGM_ERR_FORMAT, "gmm: \"weights\" must be a non-empty array");
+        goto done;
+    }
+    size_t d = (size_t)dim->valuedouble, k = (size_t)cJSON_GetArraySize(jw);
+    w = malloc(k * sizeof *w);
+    mu = malloc(k * d * sizeof *mu);
+    sd = malloc(k * d * sizeof *sd);
+    if (!w || !mu || !sd) {
+        st = sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (!read_vec(jw, k, w)) {
+        st = sgm__set_error(err, SGM_ERR_FORMAT, "gmm: \"weights\" must hold %zu numbers", k);
+        goto done;
+    }
+    if (!read_mat(jm, k, d, mu)) {
+        st = sgm__set_error(err, SGM_ERR_SHAPE,
+                            "gmm: \"means\" must be %zu arrays of %zu numbers (dim)", k, d);
+        goto done;
+    }
+    if (!read_mat(js, k, d, sd)) {
+        st = sgm__set_error(err, SGM_ERR_SHAPE,
+                            "gmm: \"stds\" must be %zu arrays of %zu numbers (dim)", k, d);
+        goto done;
+    }
+    st = sgm_gmm_create(k, d, w, mu, sd, out, err);
+done:
+    free(w);
+    free(mu);
+    free(sd);
+    cJSON_Delete(root);
+    return st;
+}
+
+sgm_status sgm_gmm_load(const char *path, sgm_gmm **out, sgm_error *err) {
+    char *text = NULL;
+    size_t len = 0;
+    *out = NULL;
+    sgm_status st = sgm_read_file(path, &text, &len, err);
+    if (st) return st;
+    st = sgm_gmm_from_json(text, out, err);
+    free(text);
+    if (st && err) {
+        char tmp[sizeof err->msg];
+        memcpy(tmp, err->msg, sizeof tmp);
+        size_t pl = strlen(path);
+        if (pl > 120) pl = 120;
+        snprintf(err->msg, sizeof err->msg, "%.*s: %.*s", (int)pl, path, 120, tmp);
+    }
+    return st;
+}
+
+/* log-weights + log N(x; mu_k, diag(sd_k^2 + sigma^2)) for one row into lp[k];
+ * returns log-sum-exp and turns lp into responsibilities */
+static double row_resp(const sgm_gmm *g, const double *x, double s2, double *lp) {
+    size_t k = g->k, d = g->d;
+    double mx = -INFINITY;
+    for (size_t c = 0; c < k; c++) {
+        const double *mu = g->mu + c * d, *sd = g->sd + c * d;
+        double acc = 0;
+        for (size_t j = 0; j < d; j++) {
+            double v = sd[j] * sd[j] + s2;
+            double r = x[j] - mu[j];
+            acc += r * r / v + log(v);
+        }
+        lp[c] = g->logw[c] - 0.5 * (acc + (double)d * LOG2PI);
+        if (lp[c] > mx) mx = lp[c];
+    }
+    double sum = 0;
+    for (size_t c = 0; c < k; c++) {
+        lp[c] = exp(lp[c] - mx);
+        sum += lp[c];
+    }
+    for (size_t c = 0; c < k; c++) lp[c] /= sum;
+    return mx + log(sum);
+}
+
+static void row_denoise(const sgm_gmm *g, const double *x, double s2, double *lp, double *o) {
+    size_t d = g->d;
+    row_resp(g, x, s2, lp);
+    for (size_t j = 0; j < d; j++) o[j] = 0;
+    for (size_t c = 0; c < g->k; c++) {
+        if (lp[c] == 0) continue;
+        const double *mu = g->mu + c * d, *sd = g->sd + c * d;
+        for (size_t j = 0; j < d; j++) {
+            double v = sd[j] * sd[j];
+            o[j] += lp[c] * (mu[j] + v / (v + s2) * (x[j] - mu[j]));
+        }
+    }
+}
+
+void sgm_gmm_denoise(const sgm_gmm *g, size_t n, const double *x, double sigma, double *out) {
+    double s2 = sigma * sigma;
+#pragma omp parallel
+    {
+        double *lp = malloc(g->k * sizeof *lp);
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            if (lp) row_denoise(g, x + i * g->d, s2, lp, out + i * g->d);
+        }
+        free(lp);
+    }
+}
+
+void sgm_gmm_logpdf(const sgm_gmm *g, size_t n, const double *x, double sigma, double *out) {
+    double s2 = sigma * sigma;
+    double *lp = malloc(g->k * sizeof *lp);
+    if (!lp) return;
+    for (size_t i = 0; i < n; i++) out[i] = row_resp(g, x + i * g->d, s2, lp);
+    free(lp);
+}
+
+void sgm_gmm_responsibilities(const sgm_gmm *g, size_t n, const double *x, double sigma,
+                              double *out) {
+    double s2 = sigma * sigma;
+    for (size_t i = 0; i < n; i++) row_resp(g, x + i * g->d, s2, out + i * g->k);
+}
+
+void sgm_gmm_sample(const sgm_gmm *g, uint64_t seed, uint64_t draw, uint64_t row0, size_t n,
+                    double *out) {
+    size_t d = g->d;
+    double *z = malloc(d * sizeof *z);
+    if (!z) return;
+    for (size_t i = 0; i < n; i++) {
+        double u;
+        /* the component: inverse CDF of the weights (the uniform comes from a
+         * separate stream: draw + 2^31 keeps it apart from the normals) */
+        sgm_rng_uniform_rows_f64(seed, draw + 0x80000000u, row0 + i, 1, 1, &u);
+        size_t c = 0;
+        double acc = g->w[0];
+        while (c + 1 < g->k && u >= acc) acc += g->w[++c];
+        sgm_rng_normal_rows_f64(seed, draw, row0 + i, 1, d, z);
+        for (size_t j = 0; j < d; j++) out[i * d + j] = g->mu[c * d + j] + g->sd[c * d + j] * z[j];
+    }
+    free(z);
+}
+
+/* The denoiser callback: x0 = D(x_t / alpha, sigma / alpha). */
+int sgm_gmm_denoise_fn(const sgm_eval *q, void *out, void *user_data) {
+    const sgm_gmm *g = user_data;
+    if (!g || q->d != g->d || !(q->alpha > 0)) return -1;
+    double inv_a = 1 / q->alpha, s = q->sigma / q->alpha, s2 = s * s;
+    size_t d = g->d;
+    int fail = 0;
+#pragma omp parallel
+    {
+        double *lp = malloc(g->k * sizeof *lp);
+        double *xr = malloc(2 * d * sizeof *xr);
+        if (!lp || !xr) {
+#pragma omp atomic write
+            fail = 1;
+        }
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < q->n; i++) {
+            if (!lp || !xr) continue;
+            double *xo = xr + d;
+            for (size_t j = 0; j < d; j++)
+                xr[j] = inv_a * (q->dtype == SGM_F64 ? ((const double *)q->x)[i * d + j]
+                                                     : (double)((const float *)q->x)[i * d + j]);
+            row_denoise(g, xr, s2, lp, xo);
+            for (size_t j = 0; j < d; j++) {
+                if (q->dtype == SGM_F64) ((double *)out)[i * d + j] = xo[j];
+                else ((float *)out)[i * d + j] = (float)xo[j];
+            }
+        }
+        free(lp);
+        free(xr);
+    }
+    return fail ? -2 : 0;
+}
+
+sgm_denoiser sgm_gmm_denoiser(const sgm_gmm *g) {
+    sgm_denoiser den;
+    den.fn = sgm_gmm_denoise_fn;
+    den.user_data = (void *)(uintptr_t)g;
+    den.prediction = SGM_PRED_X0;
+    return den;
+}
