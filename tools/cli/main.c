@@ -2,13 +2,42 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "sgm.h"
 
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"sample", cmd_sample, "draw samples with any process, parameterization and sampler"},
+    {"schedule", cmd_schedule, "print the sigmas / times of a schedule"},
+    {"list", cmd_list, "list processes, samplers and schedules"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "sgm %s - score-based generative models\n\nusage: sgm <command> [options]\n\n",
+            SGM_VERSION_STRING);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nRun `sgm <command> --help` for the options of a command.\n");
+}
+
 int main(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        printf("usage: sgm <command> [options]\n");
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
     }
-    fprintf(stderr, "sgm: unknown command '%s'\n", argv[1]);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("sgm %s\n", SGM_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "sgm: unknown command '%s' (run `sgm --help`)\n", argv[1]);
     return 2;
 }

@@ -1,0 +1,10 @@
+/* cli.h - the subcommands of `sgm`, one file each (cmd_*.c). Each returns
+ * the process exit code: 0 success, 2 bad input / usage, 1 runtime failure. */
+#ifndef SGM_CLI_H
+#define SGM_CLI_H
+
+int cmd_sample(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+
+#endif
