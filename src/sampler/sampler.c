@@ -314,6 +314,36 @@ static void to_process_coords(sgm__s *s, void *x, double alpha) {
     if (alpha != 1) sgm__lc(s, x, 1, &alpha, (const void *const *)&x);
 }
 
+static sgm_status first_step_from_pure_noise(sgm__s *s, void *x) {
+    sgm__pt p = s->pts[0], q = s->pts[1];
+    double sigma0 = sgm_process_sigma(s->proc, p.t);
+    if (!(sigma0 > 0))
+        return sgm__fail(s->err, SGM_ERR_INVALID_ARG, "schedule: first point has sigma = 0");
+    sgm_eval ev;
+    ev.n = s->n;
+    ev.d = s->d;
+    ev.row0 = s->row0;
+    ev.dtype = s->dt;
+    ev.x = x;
+    ev.t = p.t;
+    ev.alpha = 0;
+    ev.sigma = sigma0;
+    void *D = s->noise;
+    int rc = s->den->fn(&ev, D, s->den->user_data);
+    s->stats.nfe++;
+    if (rc != 0)
+        return sgm__fail(s->err, SGM_ERR_CALLBACK, "denoiser returned %d at t=%g", rc, p.t);
+    if (s->den->prediction != SGM_PRED_X0)
+        sgm_prediction_to_x0(s->den->prediction, s->dt, s->count, x, D, 0, sigma0,
+                             sgm_process_dalpha(s->proc, p.t), sgm_process_dsigma(s->proc, p.t),
+                             D);
+    double c = isfinite(q.s) ? q.s / sigma0 : 0;
+    sgm__lc2(s, x, c, x, 1, D);
+    s->i = 1;
+    s->k = 1;
+    return SGM_OK;
+}
+
 sgm_status sgm_sampler_begin(sgm_sampler *s, const sgm_schedule *sched,
                              const sgm_denoiser *den, sgm_rng *rng, uint64_t row0, size_t n,
                              void *x, sgm_error *err) {
@@ -352,10 +382,12 @@ sgm_status sgm_sampler_begin(sgm_sampler *s, const sgm_schedule *sched,
                              i, p.s, s->pts[i - 1].s);
         s->pts[i] = p;
     }
-    if (!(s->pts[0].alpha > 0) || !isfinite(s->pts[0].s))
+    int pure_noise = !(s->pts[0].alpha > 0) || !isfinite(s->pts[0].s);
+    if (pure_noise && (den->prediction == SGM_PRED_EPS || den->prediction == SGM_PRED_SCORE))
         return sgm__fail(err, SGM_ERR_UNSUPPORTED,
-                         "schedule starts at infinite noise (alpha = 0); start at a finite "
-                         "sigma (e.g. t_max slightly below 1)");
+                         "the schedule starts at pure noise (alpha = 0, zero terminal SNR), "
+                         "where an eps or score prediction does not determine x0; use a v, "
+                         "x0 or flow model, or start below t_max");
     s->n_pts = sched->n;
     s->n = n;
     s->count = n * s->d;
@@ -371,12 +403,24 @@ sgm_status sgm_sampler_begin(sgm_sampler *s, const sgm_schedule *sched,
     free(s->mstate);
     s->mstate = NULL;
     /* Brownian tree range: smallest positive and largest sigma of the schedule */
-    s->bt_smax = s->pts[0].s;
-    s->bt_smin = s->pts[0].s;
-    for (size_t i = 0; i < s->n_pts; i++)
-        if (s->pts[i].s > 0 && s->pts[i].s < s->bt_smin) s->bt_smin = s->pts[i].s;
-    /* into VE coordinates */
-    if (s->pts[0].alpha != 1) {
+    s->bt_smax = 0;
+    s->bt_smin = INFINITY;
+    for (size_t i = 0; i < s->n_pts; i++) {
+        double v = s->pts[i].s;
+        if (v > 0 && isfinite(v)) {
+            if (v < s->bt_smin) s->bt_smin = v;
+            if (v > s->bt_smax) s->bt_smax = v;
+        }
+    }
+    if (!(s->bt_smax > 0)) s->bt_smin = s->bt_smax = 1;
+    if (pure_noise) {
+        /* First step from alpha = 0: the limit of every sampler's first-order update
+         * (DDIM / Euler / DPM-Solver-1) is x~_1 = D + s_1 x_0 / sigma_0; the method
+         * proper then starts at point 1 with an empty history. */
+        sgm_status st = first_step_from_pure_noise(s, x);
+        if (st) return st;
+    } else if (s->pts[0].alpha != 1) {
+        /* into VE coordinates */
         double a = 1 / s->pts[0].alpha;
         sgm__lc(s, x, 1, &a, (const void *const *)&x);
     }
@@ -396,14 +440,16 @@ sgm_status sgm_sampler_step(sgm_sampler *s, void *x, int *done, sgm_error *err) 
     if (!s->m->step)
         return sgm__fail(err, SGM_ERR_UNSUPPORTED, "sampler %s is not implemented",
                          s->m->info.name);
-    sgm_status st = s->m->step(s, x);
-    if (st) return st;
-    s->k++;
+    if (s->i < s->n_pts - 1) { /* (begin may already have reached the end) */
+        sgm_status st = s->m->step(s, x);
+        if (st) return st;
+        s->k++;
+    }
     s->stats.steps = s->k;
     if (s->i >= s->n_pts - 1) s->done = 1;
     if (s->cfg.on_step) {
         sgm_step_info info;
-        info.step = s->k - 1;
+        info.step = s->k ? s->k - 1 : 0;
         info.n_steps = s->m->info.adaptive ? 0 : s->n_pts - 1;
         sgm__pt p = s->pts[s->i < s->n_pts ? s->i : s->n_pts - 1];
         info.t = p.t;
