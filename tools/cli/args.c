@@ -1,0 +1,450 @@
+/* args.c - option parsing and the process / schedule options shared by the
+ * `sgm` subcommands (see args.h). Values are parsed strictly: a number must
+ * be consumed completely by strtod/strtol and be finite; names are looked up
+ * in the library (process kinds, schedule kinds) or in the tables below. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "args.h"
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cli_fail(cli_args *a, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->err, sizeof a->err, fmt, ap);
+    va_end(ap);
+    /* keep the message on one line */
+    for (char *p = a->err; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+    return -1;
+}
+
+void cli_add_opts(cli_args *a, const cli_opt *table) {
+    for (const cli_opt *o = table; o->name; o++)
+        if (a->n_opts < CLI_MAX_OPTS) a->opts[a->n_opts++] = o;
+}
+
+static int find_opt(const cli_args *a, const char *name, size_t len) {
+    for (size_t i = 0; i < a->n_opts; i++)
+        if (strlen(a->opts[i]->name) == len && strncmp(a->opts[i]->name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+int cli_parse(cli_args *a, int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            a->help = 1;
+            continue;
+        }
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == 0)
+            return cli_fail(a, "unexpected argument '%s' (options are --name VALUE)", arg);
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        int k = find_opt(a, name, len);
+        if (k < 0)
+            return cli_fail(a, "unknown option '--%.*s' (run `sgm %s --help`)", (int)len, name,
+                            a->cmd);
+        if (a->val[k])
+            return cli_fail(a, "option --%s given twice", a->opts[k]->name);
+        if (!a->opts[k]->meta) { /* switch: --flag or --flag=0/1 */
+            a->val[k] = eq ? eq + 1 : "1";
+            continue;
+        }
+        if (eq) {
+            a->val[k] = eq + 1;
+        } else {
+            if (i + 1 >= argc)
+                return cli_fail(a, "option --%s needs a value (%s)", a->opts[k]->name,
+                                a->opts[k]->meta);
+            a->val[k] = argv[++i];
+        }
+        if (a->val[k][0] == 0)
+            return cli_fail(a, "option --%s has an empty value", a->opts[k]->name);
+    }
+    return 0;
+}
+
+void cli_usage(const cli_args *a, FILE *f, const char *synopsis) {
+    fprintf(f, "usage: sgm %s %s\n\noptions:\n", a->cmd, synopsis);
+    for (size_t i = 0; i < a->n_opts; i++) {
+        const cli_opt *o = a->opts[i];
+        char lhs[64];
+        snprintf(lhs, sizeof lhs, "--%s%s%s", o->name, o->meta ? " " : "", o->meta ? o->meta : "");
+        fprintf(f, "  %-30s %s", lhs, o->help);
+        if (o->dflt) fprintf(f, " [default: %s]", o->dflt);
+        fputc('\n', f);
+    }
+}
+
+const char *cli_get(const cli_args *a, const char *name) {
+    int k = find_opt(a, name, strlen(name));
+    return k < 0 ? NULL : a->val[k];
+}
+
+int cli_has(const cli_args *a, const char *name) { return cli_get(a, name) != NULL; }
+
+int cli_require(cli_args *a, const char *name) {
+    if (!cli_has(a, name)) return cli_fail(a, "missing required option --%s", name);
+    return 0;
+}
+
+int cli_get_double(cli_args *a, const char *name, double *out) {
+    const char *v = cli_get(a, name);
+    if (!v) return 0;
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || *end != 0 || !isfinite(x) || errno == ERANGE)
+        return cli_fail(a, "--%s: '%s' is not a finite number", name, v);
+    *out = x;
+    return 1;
+}
+
+static int parse_long(cli_args *a, const char *name, const char *v, long *out) {
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end != 0 || errno == ERANGE)
+        return cli_fail(a, "--%s: '%s' is not an integer", name, v);
+    *out = x;
+    return 1;
+}
+
+int cli_get_int(cli_args *a, const char *name, long lo, long hi, int *out) {
+    const char *v = cli_get(a, name);
+    if (!v) return 0;
+    long x = 0;
+    if (parse_long(a, name, v, &x) < 0) return -1;
+    if (x < lo || x > hi)
+        return cli_fail(a, "--%s: %ld is out of range [%ld, %ld]", name, x, lo, hi);
+    *out = (int)x;
+    return 1;
+}
+
+int cli_get_u64(cli_args *a, const char *name, uint64_t *out) {
+    const char *v = cli_get(a, name);
+    if (!v) return 0;
+    char *end;
+    errno = 0;
+    if (v[0] == '-') return cli_fail(a, "--%s: '%s' must be >= 0", name, v);
+    unsigned long long x = strtoull(v, &end, 10);
+    if (end == v || *end != 0 || errno == ERANGE)
+        return cli_fail(a, "--%s: '%s' is not a non-negative integer", name, v);
+    *out = (uint64_t)x;
+    return 1;
+}
+
+int cli_get_size(cli_args *a, const char *name, size_t lo, size_t *out) {
+    uint64_t x = 0;
+    int r = cli_get_u64(a, name, &x);
+    if (r <= 0) return r;
+    if (x < lo) return cli_fail(a, "--%s: must be >= %zu (got %llu)", name, lo,
+                                (unsigned long long)x);
+    if (x > (uint64_t)SIZE_MAX / 64) return cli_fail(a, "--%s: value too large", name);
+    *out = (size_t)x;
+    return 1;
+}
+
+int cli_get_bool(cli_args *a, const char *name, int *out) {
+    const char *v = cli_get(a, name);
+    if (!v) return 0;
+    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0) *out = 1;
+    else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0) *out = 0;
+    else return cli_fail(a, "--%s: '%s' is not 0 or 1", name, v);
+    return 1;
+}
+
+static int name_eq(const char *x, const char *y) {
+    for (; *x && *y; x++, y++) {
+        int cx = tolower((unsigned char)*x), cy = tolower((unsigned char)*y);
+        if (cx == '-') cx = '_';
+        if (cy == '-') cy = '_';
+        if (cx != cy) return 0;
+    }
+    return *x == 0 && *y == 0;
+}
+
+int cli_get_choice(cli_args *a, const char *name, const char *const *choices, int *out) {
+    const char *v = cli_get(a, name);
+    if (!v) return 0;
+    for (int i = 0; choices[i]; i++)
+        if (name_eq(v, choices[i])) {
+            *out = i;
+            return 1;
+        }
+    char list[256] = "";
+    for (int i = 0; choices[i]; i++) {
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", i ? "|" : "", choices[i]);
+    }
+    return cli_fail(a, "--%s: unknown value '%s' (expected %s)", name, v, list);
+}
+
+/* ---------------------------------------------------------------- lists --- */
+
+static int parse_numbers(cli_args *a, const char *name, const char *text, double **out,
+                         size_t *n) {
+    size_t cap = 16, m = 0;
+    double *v = malloc(cap * sizeof *v);
+    if (!v) return cli_fail(a, "out of memory");
+    const char *p = text;
+    for (;;) {
+        while (*p && (isspace((unsigned char)*p) || *p == ',')) p++;
+        if (!*p) break;
+        char *end;
+        errno = 0;
+        double x = strtod(p, &end);
+        if (end == p || !isfinite(x) || errno == ERANGE ||
+            (*end && !isspace((unsigned char)*end) && *end != ',')) {
+            free(v);
+            return cli_fail(a, "--%s: value %zu of the list is not a finite number", name,
+                            m + 1);
+        }
+        if (m == cap) {
+            cap *= 2;
+            double *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                free(v);
+                return cli_fail(a, "out of memory");
+            }
+            v = nv;
+        }
+        v[m++] = x;
+        p = end;
+    }
+    if (m == 0) {
+        free(v);
+        return cli_fail(a, "--%s: empty list", name);
+    }
+    *out = v;
+    *n = m;
+    return 1;
+}
+
+int cli_get_list(cli_args *a, const char *name, double **out, size_t *n) {
+    const char *v = cli_get(a, name);
+    if (!v) return 0;
+    sgm_error err = {0};
+    if (v[0] != '@') return parse_numbers(a, name, v, out, n);
+    const char *path = v + 1;
+    size_t pl = strlen(path);
+    if (pl > 4 && strcmp(path + pl - 4, ".npy") == 0) {
+        sgm_array arr = {0};
+        if (sgm_npy_load(path, &arr, &err))
+            return cli_fail(a, "--%s: %s", name, err.msg);
+        if (arr.ndim != 1 || arr.count == 0) {
+            sgm_array_free(&arr);
+            return cli_fail(a, "--%s: %s must be a non-empty 1-D array", name, path);
+        }
+        *out = arr.data;
+        *n = arr.count;
+        return 1;
+    }
+    char *text = NULL;
+    if (sgm_read_file(path, &text, NULL, &err)) return cli_fail(a, "--%s: %s", name, err.msg);
+    int r = parse_numbers(a, name, text, out, n);
+    free(text);
+    return r;
+}
+
+/* ----------------------------------------------------------- predictions --- */
+
+static const char *const pred_names[] = {"eps", "x0", "v", "score", "flow", NULL};
+
+int cli_prediction_from_name(const char *name, sgm_prediction *out) {
+    for (int i = 0; pred_names[i]; i++)
+        if (name_eq(name, pred_names[i])) {
+            *out = (sgm_prediction)i;
+            return 0;
+        }
+    static const struct {
+        const char *alias;
+        sgm_prediction p;
+    } aliases[] = {{"epsilon", SGM_PRED_EPS}, {"noise", SGM_PRED_EPS},
+                   {"sample", SGM_PRED_X0},   {"x_start", SGM_PRED_X0},
+                   {"data", SGM_PRED_X0},     {"v_prediction", SGM_PRED_V},
+                   {"velocity", SGM_PRED_FLOW}};
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (name_eq(name, aliases[i].alias)) {
+            *out = aliases[i].p;
+            return 0;
+        }
+    return -1;
+}
+
+const char *cli_prediction_name(sgm_prediction p) {
+    if ((unsigned)p < 5) return pred_names[p];
+    return "?";
+}
+
+/* -------------------------------------------------------------- process --- */
+
+const cli_opt cli_process_opts[] = {
+    {"process", "NAME", NULL, "ve|vp|vp-cosine|vp-discrete|subvp|flow (see `sgm list`)"},
+    {"sigma-min", "A", "0.002 (ve)", "ve: smallest sigma; other processes: schedule range"},
+    {"sigma-max", "B", "80 (ve)", "ve: largest sigma; other processes: schedule range"},
+    {"beta-0", "B0", "0.1", "vp / subvp: beta(0)"},
+    {"beta-1", "B1", "20", "vp / subvp: beta(1)"},
+    {"cosine-s", "S", "0.008", "vp-cosine: offset s"},
+    {"betas", "KIND", "linear", "vp-discrete: linear|scaled_linear|squaredcos_cap_v2"},
+    {"beta-start", "B", "1e-4", "vp-discrete: first beta"},
+    {"beta-end", "B", "0.02", "vp-discrete: last beta"},
+    {"n-train", "N", "1000", "vp-discrete: number of training steps"},
+    {"interp", "KIND", "log_alpha", "vp-discrete: log_alpha|log_sigma|sigma"},
+    {"rescale-zero-snr", NULL, "off", "vp-discrete: zero terminal SNR rescale"},
+    {"t-eps", "T", "1e-3 (1/N discrete)", "smallest time of time schedules"},
+    {"t-max", "T", "1 (ve: sigma-max)", "largest time of schedules"},
+    {NULL, NULL, NULL, NULL}};
+
+int cli_build_process(cli_args *a, const char *default_kind, sgm_process **out) {
+    *out = NULL;
+    const char *kname = cli_get(a, "process");
+    if (!kname) kname = default_kind;
+    if (!kname) return cli_fail(a, "missing required option --process");
+    sgm_process_kind kind;
+    if (sgm_process_kind_from_name(kname, &kind))
+        return cli_fail(a, "unknown process '%s' (run `sgm list`)", kname);
+    sgm_process_config pc = sgm_process_config_default(kind);
+    if (kind == SGM_PROCESS_VE) {
+        if (cli_get_double(a, "sigma-min", &pc.sigma_min) < 0) return -1;
+        if (cli_get_double(a, "sigma-max", &pc.sigma_max) < 0) return -1;
+        pc.t_eps = pc.sigma_min;
+        pc.t_max = pc.sigma_max;
+    }
+    if (cli_get_double(a, "beta-0", &pc.beta_0) < 0) return -1;
+    if (cli_get_double(a, "beta-1", &pc.beta_1) < 0) return -1;
+    if (cli_get_double(a, "cosine-s", &pc.cosine_s) < 0) return -1;
+    static const char *const betas[] = {"linear", "scaled_linear", "squaredcos_cap_v2", NULL};
+    int bi = (int)pc.betas;
+    if (cli_get_choice(a, "betas", betas, &bi) < 0) return -1;
+    pc.betas = (sgm_beta_schedule)bi;
+    if (cli_get_double(a, "beta-start", &pc.beta_start) < 0) return -1;
+    if (cli_get_double(a, "beta-end", &pc.beta_end) < 0) return -1;
+    if (cli_get_int(a, "n-train", 2, 1000000, &pc.n_train) < 0) return -1;
+    static const char *const interps[] = {"log_alpha", "log_sigma", "sigma", NULL};
+    int ii = (int)pc.interp;
+    if (cli_get_choice(a, "interp", interps, &ii) < 0) return -1;
+    pc.interp = (sgm_vp_interp)ii;
+    if (cli_get_bool(a, "rescale-zero-snr", &pc.rescale_zero_snr) < 0) return -1;
+    if (cli_get_double(a, "t-eps", &pc.t_eps) < 0) return -1;
+    if (cli_get_double(a, "t-max", &pc.t_max) < 0) return -1;
+    if (kind != SGM_PROCESS_VP_DISCRETE &&
+        (cli_has(a, "betas") || cli_has(a, "beta-start") || cli_has(a, "beta-end") ||
+         cli_has(a, "n-train") || cli_has(a, "interp") || cli_has(a, "rescale-zero-snr")))
+        return cli_fail(a, "--betas/--beta-start/--beta-end/--n-train/--interp/"
+                           "--rescale-zero-snr apply to --process vp-discrete only");
+    if (kind != SGM_PROCESS_VP_LINEAR && kind != SGM_PROCESS_SUBVP &&
+        (cli_has(a, "beta-0") || cli_has(a, "beta-1")))
+        return cli_fail(a, "--beta-0/--beta-1 apply to --process vp and subvp only");
+    if (!(pc.t_eps >= 0 && pc.t_max > pc.t_eps))
+        return cli_fail(a, "need 0 <= t-eps < t-max (got %g, %g)", pc.t_eps, pc.t_max);
+    sgm_error err = {0};
+    if (sgm_process_create(&pc, out, &err)) return cli_fail(a, "%s", err.msg);
+    return 0;
+}
+
+/* ------------------------------------------------------------- schedule --- */
+
+const cli_opt cli_schedule_opts[] = {
+    {"schedule", "NAME", NULL, "karras|exponential|polyexponential|vp|time_uniform|logsnr|"
+                               "time_quadratic|leading|trailing|linspace (see `sgm list`)"},
+    {"steps", "N", NULL, "number of steps (points = steps + 1)"},
+    {"rho", "R", "7 (karras), 1 (polyexponential)", "schedule exponent"},
+    {"final", "KIND", "the schedule's own", "end point: zero|sigma_min|none"},
+    {"steps-offset", "K", "0", "diffusers steps_offset (leading/trailing/linspace)"},
+    {"grid", "KIND", "auto", "diffusers grid: auto|ddim|dpmsolver (auto: from the sampler)"},
+    {"sigmas", "LIST|@FILE", NULL, "explicit decreasing VE sigmas (replaces --schedule)"},
+    {"times", "LIST|@FILE", NULL, "explicit decreasing process times (replaces --schedule)"},
+    {NULL, NULL, NULL, NULL}};
+
+/* diffusers classes that use the DPMSolver-style grid (schedule.h: SGM_DGRID_DPMSOLVER) */
+static int dpmsolver_grid(const char *method) {
+    static const char *const m[] = {"dpm_solver", "dpmpp_2m", "dpmpp_2m_sde", "dpmpp_3m_sde",
+                                    "unipc",      "deis",     "sa_solver",    NULL};
+    if (!method) return 0;
+    for (int i = 0; m[i]; i++)
+        if (name_eq(method, m[i])) return 1;
+    return 0;
+}
+
+int cli_build_schedule(cli_args *a, const sgm_process *proc, const char *method,
+                       sgm_schedule **out) {
+    *out = NULL;
+    int has_sig = cli_has(a, "sigmas"), has_t = cli_has(a, "times"), has_k = cli_has(a, "schedule");
+    if (has_sig + has_t + has_k > 1)
+        return cli_fail(a, "give only one of --schedule, --sigmas, --times");
+    if (!has_sig && !has_t && !has_k)
+        return cli_fail(a, "missing required option --schedule (or --sigmas / --times)");
+    sgm_schedule_kind kind;
+    double *user = NULL;
+    size_t n_user = 0;
+    if (has_k) {
+        const char *kn = cli_get(a, "schedule");
+        if (sgm_schedule_kind_from_name(kn, &kind))
+            return cli_fail(a, "unknown schedule '%s' (run `sgm list`)", kn);
+        if (kind == SGM_SCHEDULE_USER_SIGMAS || kind == SGM_SCHEDULE_USER_TIMES)
+            return cli_fail(a, "--schedule %s: give the values with --sigmas / --times", kn);
+    } else {
+        kind = has_sig ? SGM_SCHEDULE_USER_SIGMAS : SGM_SCHEDULE_USER_TIMES;
+        if (cli_get_list(a, has_sig ? "sigmas" : "times", &user, &n_user) < 0) return -1;
+    }
+    sgm_schedule_config sc = sgm_schedule_config_default(kind);
+    sc.user = user;
+    sc.n_user = n_user;
+    int rc = -1;
+    if (has_k) {
+        if (cli_require(a, "steps") < 0) goto done;
+        if (cli_get_int(a, "steps", LONG_MIN, 10000000, &sc.steps) < 0) goto done;
+        if (sc.steps < 1) {
+            cli_fail(a, "--steps must be >= 1 (got %d)", sc.steps);
+            goto done;
+        }
+    } else if (cli_has(a, "steps")) {
+        cli_fail(a, "--steps is implied by the length of --%s", has_sig ? "sigmas" : "times");
+        goto done;
+    }
+    if (cli_get_double(a, "sigma-min", &sc.sigma_min) < 0) goto done;
+    if (cli_get_double(a, "sigma-max", &sc.sigma_max) < 0) goto done;
+    if (cli_has(a, "sigma-min") && !(sc.sigma_min > 0)) {
+        cli_fail(a, "--sigma-min must be > 0 (got %g)", sc.sigma_min);
+        goto done;
+    }
+    if (cli_has(a, "sigma-min") && cli_has(a, "sigma-max") && !(sc.sigma_min < sc.sigma_max)) {
+        cli_fail(a, "--sigma-min (%g) must be < --sigma-max (%g)", sc.sigma_min, sc.sigma_max);
+        goto done;
+    }
+    if (cli_get_double(a, "rho", &sc.rho) < 0) goto done;
+    static const char *const finals[] = {"default", "zero", "sigma_min", "none", NULL};
+    int fi = 0;
+    if (cli_get_choice(a, "final", finals, &fi) < 0) goto done;
+    sc.final_point = (sgm_final)fi;
+    if (cli_get_int(a, "steps-offset", 0, 1000000, &sc.steps_offset) < 0) goto done;
+    static const char *const grids[] = {"auto", "ddim", "dpmsolver", NULL};
+    int gi = 0;
+    if (cli_get_choice(a, "grid", grids, &gi) < 0) goto done;
+    if (gi == 0) sc.grid = dpmsolver_grid(method) ? SGM_DGRID_DPMSOLVER : SGM_DGRID_DDIM;
+    else sc.grid = gi == 1 ? SGM_DGRID_DDIM : SGM_DGRID_DPMSOLVER;
+    sgm_error err = {0};
+    if (sgm_schedule_create(&sc, proc, out, &err)) {
+        cli_fail(a, "%s", err.msg);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(user);
+    return rc;
+}

@@ -1,0 +1,400 @@
+/* cmd_sample.c - `sgm sample`: draws samples from a model with any process,
+ * parameterization, schedule and sampler of the library, and writes them as
+ * .npy.
+ *
+ * Start point: --init X.npy is x_T exactly as given (shape [N, ...], trailing
+ * dims flattened to the model dimension; the output keeps the shape).
+ * Otherwise row r of x_T is sigma(t_0) * normals of Philox draw 0 of --seed at
+ * row r (the k-diffusion / DPM-Solver convention: x_T = sigma_max * n for VE,
+ * n for VP); the sampler's own noise uses draws 1, 2, ... of the same seed, so
+ * the result does not depend on --batch or --threads.
+ *
+ * Exit codes: 0 success; 2 bad input (nothing is run or written); 1 a failure
+ * while sampling or writing (nothing is written: sgm_npy_save is atomic).
+ */
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "args.h"
+#include "cli.h"
+#include "model.h"
+
+static const cli_opt sample_opts[] = {
+    {"model", "KIND:PATH", NULL, "model to sample, e.g. gmm:model.json"},
+    {"prediction", "KIND", "x0", "what the model emits: eps|x0|v|score|flow"},
+    {"sampler", "NAME", NULL, "sampler name or alias (see `sgm list`)"},
+    {"order", "K", "the sampler's", "solver order"},
+    {"eta", "E", "the sampler's", "ancestral / SDE noise strength"},
+    {"s-noise", "S", "1", "noise multiplier"},
+    {"s-churn", "C", "0", "EDM churn"},
+    {"s-tmin", "A", "0", "EDM churn: smallest sigma"},
+    {"s-tmax", "B", "inf", "EDM churn: largest sigma"},
+    {"multistep", "0|1", "1", "dpm_solver: multistep (1) or singlestep (0)"},
+    {"algorithm", "NAME", "dpmsolver++", "dpm_solver family: dpmsolver|dpmsolver++"},
+    {"solver-type", "NAME", "the sampler's", "midpoint|heun|bh1|bh2|logrho"},
+    {"lower-order-final", "KIND", "the sampler's", "none|dpmsolver|diffusers"},
+    {"denoise-to-zero", "0|1", "the sampler's", "adaptive / dpm_fast: final denoising step"},
+    {"nfe", "N", "from --steps", "dpm_fast: evaluation budget"},
+    {"rtol", "R", "0.05", "adaptive: relative tolerance"},
+    {"atol", "A", "0.0078", "adaptive: absolute tolerance"},
+    {"h-init", "H", "0.05", "adaptive: first step (lambda units)"},
+    {"error-norm", "KIND", "per_sample", "adaptive: per_sample|batch"},
+    {"max-steps", "N", "100000", "adaptive: step budget"},
+    {"snr", "R", "0.16", "pc: Langevin corrector signal-to-noise ratio"},
+    {"n-corrector", "N", "1", "pc: corrector steps per level"},
+    {"predictor-order", "K", "2", "sa_solver: predictor order"},
+    {"corrector-order", "K", "2", "sa_solver: corrector order"},
+    {"tau", "T", "1", "sa_solver: stochasticity"},
+    {"noise", "KIND", "independent", "independent|brownian"},
+    {"dtype", "f64|f32", "f64", "arithmetic of the sampler state"},
+    {"threads", "N", "0 (OpenMP default)", "threads"},
+    {"init", "X.npy", NULL, "x_T exactly as given, shape [N, ...]"},
+    {"n", "N", NULL, "number of samples (x_T drawn from --seed)"},
+    {"seed", "S", "0", "random seed (x_T and sampler noise)"},
+    {"batch", "B", "min(N, 4096)", "rows per sampler call (does not change results)"},
+    {"out", "OUT.npy", NULL, "output file (written atomically)"},
+    {"out-dtype", "f64|f32", "f64", "element type of the output file"},
+    {"quiet", NULL, "off", "no progress lines"},
+    {"report", NULL, "off", "gmm: compare sample moments and component masses with the model"},
+    {NULL, NULL, NULL, NULL}};
+
+typedef struct progress {
+    double t0, last;
+    size_t batch, n_batches;
+    int quiet;
+} progress;
+
+static int on_step(const sgm_step_info *info, void *user_data) {
+    progress *p = user_data;
+    if (p->quiet) return 0;
+    double now = cli_now();
+    if (now - p->last >= 1.0) {
+        p->last = now;
+        if (info->n_steps)
+            fprintf(stderr, "sgm sample: batch %zu/%zu  step %zu/%zu  NFE %zu  %.1f s\n",
+                    p->batch + 1, p->n_batches, info->step + 1, info->n_steps, info->nfe,
+                    now - p->t0);
+        else
+            fprintf(stderr, "sgm sample: batch %zu/%zu  step %zu  sigma %.4g  NFE %zu  %.1f s\n",
+                    p->batch + 1, p->n_batches, info->step + 1, info->sigma, info->nfe,
+                    now - p->t0);
+    }
+    return 0;
+}
+
+/* Reads every sampler option into cfg (defaults from the method). */
+static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
+    const char *name = cli_get(a, "sampler");
+    sgm_error err = {0};
+    if (sgm_sampler_config_default(name, cfg, &err))
+        return cli_fail(a, "unknown sampler '%s' (run `sgm list`)", name);
+    if (cli_get_int(a, "order", 1, 16, &cfg->order) < 0) return -1;
+    if (cli_get_double(a, "eta", &cfg->eta) < 0) return -1;
+    if (cli_get_double(a, "s-noise", &cfg->s_noise) < 0) return -1;
+    if (cli_get_double(a, "s-churn", &cfg->s_churn) < 0) return -1;
+    if (cli_get_double(a, "s-tmin", &cfg->s_tmin) < 0) return -1;
+    if (cli_get_double(a, "s-tmax", &cfg->s_tmax) < 0) return -1;
+    if (cli_get_bool(a, "multistep", &cfg->multistep) < 0) return -1;
+    static const char *const algos[] = {"dpmsolver++", "dpmsolver", NULL};
+    int v = (int)cfg->algorithm;
+    if (cli_get_choice(a, "algorithm", algos, &v) < 0) return -1;
+    cfg->algorithm = (sgm_dpm_algorithm)v;
+    static const char *const solvers[] = {"midpoint", "heun", "bh1", "bh2", "logrho", NULL};
+    v = (int)cfg->solver_type;
+    if (cli_get_choice(a, "solver-type", solvers, &v) < 0) return -1;
+    cfg->solver_type = (sgm_solver_type)v;
+    static const char *const lofs[] = {"none", "dpmsolver", "diffusers", NULL};
+    v = (int)cfg->lower_order_final;
+    if (cli_get_choice(a, "lower-order-final", lofs, &v) < 0) return -1;
+    cfg->lower_order_final = (sgm_lower_order_final)v;
+    if (cli_get_bool(a, "denoise-to-zero", &cfg->denoise_to_zero) < 0) return -1;
+    if (cli_get_int(a, "nfe", 1, 100000000, &cfg->nfe) < 0) return -1;
+    if (cli_get_double(a, "rtol", &cfg->rtol) < 0) return -1;
+    if (cli_get_double(a, "atol", &cfg->atol) < 0) return -1;
+    if (cli_get_double(a, "h-init", &cfg->h_init) < 0) return -1;
+    static const char *const norms[] = {"per_sample", "batch", NULL};
+    v = (int)cfg->error_norm;
+    if (cli_get_choice(a, "error-norm", norms, &v) < 0) return -1;
+    cfg->error_norm = (sgm_error_norm)v;
+    if (cli_get_size(a, "max-steps", 1, &cfg->max_steps) < 0) return -1;
+    if (cli_get_double(a, "snr", &cfg->snr) < 0) return -1;
+    if (cli_get_int(a, "n-corrector", 0, 1000, &cfg->n_corrector) < 0) return -1;
+    if (cli_get_int(a, "predictor-order", 1, 4, &cfg->predictor_order) < 0) return -1;
+    if (cli_get_int(a, "corrector-order", 1, 4, &cfg->corrector_order) < 0) return -1;
+    if (cli_get_double(a, "tau", &cfg->tau) < 0) return -1;
+    static const char *const noises[] = {"independent", "brownian", NULL};
+    v = (int)cfg->noise;
+    if (cli_get_choice(a, "noise", noises, &v) < 0) return -1;
+    cfg->noise = (sgm_noise_source)v;
+    static const char *const dtypes[] = {"f64", "f32", NULL};
+    v = (int)cfg->dtype;
+    if (cli_get_choice(a, "dtype", dtypes, &v) < 0) return -1;
+    cfg->dtype = (sgm_dtype)v;
+    if (cli_get_int(a, "threads", 0, 4096, &cfg->n_threads) < 0) return -1;
+    return 0;
+}
+
+/* The folder of `path` must exist and be writable (checked before sampling). */
+static int check_out_path(cli_args *a, const char *path) {
+    char *tmp = strdup(path);
+    if (!tmp) return cli_fail(a, "out of memory");
+    const char *dir = dirname(tmp);
+    int ok = access(dir, W_OK) == 0;
+    int r = ok ? 0 : cli_fail(a, "--out %s: folder '%s' does not exist or is not writable", path,
+                              dir);
+    free(tmp);
+    return r;
+}
+
+/* Mean, covariance and component masses of the samples against the mixture. */
+static void gmm_report(const sgm_gmm *g, size_t n, size_t d, const double *x) {
+    size_t k = sgm_gmm_components(g);
+    const double *w = sgm_gmm_weights(g), *mu = sgm_gmm_means(g), *sd = sgm_gmm_stds(g);
+    double *m_ex = calloc(d, sizeof *m_ex), *m_s = calloc(d, sizeof *m_s);
+    double *c_ex = calloc(d * d, sizeof *c_ex), *c_s = calloc(d * d, sizeof *c_s);
+    double *r = malloc(k * sizeof *r), *mass = calloc(k, sizeof *mass);
+    if (!m_ex || !m_s || !c_ex || !c_s || !r || !mass) goto done;
+    for (size_t c = 0; c < k; c++)
+        for (size_t i = 0; i < d; i++) {
+            m_ex[i] += w[c] * mu[c * d + i];
+            for (size_t j = 0; j < d; j++)
+                c_ex[i * d + j] += w[c] * (mu[c * d + i] * mu[c * d + j] +
+                                           (i == j ? sd[c * d + i] * sd[c * d + i] : 0));
+        }
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) c_ex[i * d + j] -= m_ex[i] * m_ex[j];
+    for (size_t s = 0; s < n; s++)
+        for (size_t i = 0; i < d; i++) m_s[i] += x[s * d + i] / (double)n;
+    for (size_t s = 0; s < n; s++)
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < d; j++)
+                c_s[i * d + j] += (x[s * d + i] - m_s[i]) * (x[s * d + j] - m_s[j]) /
+                                  (double)(n > 1 ? n - 1 : 1);
+    for (size_t s = 0; s < n; s++) { /* hard assignment to the most responsible component */
+        sgm_gmm_responsibilities(g, 1, x + s * d, 0, r);
+        size_t best = 0;
+        for (size_t c = 1; c < k; c++)
+            if (r[c] > r[best]) best = c;
+        mass[best] += 1.0 / (double)n;
+    }
+    double em = 0, ec = 0, tv = 0;
+    for (size_t i = 0; i < d; i++) em = fmax(em, fabs(m_s[i] - m_ex[i]));
+    for (size_t i = 0; i < d * d; i++) ec = fmax(ec, fabs(c_s[i] - c_ex[i]));
+    for (size_t c = 0; c < k; c++) tv += 0.5 * fabs(mass[c] - w[c]);
+    printf("report: %zu samples, dim %zu, %zu components\n", n, d, k);
+    if (d <= 4) {
+        for (size_t i = 0; i < d; i++) {
+            printf("  mean[%zu]  sample % .4f  exact % .4f\n", i, m_s[i], m_ex[i]);
+        }
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = i; j < d; j++)
+                printf("  cov[%zu,%zu] sample % .4f  exact % .4f\n", i, j, c_s[i * d + j],
+                       c_ex[i * d + j]);
+    }
+    printf("  max |mean error| %.4g, max |cov error| %.4g (standard error of the mean ~ %.2g)\n",
+           em, ec, sqrt(c_ex[0]) / sqrt((double)n));
+    if (k <= 16)
+        for (size_t c = 0; c < k; c++)
+            printf("  component %zu: mass %.4f  weight %.4f\n", c, mass[c], w[c]);
+    printf("  total variation of component masses: %.4f\n", tv);
+done:
+    free(m_ex);
+    free(m_s);
+    free(c_ex);
+    free(c_s);
+    free(r);
+    free(mass);
+}
+
+int cmd_sample(int argc, char **argv) {
+    cli_args a;
+    memset(&a, 0, sizeof a);
+    a.cmd = "sample";
+    cli_add_opts(&a, sample_opts);
+    cli_add_opts(&a, cli_process_opts);
+    cli_add_opts(&a, cli_schedule_opts);
+
+    int rc = 2;
+    cli_model model;
+    memset(&model, 0, sizeof model);
+    sgm_process *proc = NULL;
+    sgm_schedule *sched = NULL;
+    sgm_sampler *smp = NULL;
+    sgm_array init = {0};
+    double *x = NULL;
+    float *xf = NULL;
+    size_t shape[SGM_NPY_MAX_DIMS];
+    int ndim = 2;
+
+    if (cli_parse(&a, argc, argv) < 0) goto bad;
+    if (a.help) {
+        cli_usage(&a, stdout, "--model gmm:FILE.json --process P --sampler NAME "
+                              "--schedule S --steps N (--init X.npy | --n N [--seed S]) "
+                              "--out OUT.npy");
+        rc = 0;
+        goto done;
+    }
+    if (cli_require(&a, "model") < 0 || cli_require(&a, "sampler") < 0 ||
+        cli_require(&a, "out") < 0)
+        goto bad;
+    if (cli_has(&a, "init") == cli_has(&a, "n")) {
+        cli_fail(&a, cli_has(&a, "init") ? "give either --init or --n, not both"
+                                         : "missing required option --init or --n");
+        goto bad;
+    }
+    sgm_sampler_config cfg;
+    if (sampler_config(&a, &cfg) < 0) goto bad;
+    sgm_prediction pred = SGM_PRED_X0;
+    const char *pname = cli_get(&a, "prediction");
+    if (pname && cli_prediction_from_name(pname, &pred)) {
+        cli_fail(&a, "unknown prediction '%s' (expected eps|x0|v|score|flow)", pname);
+        goto bad;
+    }
+    uint64_t seed = 0;
+    if (cli_get_u64(&a, "seed", &seed) < 0) goto bad;
+    size_t n = 0, batch = 0;
+    if (cli_get_size(&a, "n", 1, &n) < 0 || cli_get_size(&a, "batch", 1, &batch) < 0) goto bad;
+    static const char *const odt[] = {"f64", "f32", NULL};
+    int out_f32 = 0;
+    if (cli_get_choice(&a, "out-dtype", odt, &out_f32) < 0) goto bad;
+    int quiet = 0, report = 0;
+    if (cli_get_bool(&a, "quiet", &quiet) < 0 || cli_get_bool(&a, "report", &report) < 0)
+        goto bad;
+    const char *out_path = cli_get(&a, "out");
+    if (check_out_path(&a, out_path) < 0) goto bad;
+
+    if (cli_build_process(&a, NULL, &proc) < 0) goto bad;
+    if (cli_model_load(cli_get(&a, "model"), &model, a.err, sizeof a.err) < 0) goto bad;
+    size_t d = model.dim;
+    /* x_T */
+    if (cli_has(&a, "init")) {
+        sgm_error err = {0};
+        const char *ip = cli_get(&a, "init");
+        if (sgm_npy_load(ip, &init, &err)) {
+            cli_fail(&a, "--init: %s", err.msg);
+            goto bad;
+        }
+        size_t dd = 1;
+        for (int i = 1; i < init.ndim; i++) dd *= init.shape[i];
+        if (init.ndim < 1 || init.shape[0] == 0 || dd != d) {
+            cli_fail(&a, "--init %s: %zu values per row, but the model has dimension %zu", ip,
+                     init.ndim < 1 ? (size_t)0 : dd, d);
+            goto bad;
+        }
+        for (size_t i = 0; i < init.count; i++)
+            if (!isfinite(init.data[i])) {
+                cli_fail(&a, "--init %s: value %zu is not finite", ip, i);
+                goto bad;
+            }
+        ndim = init.ndim;
+        for (int i = 0; i < ndim; i++) shape[i] = init.shape[i];
+        n = init.shape[0];
+        x = init.data;
+        init.data = NULL;
+    } else {
+        shape[0] = n;
+        shape[1] = d;
+        if (n > ((size_t)-1 / sizeof(double)) / d || !(x = malloc(n * d * sizeof *x))) {
+            cli_fail(&a, "--n %zu: cannot allocate %zu x %zu values", n, n, d);
+            goto bad;
+        }
+    }
+    if (batch == 0) batch = n < 4096 ? n : 4096;
+    if (batch > n) batch = n;
+
+    if (cli_build_schedule(&a, proc, cfg.method, &sched) < 0) goto bad;
+    double std0 = sched->sigma[0] * sched->alpha[0]; /* sigma(t_0) in process coordinates */
+    if (!cli_has(&a, "init") && !(isfinite(std0) && std0 > 0)) {
+        cli_fail(&a, "the schedule starts at sigma = %g; choose a finite start (e.g. --t-max)",
+                 std0);
+        goto bad;
+    }
+    progress prog = {cli_now(), cli_now(), 0, (n + batch - 1) / batch, quiet};
+    cfg.on_step = on_step;
+    cfg.on_step_user_data = &prog;
+#ifdef _OPENMP
+    if (cfg.n_threads > 0) omp_set_num_threads(cfg.n_threads);
+#endif
+    {
+        sgm_error err = {0};
+        if (sgm_sampler_create(&cfg, proc, batch, d, &smp, &err)) {
+            cli_fail(&a, "%s", err.msg);
+            goto bad;
+        }
+    }
+    if (cfg.dtype == SGM_F32 && !(xf = malloc(batch * d * sizeof *xf))) {
+        cli_fail(&a, "out of memory");
+        goto bad;
+    }
+
+    /* run */
+    sgm_denoiser den = cli_model_denoiser(&model, proc, pred);
+    size_t nfe_min = (size_t)-1, nfe_max = 0, steps = 0;
+    for (size_t r0 = 0, b = 0; r0 < n; r0 += batch, b++) {
+        size_t m = n - r0 < batch ? n - r0 : batch;
+        double *xb = x + r0 * d;
+        if (!cli_has(&a, "init")) {
+            sgm_rng_normal_rows_f64(seed, 0, r0, m, d, xb);
+            for (size_t i = 0; i < m * d; i++) xb[i] *= std0;
+        }
+        void *xs = xb;
+        if (xf) {
+            for (size_t i = 0; i < m * d; i++) xf[i] = (float)xb[i];
+            xs = xf;
+        }
+        sgm_rng rng = {seed, 1}; /* draw 0 is x_T */
+        prog.batch = b;
+        sgm_error err = {0};
+        if (sgm_sampler_run(smp, sched, &den, &rng, (uint64_t)r0, m, xs, &err)) {
+            fprintf(stderr, "sgm sample: %s (%s)\n", err.msg, sgm_status_str(err.status));
+            rc = 1;
+            goto done;
+        }
+        if (xf)
+            for (size_t i = 0; i < m * d; i++) xb[i] = xf[i];
+        sgm_sampler_stats st;
+        sgm_sampler_get_stats(smp, &st);
+        if (st.nfe < nfe_min) nfe_min = st.nfe;
+        if (st.nfe > nfe_max) nfe_max = st.nfe;
+        if (st.steps > steps) steps = st.steps;
+    }
+    double wall = cli_now() - prog.t0;
+    {
+        sgm_error err = {0};
+        if (sgm_npy_save(out_path, ndim, shape, x, out_f32, &err)) {
+            fprintf(stderr, "sgm sample: %s\n", err.msg);
+            rc = 1;
+            goto done;
+        }
+    }
+    if (nfe_min == nfe_max)
+        printf("sgm sample: %zu x %zu samples, %s, %zu steps, NFE %zu, %.3f s -> %s\n", n, d,
+               cfg.method, steps, nfe_max, wall, out_path);
+    else
+        printf("sgm sample: %zu x %zu samples, %s, up to %zu steps, NFE %zu-%zu per batch, "
+               "%.3f s -> %s\n",
+               n, d, cfg.method, steps, nfe_min, nfe_max, wall, out_path);
+    if (report) gmm_report(model.gmm, n, d, x);
+    rc = 0;
+    goto done;
+bad:
+    fprintf(stderr, "sgm sample: %s\n", a.err);
+    rc = 2;
+done:
+    sgm_sampler_free(smp);
+    sgm_schedule_free(sched);
+    sgm_process_free(proc);
+    cli_model_free(&model);
+    sgm_array_free(&init);
+    free(x);
+    free(xf);
+    return rc;
+}
