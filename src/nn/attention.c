@@ -1,0 +1,91 @@
+/* attention.c - multi-head scaled dot-product self-attention without a mask
+ * (Vaswani et al. 2017, eq. 1; the attention layer of the DDPM / NCSN++
+ * U-Nets at low resolution). Input is the fused q|k|v projection (N, T, 3C),
+ * laid out as llm.c's attention_forward; the softmax probabilities are kept
+ * as the backward cache. Every (sample, head) pair is two cblas_sgemm calls
+ * forward and four backward. */
+#include <math.h>
+#include "nn/nn_internal.h"
+
+/* row-wise softmax of a (T, T) matrix in place */
+static void softmax_rows(float *a, int T) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if ((size_t)T * (size_t)T >= SGM_NN_PAR_MIN)
+#endif
+    for (int i = 0; i < T; i++) {
+        float *r = a + (size_t)i * (size_t)T;
+        float mx = r[0];
+        for (int j = 1; j < T; j++) mx = r[j] > mx ? r[j] : mx;
+        double s = 0.0;
+        for (int j = 0; j < T; j++) {
+            r[j] = expf(r[j] - mx);
+            s += r[j];
+        }
+        float inv = (float)(1.0 / s);
+        for (int j = 0; j < T; j++) r[j] *= inv;
+    }
+}
+
+void sgm_nn_attention_forward(float *out, float *att, const float *qkv, int N, int T, int C,
+                              int NH) {
+    assert(N >= 0 && T > 0 && C > 0 && NH > 0 && C % NH == 0);
+    int hs = C / NH, C3 = 3 * C;
+    float scale = (float)(1.0 / sqrt((double)hs));
+    for (int n = 0; n < N; n++) {
+        for (int h = 0; h < NH; h++) {
+            const float *q = qkv + (size_t)n * (size_t)T * (size_t)C3 + (size_t)h * (size_t)hs;
+            const float *k = q + C, *v = q + 2 * C;
+            float *A = att + ((size_t)n * (size_t)NH + (size_t)h) * (size_t)T * (size_t)T;
+            float *o = out + (size_t)n * (size_t)T * (size_t)C + (size_t)h * (size_t)hs;
+            /* A (T, T) = scale q (T, hs) @ k^T (hs, T) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k, C3,
+                        0.0f, A, T);
+            softmax_rows(A, T);
+            /* o (T, hs) = A (T, T) @ v (T, hs) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, A, T, v, C3,
+                        0.0f, o, C);
+        }
+    }
+}
+
+void sgm_nn_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
+                               const float *att, int N, int T, int C, int NH) {
+    /* forward: S = scale q k^T; A = softmax_rows(S); o = A v
+     * dA = do v^T; dv += A^T do; dS = A * (dA - rowsum(A * dA));
+     * dq += scale dS k; dk += scale dS^T q */
+    assert(N >= 0 && T > 0 && C > 0 && NH > 0 && C % NH == 0);
+    int hs = C / NH, C3 = 3 * C;
+    float scale = (float)(1.0 / sqrt((double)hs));
+    for (int n = 0; n < N; n++) {
+        for (int h = 0; h < NH; h++) {
+            size_t qoff = (size_t)n * (size_t)T * (size_t)C3 + (size_t)h * (size_t)hs;
+            const float *q = qkv + qoff, *k = q + C, *v = q + 2 * C;
+            float *dq = dqkv + qoff, *dk = dq + C, *dv = dq + 2 * C;
+            const float *A = att + ((size_t)n * (size_t)NH + (size_t)h) * (size_t)T * (size_t)T;
+            const float *dO = dout + (size_t)n * (size_t)T * (size_t)C + (size_t)h * (size_t)hs;
+            float *S = scratch;
+            /* dA (T, T) = do (T, hs) @ v^T (hs, T) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0f, dO, C, v, C3,
+                        0.0f, S, T);
+            /* dv (T, hs) += A^T (T, T) @ do (T, hs) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, A, T, dO, C,
+                        1.0f, dv, C3);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if ((size_t)T * (size_t)T >= SGM_NN_PAR_MIN)
+#endif
+            for (int i = 0; i < T; i++) {
+                const float *a = A + (size_t)i * (size_t)T;
+                float *s = S + (size_t)i * (size_t)T;
+                double dot = 0.0;
+                for (int j = 0; j < T; j++) dot += (double)a[j] * s[j];
+                for (int j = 0; j < T; j++) s[j] = a[j] * (s[j] - (float)dot);
+            }
+            /* dq (T, hs) += scale dS (T, T) @ k (T, hs) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, scale, S, T, k, C3,
+                        1.0f, dq, C3);
+            /* dk (T, hs) += scale dS^T (T, T) @ q (T, hs) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, scale, S, T, q, C3,
+                        1.0f, dk, C3);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/* linear.c - fully connected layer, out = inp W^T + b, in PyTorch's
+ * torch.nn.Linear layout (weight (OC, C)); both passes are single cblas_sgemm
+ * calls (llm.c matmul_forward / matmul_backward, with BLAS in place of the
+ * hand loops). */
+#include "nn/nn_internal.h"
+
+void sgm_nn_linear_forward(float *out, const float *inp, const float *weight,
+                           const float *bias, int N, int C, int OC) {
+    assert(N >= 0 && C > 0 && OC > 0);
+    if (N == 0) return;
+    float beta = 0.0f;
+    if (bias) {
+        SGM_NN_OMP_FOR
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < OC; o++) out[(size_t)n * (size_t)OC + (size_t)o] = bias[o];
+        beta = 1.0f;
+    }
+    /* out (N, OC) = inp (N, C) @ weight^T (C, OC) (+ bias) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C,
+                beta, out, OC);
+}
+
+void sgm_nn_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                            const float *inp, const float *weight, int N, int C, int OC) {
+    /* forward: out[n][o] = b[o] + sum_c inp[n][c] w[o][c] */
+    assert(N >= 0 && C > 0 && OC > 0);
+    if (N == 0) return;
+    if (dinp) /* dinp (N, C) += dout (N, OC) @ weight (OC, C) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC,
+                    weight, C, 1.0f, dinp, C);
+    if (dweight) /* dweight (OC, C) += dout^T (OC, N) @ inp (N, C) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp,
+                    C, 1.0f, dweight, C);
+    if (dbias) {
+        SGM_NN_OMP_FOR
+        for (int o = 0; o < OC; o++) {
+            double s = 0.0; /* sum over the batch in double: N may be large */
+            for (int n = 0; n < N; n++) s += dout[(size_t)n * (size_t)OC + (size_t)o];
+            dbias[o] += (float)s;
+        }
+    }
+}
