@@ -7,4 +7,5 @@
 #include "sgm/sgm_sampler.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_io.h"
+#include "sgm/sgm_eval.h"
 #endif
