@@ -48,10 +48,13 @@ typedef enum sgm_final {
 
 /* diffusers grid flavours for LEADING / TRAILING / LINSPACE (they differ by class). */
 typedef enum sgm_diffusers_grid {
-    SGM_DGRID_DDIM = 0,   /* DDIM/PNDM/Euler/Heun/LMS: n points, linspace includes 0 */
-    SGM_DGRID_DPMSOLVER   /* DPMSolver*/
+    SGM_DGRID_DDIM = 0,   /* DDIM/PNDM: n integer points, linspace includes 0; each step
+                             lands at timestep t - N // n (see sgm_schedule.land_*) */
+    SGM_DGRID_DPMSOLVER,  /* DPMSolver*/
                           /* UniPC/DEIS/SA: linspace over n+1 points minus the last;
                              leading divides by n+1 */
+    SGM_DGRID_EULER       /* Euler/Heun/LMS: as DDIM, but linspace keeps fractional
+                             (float32) timesteps, no landing points */
 } sgm_diffusers_grid;
 
 typedef struct sgm_schedule_config {
@@ -79,6 +82,14 @@ typedef struct sgm_schedule {
     double *t;     /* [n] process time passed to the denoiser */
     double *sigma; /* [n] VE sigma (may be 0 at the end) */
     double *alpha; /* [n] alpha(t) */
+    /* Optional landing points, NULL = none (the usual behaviour). When set (all
+     * three, n - 1 entries each), step i moves the state from point i to the
+     * landing point (land_t[i], land_sigma[i], land_alpha[i]) instead of point
+     * i + 1; the result, unchanged in process coordinates, is then taken to be
+     * at point i + 1. Reproduces diffusers DDIM/PNDM, which step to timestep
+     * t - N // steps even where the next scheduled timestep differs
+     * ('linspace' spacing). Owned by the schedule. */
+    double *land_t, *land_sigma, *land_alpha;
 } sgm_schedule;
 
 sgm_schedule_config sgm_schedule_config_default(sgm_schedule_kind kind);

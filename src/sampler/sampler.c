@@ -359,7 +359,7 @@ sgm_status sgm_sampler_begin(sgm_sampler *s, const sgm_schedule *sched,
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "schedule: need at least 2 points (1 step)");
     if (s->pts_cap < sched->n) {
         free(s->pts);
-        s->pts = malloc(sched->n * sizeof *s->pts);
+        s->pts = malloc(2 * sched->n * sizeof *s->pts); /* points, then landing points */
         if (!s->pts) {
             s->pts_cap = 0;
             return sgm__fail(err, SGM_ERR_NOMEM, "out of memory");
@@ -381,6 +381,22 @@ sgm_status sgm_sampler_begin(sgm_sampler *s, const sgm_schedule *sched,
                              "schedule: sigmas must decrease strictly (point %zu: %g after %g)",
                              i, p.s, s->pts[i - 1].s);
         s->pts[i] = p;
+    }
+    s->land = NULL;
+    if (sched->land_t && sched->land_sigma && sched->land_alpha) {
+        s->land = s->pts + s->pts_cap;
+        for (size_t i = 0; i + 1 < sched->n; i++) {
+            sgm__pt p;
+            p.t = sched->land_t[i];
+            p.s = sched->land_sigma[i];
+            p.alpha = sched->land_alpha[i];
+            p.lambda = p.s > 0 ? -log(p.s) : INFINITY;
+            if (!(p.s >= 0) || isnan(p.t) || !(p.alpha > 0) || !isfinite(p.alpha))
+                return sgm__fail(err, SGM_ERR_INVALID_ARG,
+                                 "schedule: landing point %zu is not valid (t=%g sigma=%g)", i,
+                                 p.t, p.s);
+            s->land[i] = p;
+        }
     }
     int pure_noise = !(s->pts[0].alpha > 0) || !isfinite(s->pts[0].s);
     if (pure_noise && (den->prediction == SGM_PRED_EPS || den->prediction == SGM_PRED_SCORE))
@@ -441,8 +457,14 @@ sgm_status sgm_sampler_step(sgm_sampler *s, void *x, int *done, sgm_error *err) 
         return sgm__fail(err, SGM_ERR_UNSUPPORTED, "sampler %s is not implemented",
                          s->m->info.name);
     if (s->i < s->n_pts - 1) { /* (begin may already have reached the end) */
+        size_t i0 = s->i;
         sgm_status st = s->m->step(s, x);
         if (st) return st;
+        if (s->land && s->i == i0 + 1 && s->land[i0].alpha != s->pts[i0 + 1].alpha) {
+            /* landed off the schedule: same process coordinates, now at pts[i0 + 1] */
+            double r = s->land[i0].alpha / s->pts[i0 + 1].alpha;
+            sgm__lc(s, x, 1, &r, (const void *const *)&x);
+        }
         s->k++;
     }
     s->stats.steps = s->k;

@@ -60,6 +60,8 @@ struct sgm_sampler {
     size_t count;           /* n * d */
     sgm__pt *pts;           /* schedule points (capacity pts_cap) */
     size_t n_pts, pts_cap;
+    sgm__pt *land;          /* [n_pts - 1] landing points (schedule land_*) or NULL;
+                               stored in pts after pts_cap entries */
     size_t i;               /* index of the current point */
     int done;
     const sgm_denoiser *den;
@@ -94,9 +96,13 @@ sgm_status sgm__fail(sgm_error *err, sgm_status st, const char *fmt, ...);
 sgm__pt sgm__pt_from_t(const sgm__s *s, double t);
 sgm__pt sgm__pt_from_s(const sgm__s *s, double sigma_ve);
 sgm__pt sgm__pt_from_lambda(const sgm__s *s, double lambda);
-/* convenience: current and next schedule points */
+/* convenience: current and next schedule points. With landing points the
+ * next point is where this step lands; the core then relabels the state as
+ * being at pts[i + 1] (same process coordinates). */
 static inline sgm__pt sgm__cur(const sgm__s *s) { return s->pts[s->i]; }
-static inline sgm__pt sgm__next(const sgm__s *s) { return s->pts[s->i + 1]; }
+static inline sgm__pt sgm__next(const sgm__s *s) {
+    return s->land ? s->land[s->i] : s->pts[s->i + 1];
+}
 /* number of steps left from the current point */
 static inline size_t sgm__left(const sgm__s *s) { return s->n_pts - 1 - s->i; }
 

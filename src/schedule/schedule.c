@@ -68,6 +68,9 @@ void sgm_schedule_free(sgm_schedule *s) {
     free(s->t);
     free(s->sigma);
     free(s->alpha);
+    free(s->land_t);
+    free(s->land_sigma);
+    free(s->land_alpha);
     free(s);
 }
 
