@@ -261,36 +261,6 @@ int cli_get_list(cli_args *a, const char *name, double **out, size_t *n) {
     return r;
 }
 
-/* ----------------------------------------------------------- predictions --- */
-
-static const char *const pred_names[] = {"eps", "x0", "v", "score", "flow", NULL};
-
-int cli_prediction_from_name(const char *name, sgm_prediction *out) {
-    for (int i = 0; pred_names[i]; i++)
-        if (name_eq(name, pred_names[i])) {
-            *out = (sgm_prediction)i;
-            return 0;
-        }
-    static const struct {
-        const char *alias;
-        sgm_prediction p;
-    } aliases[] = {{"epsilon", SGM_PRED_EPS}, {"noise", SGM_PRED_EPS},
-                   {"sample", SGM_PRED_X0},   {"x_start", SGM_PRED_X0},
-                   {"data", SGM_PRED_X0},     {"v_prediction", SGM_PRED_V},
-                   {"velocity", SGM_PRED_FLOW}};
-    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-        if (name_eq(name, aliases[i].alias)) {
-            *out = aliases[i].p;
-            return 0;
-        }
-    return -1;
-}
-
-const char *cli_prediction_name(sgm_prediction p) {
-    if ((unsigned)p < 5) return pred_names[p];
-    return "?";
-}
-
 /* -------------------------------------------------------------- process --- */
 
 const cli_opt cli_process_opts[] = {

@@ -79,10 +79,6 @@ int cli_build_process(cli_args *a, const char *default_kind, sgm_process **out);
 int cli_build_schedule(cli_args *a, const sgm_process *proc, const char *method,
                        sgm_schedule **out);
 
-/* Prediction names (eps, x0, v, score, flow). */
-int cli_prediction_from_name(const char *name, sgm_prediction *out);
-const char *cli_prediction_name(sgm_prediction p);
-
 /* Monotonic seconds. */
 double cli_now(void);
 

@@ -254,7 +254,7 @@ int cmd_sample(int argc, char **argv) {
     if (sampler_config(&a, &cfg) < 0) goto bad;
     sgm_prediction pred = SGM_PRED_X0;
     const char *pname = cli_get(&a, "prediction");
-    if (pname && cli_prediction_from_name(pname, &pred)) {
+    if (pname && sgm_prediction_from_name(pname, &pred)) {
         cli_fail(&a, "unknown prediction '%s' (expected eps|x0|v|score|flow)", pname);
         goto bad;
     }
@@ -311,7 +311,7 @@ int cmd_sample(int argc, char **argv) {
     if (batch > n) batch = n;
 
     if (cli_build_schedule(&a, proc, cfg.method, &sched) < 0) goto bad;
-    double std0 = sched->sigma[0] * sched->alpha[0]; /* sigma(t_0) in process coordinates */
+    double std0 = sgm_process_sigma(proc, sched->t[0]); /* sigma(t_0), process coordinates */
     if (!cli_has(&a, "init") && !(isfinite(std0) && std0 > 0)) {
         cli_fail(&a, "the schedule starts at sigma = %g; choose a finite start (e.g. --t-max)",
                  std0);

@@ -7,7 +7,8 @@
  *   score = -eps / sigma                    (Song et al. 2021, Tweedie)
  *   flow  = alpha'(t) x0 + sigma'(t) eps    (Liu et al. 2022; Lipman et al. 2023)
  * At sigma = 0 (the data end) eps and the score are taken as 0, which the
- * conversion back maps to x0 = x / alpha, the exact value there.
+ * conversion back maps to x0 = x / alpha, the exact value there. At alpha = 0
+ * (pure noise: flow at t = 1, zero terminal SNR) x0 is the mixture mean.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,7 +44,21 @@ void cli_model_free(cli_model *m) {
 
 static int wrapped_fn(const sgm_eval *q, void *out, void *user_data) {
     cli_model *m = user_data;
-    int rc = sgm_gmm_denoise_fn(q, out, m->gmm);
+    int rc = 0;
+    if (q->alpha == 0) { /* pure noise: E[x0 | x] is the mixture mean */
+        const double *w = sgm_gmm_weights(m->gmm), *mu = sgm_gmm_means(m->gmm);
+        size_t k = sgm_gmm_components(m->gmm);
+        for (size_t j = 0; j < q->d; j++) {
+            double mean = 0;
+            for (size_t c = 0; c < k; c++) mean += w[c] * mu[c * q->d + j];
+            for (size_t i = 0; i < q->n; i++) {
+                if (q->dtype == SGM_F64) ((double *)out)[i * q->d + j] = mean;
+                else ((float *)out)[i * q->d + j] = (float)mean;
+            }
+        }
+    } else {
+        rc = sgm_gmm_denoise_fn(q, out, m->gmm);
+    }
     if (rc != 0 || m->pred == SGM_PRED_X0) return rc;
     double a = q->alpha, s = q->sigma;
     double inv_s = s > 0 ? 1 / s : 0;
