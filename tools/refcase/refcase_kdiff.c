@@ -1,6 +1,7 @@
 /* refcase_kdiff.c - k-diffusion cases (crowsonkb/k-diffusion sampling.py):
  * schedule functions and samplers in sigma space (process ve, exact GMM
- * denoiser, model(x, sigma) = D(x, sigma)). */
+ * denoiser, model(x, sigma) = D(x, sigma)). Sampler cases also check that
+ * the number of denoiser calls equals the case's nfe (adaptive_info.nfe). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,11 @@ int refcase_kdiff(refcase *rc) {
         bad = sgm_schedule_create(&sc, p, &sched, &rc->err) != SGM_OK;
     }
     if (!bad) bad = rc_run(rc, p, sched, &cfg, NULL);
+    /* the number of model calls must match the reference too (for
+     * dpm_adaptive it reflects the accepted/rejected step sequence) */
+    double want_nfe = rc_num(rc->json, "adaptive_info.nfe", rc_num(rc->json, "nfe", -1));
+    if (!bad && want_nfe >= 0 && (double)rc->nfe != want_nfe)
+        bad = rc_fail(rc, "NFE %zu differs from the reference's %.0f", rc->nfe, want_nfe);
     sgm_schedule_free(sched);
     sgm_process_free(p);
     return bad;
