@@ -58,8 +58,7 @@ int cli_parse(cli_args *a, int argc, char **argv) {
         if (k < 0)
             return cli_fail(a, "unknown option '--%.*s' (run `sgm %s --help`)", (int)len, name,
                             a->cmd);
-        if (a->val[k])
-            return cli_fail(a, "option --%s given twice", a->opts[k]->name);
+        /* a repeated option: the last one wins (scripts can override defaults) */
         if (!a->opts[k]->meta) { /* switch: --flag or --flag=0/1 */
             a->val[k] = eq ? eq + 1 : "1";
             continue;
@@ -289,6 +288,15 @@ int cli_build_process(cli_args *a, const char *default_kind, sgm_process **out) 
     if (sgm_process_kind_from_name(kname, &kind))
         return cli_fail(a, "unknown process '%s' (run `sgm list`)", kname);
     sgm_process_config pc = sgm_process_config_default(kind);
+    double smin = 0, smax = 0;
+    if (cli_get_double(a, "sigma-min", &smin) < 0 || cli_get_double(a, "sigma-max", &smax) < 0)
+        return -1;
+    if (cli_has(a, "sigma-min") && !(smin > 0))
+        return cli_fail(a, "--sigma-min must be > 0 (got %g)", smin);
+    if (cli_has(a, "sigma-max") && !(smax > 0))
+        return cli_fail(a, "--sigma-max must be > 0 (got %g)", smax);
+    if (cli_has(a, "sigma-min") && cli_has(a, "sigma-max") && !(smin < smax))
+        return cli_fail(a, "--sigma-min (%g) must be < --sigma-max (%g)", smin, smax);
     if (kind == SGM_PROCESS_VE) {
         if (cli_get_double(a, "sigma-min", &pc.sigma_min) < 0) return -1;
         if (cli_get_double(a, "sigma-max", &pc.sigma_max) < 0) return -1;

@@ -62,6 +62,7 @@ static const cli_opt sample_opts[] = {
     {"batch", "B", "min(N, 4096)", "rows per sampler call (does not change results)"},
     {"out", "OUT.npy", NULL, "output file (written atomically)"},
     {"out-dtype", "f64|f32", "f64", "element type of the output file"},
+    {"save-init", "X.npy", NULL, "also write the x_T used (float64; for --init reruns)"},
     {"quiet", NULL, "off", "no progress lines"},
     {"report", NULL, "off", "gmm: compare sample moments and component masses with the model"},
     {NULL, NULL, NULL, NULL}};
@@ -231,6 +232,7 @@ int cmd_sample(int argc, char **argv) {
     sgm_array init = {0};
     double *x = NULL;
     float *xf = NULL;
+    double *x_init = NULL; /* copy of x_T for --save-init */
     size_t shape[SGM_NPY_MAX_DIMS];
     int ndim = 2;
 
@@ -270,6 +272,8 @@ int cmd_sample(int argc, char **argv) {
         goto bad;
     const char *out_path = cli_get(&a, "out");
     if (check_out_path(&a, out_path) < 0) goto bad;
+    const char *init_path = cli_get(&a, "save-init");
+    if (init_path && check_out_path(&a, init_path) < 0) goto bad;
 
     if (cli_build_process(&a, NULL, &proc) < 0) goto bad;
     if (cli_model_load(cli_get(&a, "model"), &model, a.err, sizeof a.err) < 0) goto bad;
@@ -306,6 +310,10 @@ int cmd_sample(int argc, char **argv) {
             cli_fail(&a, "--n %zu: cannot allocate %zu x %zu values", n, n, d);
             goto bad;
         }
+    }
+    if (init_path && !(x_init = malloc(n * d * sizeof *x_init))) {
+        cli_fail(&a, "out of memory");
+        goto bad;
     }
     if (batch == 0) batch = n < 4096 ? n : 4096;
     if (batch > n) batch = n;
@@ -345,6 +353,7 @@ int cmd_sample(int argc, char **argv) {
             sgm_rng_normal_rows_f64(seed, 0, r0, m, d, xb);
             for (size_t i = 0; i < m * d; i++) xb[i] *= std0;
         }
+        if (x_init) memcpy(x_init + r0 * d, xb, m * d * sizeof *xb);
         void *xs = xb;
         if (xf) {
             for (size_t i = 0; i < m * d; i++) xf[i] = (float)xb[i];
@@ -369,7 +378,8 @@ int cmd_sample(int argc, char **argv) {
     double wall = cli_now() - prog.t0;
     {
         sgm_error err = {0};
-        if (sgm_npy_save(out_path, ndim, shape, x, out_f32, &err)) {
+        if ((x_init && sgm_npy_save(init_path, ndim, shape, x_init, 0, &err)) ||
+            sgm_npy_save(out_path, ndim, shape, x, out_f32, &err)) {
             fprintf(stderr, "sgm sample: %s\n", err.msg);
             rc = 1;
             goto done;
@@ -396,5 +406,6 @@ done:
     sgm_array_free(&init);
     free(x);
     free(xf);
+    free(x_init);
     return rc;
 }
