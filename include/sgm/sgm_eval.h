@@ -80,6 +80,8 @@ typedef struct sgm_metric_config {
 } sgm_metric_config;
 
 void sgm_metric_config_default(sgm_metric_config *cfg);
+/* SGM_OK if every option is in range; else SGM_ERR_INVALID_ARG and a message. */
+sgm_status sgm_metric_config_check(const sgm_metric_config *cfg, sgm_error *err);
 
 typedef struct sgm_metric_result {
     double value;  /* the statistic */

@@ -31,6 +31,11 @@ sgm_status sgm__ev_config(const sgm_metric_config *cfg, sgm_metric_config *out,
         *out = *cfg;
     else
         sgm_metric_config_default(out);
+    return sgm_metric_config_check(out, err);
+}
+
+sgm_status sgm_metric_config_check(const sgm_metric_config *out, sgm_error *err) {
+    if (!out) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "metrics: config is NULL");
     if (out->n_projections < 1)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "metrics: n_projections must be >= 1");
     if (!isfinite(out->bandwidth))

@@ -13,6 +13,7 @@ static const struct {
     {"sample", cmd_sample, "draw samples with any process, parameterization and sampler"},
     {"schedule", cmd_schedule, "print the sigmas / times of a schedule"},
     {"list", cmd_list, "list processes, samplers and schedules"},
+    {"eval", cmd_eval, "sample-quality metrics between two sets and against a mixture"},
 };
 
 static void usage(FILE *f) {
