@@ -15,7 +15,10 @@ sgm_nn_adam sgm_nn_adam_defaults(int decoupled) {
 void sgm_nn_adam_step(float *param, const float *grad, float *m, float *v, size_t n, double lr,
                       long t, const sgm_nn_adam *cfg) {
     assert(t >= 1);
+    /* 1 - beta in double, then rounded (as torch passes the Python float
+     * 1 - beta to the kernel): 1.0f - 0.999f is 1.3e-5 off 0.001 */
     float b1 = (float)cfg->beta1, b2 = (float)cfg->beta2;
+    float omb1 = (float)(1.0 - cfg->beta1), omb2 = (float)(1.0 - cfg->beta2);
     float step_size = (float)(lr / (1.0 - pow(cfg->beta1, (double)t)));
     float bc2_sqrt = (float)sqrt(1.0 - pow(cfg->beta2, (double)t));
     float eps = (float)cfg->eps;
@@ -28,8 +31,8 @@ void sgm_nn_adam_step(float *param, const float *grad, float *m, float *v, size_
     for (long i = 0; i < nn; i++) {
         float p = param[i] * shrink;
         float g = grad[i] + l2 * p;
-        float mi = b1 * m[i] + (1.0f - b1) * g;
-        float vi = b2 * v[i] + (1.0f - b2) * g * g;
+        float mi = b1 * m[i] + omb1 * g;
+        float vi = b2 * v[i] + omb2 * g * g;
         m[i] = mi;
         v[i] = vi;
         param[i] = p - step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
