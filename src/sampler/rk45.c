@@ -61,6 +61,9 @@ typedef struct rk_state {
 } rk_state;
 
 static void rk_defaults(sgm_sampler_config *c) {
+    /* the order is fixed (5); 0 leaves the generic 1..4 order check out of it
+     * (sgm_sampler_create then fills in the registry's 5) */
+    c->order = 0;
     c->rtol = 1e-5;
     c->atol = 1e-5;
     c->h_init = 0.05;
