@@ -24,10 +24,9 @@ sgm_status sgm_metric_gmm_loglik(const sgm_gmm *g, const double *x, size_t n,
     sgm_gmm_logpdf(g, n, x, 0.0, lp);
     for (size_t i = 0; i < n; i++)
         if (!isfinite(lp[i])) {
-            double v = lp[i];
             free(lp);
             return sgm__set_error(err, SGM_ERR_NONFINITE,
-                                  "gmm loglik: log-density of row %zu is %g (not finite)", i, v);
+                                  "gmm loglik: log-density of row %zu is not finite", i);
         }
     sgm_metric_result r = sgm__ev_result_nan();
     double sd;

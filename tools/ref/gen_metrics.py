@@ -114,7 +114,10 @@ def main():
         model = json.load(f)
     xg = np.vstack([rng.standard_normal((40, 2)) * 0.35 + np.array(model["means"])[rng.integers(0, 8, 40)],
                     rng.uniform(-5, 5, (10, 2))])
-    for name, arr in [("a", a), ("b", b), ("dirs", dirs), ("a1", a1), ("b1", b1), ("xg", xg)]:
+    # finite values whose mixture log-density is -inf (bad-input test)
+    far = np.array([[1e200, 0.0], [0.0, 0.0]])
+    for name, arr in [("a", a), ("b", b), ("dirs", dirs), ("a1", a1), ("b1", b1), ("xg", xg),
+                      ("far", far)]:
         np.save(os.path.join(out, name + ".npy"), arr)
 
     # generator self-check: our U-statistic energy agrees with scipy's
