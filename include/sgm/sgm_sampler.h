@@ -220,6 +220,9 @@ typedef struct sgm_sampler_config {
     int predictor_order, corrector_order;
     double tau;                 /* stochasticity (1 inside [tau_t_min, tau_t_max]) */
     double tau_sigma_min, tau_sigma_max;
+    /* PNDM */
+    int skip_prk;               /* 1: PLMS from the first step (diffusers skip_prk_steps);
+                                   0: pseudo Runge-Kutta warm-up on the first 3 steps */
     /* noise */
     sgm_noise_source noise;
     /* arithmetic */
