@@ -43,6 +43,7 @@ struct gc {
     sgm_nn_conv2d_dims cd;
     sgm_nn_sinusoidal sc;
     int mode;
+    void *aux;                    /* composite models (the MLP) */
     double h;                     /* finite-difference step */
     void (*fwd)(gc *g);
     void (*bwd)(gc *g, int input_only);
@@ -459,6 +460,51 @@ static void test_misc(void) {
     gc_free(&g);
 }
 
+/* residual MLP as a composition: input x, conditioning c and the whole
+ * parameter block (the gc tensors are bound as the model's blocks) */
+static void fwd_mlp(gc *g) {
+    sgm_nn_mlp *m = g->aux;
+    m->params = g->x[2];
+    m->grads = g->dx[2];
+    sgm_status st = sgm_nn_mlp_forward(m, g->out, g->x[0], g->x[1], g->d[0], NULL);
+    if (st != SGM_OK) exit(2);
+}
+static void bwd_mlp(gc *g, int io) {
+    sgm_nn_mlp *m = g->aux;
+    sgm_status st = sgm_nn_mlp_backward(m, g->dx[0], io ? NULL : g->dx[1], g->dout, g->d[0], !io,
+                                        NULL);
+    if (st != SGM_OK) exit(2);
+}
+static void test_mlp(int n_blocks, const char *name) {
+    sgm_nn_mlp m;
+    sgm_nn_mlp_config cfg = {3, 5, 8, n_blocks, sgm_nn_sinusoidal_defaults()};
+    int N = 4;
+    CHECK(sgm_nn_mlp_init(&m, &cfg, 6, 42, NULL) == SGM_OK, "mlp init");
+    float *own_p = m.params, *own_g = m.grads;
+    gc g;
+    gc_init(&g, name, (size_t)(N * cfg.d_in), H_SMOOTH);
+    g.d[0] = N;
+    g.aux = &m;
+    gc_tensor(&g, "x", (size_t)(N * cfg.d_in), -1, 1);
+    gc_tensor(&g, "c", (size_t)N, 0.0f, 3.0f);
+    float *p = gc_tensor(&g, "params", m.n_params, 0, 1);
+    memcpy(p, own_p, m.n_params * sizeof(float)); /* the default init */
+    g.fwd = fwd_mlp, g.bwd = bwd_mlp;
+    gc_run(&g, RTOL_SMOOTH, ATOL_SMOOTH);
+    /* a batch larger than max_batch, or backward without forward, is refused */
+    sgm_error err;
+    CHECK(sgm_nn_mlp_forward(&m, g.out, g.x[0], g.x[1], 7, &err) == SGM_ERR_SHAPE, "mlp batch");
+    CHECK(sgm_nn_mlp_backward(&m, NULL, NULL, g.dout, N - 1, 1, &err) == SGM_ERR_INVALID_ARG,
+          "mlp backward batch");
+    char nm[64];
+    size_t cnt;
+    sgm_nn_mlp_tensor(&m, 2, nm, sizeof nm, &cnt);
+    if (n_blocks) CHECK(!strcmp(nm, "blocks.0.fc1.weight") && cnt == 64, "tensor name %s", nm);
+    m.params = own_p, m.grads = own_g;
+    sgm_nn_mlp_free(&m);
+    gc_free(&g);
+}
+
 int main(void) {
     test_linear();
     test_activations();
@@ -478,5 +524,7 @@ int main(void) {
     test_fourier();
     test_class_embed();
     test_misc();
+    test_mlp(2, "mlp_2blocks");
+    test_mlp(0, "mlp_0blocks");
     TEST_MAIN_END();
 }

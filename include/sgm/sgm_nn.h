@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sgm_core.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -283,6 +285,66 @@ double sgm_nn_lr_warmup_cosine(long step, long warmup, long total_steps, double 
 
 /* Exponential moving average of weights: ema = decay ema + (1 - decay) param. */
 void sgm_nn_ema_update(float *ema, const float *param, size_t n, double decay);
+
+/* ------------------------------------------------------ residual MLP --- */
+
+/* A small denoiser backbone assembled from the kernels above (a composition,
+ * forward and backward by hand):
+ *   e  = sinusoidal(c)                          (N, E)   c: conditioning scalar
+ *   h  = Linear_in([x, e])                      (N, Hd)
+ *   repeat n_blocks:  h = h + Linear2(SiLU(Linear1(SiLU(h))))
+ *   out = Linear_out(SiLU(h))                   (N, D)
+ * Parameter tensors in order (PyTorch state-dict order of the reference in
+ * tools/ref/gen_nn.py): in.weight (Hd, D+E), in.bias, then per block
+ * fc1.weight (Hd, Hd), fc1.bias, fc2.weight (Hd, Hd), fc2.bias, then
+ * out.weight (D, Hd), out.bias (D); each starts at a 16-float boundary of the
+ * flat block. */
+typedef struct sgm_nn_mlp_config {
+    int d_in;                 /* D: data dimension (also the output dimension) */
+    int d_emb;                /* E: embedding width of the conditioning scalar (>= 2) */
+    int width;                /* Hd: hidden width */
+    int n_blocks;             /* residual blocks (>= 0) */
+    sgm_nn_sinusoidal emb;    /* embedding convention */
+} sgm_nn_mlp_config;
+
+#define SGM_NN_MLP_MAX_TENSORS 512
+
+typedef struct sgm_nn_mlp {
+    sgm_nn_mlp_config cfg;
+    int max_batch;
+    size_t n_params;   /* floats in the parameter block (with alignment padding) */
+    float *params;     /* (n_params) the weights in use; may be pointed at a caller
+                          block of n_params floats (e.g. EMA weights) */
+    float *grads;      /* (n_params) accumulated by backward; may be re-pointed too */
+    int n_tensors;
+    size_t off[SGM_NN_MLP_MAX_TENSORS], count[SGM_NN_MLP_MAX_TENSORS];
+    float *acts;       /* activations and backward scratch for max_batch rows */
+    int last_n;        /* batch of the last forward (0: none yet) */
+    void *owned_;      /* blocks allocated by init (freed by sgm_nn_mlp_free) */
+} sgm_nn_mlp;
+
+/* Allocates parameters (PyTorch's default Linear init, U(+-1/sqrt(fan_in)),
+ * drawn from Philox with `seed`), zeroed gradients and activations for up to
+ * max_batch rows. Errors: SGM_ERR_INVALID_ARG, SGM_ERR_NOMEM. */
+sgm_status sgm_nn_mlp_init(sgm_nn_mlp *m, const sgm_nn_mlp_config *cfg, int max_batch,
+                           uint64_t seed, sgm_error *err);
+/* Frees what init allocated; accepts a zeroed or already freed struct. */
+void sgm_nn_mlp_free(sgm_nn_mlp *m);
+/* Name ("blocks.0.fc1.weight") and element count of tensor i; returns its
+ * offset in the parameter block. */
+size_t sgm_nn_mlp_tensor(const sgm_nn_mlp *m, int i, char *name, size_t name_len,
+                         size_t *count);
+/* out (N, D) = mlp(x (N, D), c (N)); keeps activations for backward.
+ * SGM_ERR_SHAPE if N > max_batch. */
+sgm_status sgm_nn_mlp_forward(sgm_nn_mlp *m, float *out, const float *x, const float *c, int N,
+                              sgm_error *err);
+/* Backward of the last forward with upstream dout (N, D): accumulates
+ * parameter gradients into m->grads when param_grads is non-zero, and the
+ * input gradients into dx (N, D) and dc (N) when they are not NULL (so the
+ * VJP w.r.t. the input is param_grads = 0, dc = NULL). SGM_ERR_INVALID_ARG
+ * if N differs from the last forward's batch. */
+sgm_status sgm_nn_mlp_backward(sgm_nn_mlp *m, float *dx, float *dc, const float *dout, int N,
+                               int param_grads, sgm_error *err);
 
 #ifdef __cplusplus
 }
