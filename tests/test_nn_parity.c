@@ -27,7 +27,7 @@
 
 /* ------------------------------------------------------------ fixture --- */
 
-#define FX_MAX_REC 32
+#define FX_MAX_REC 64
 
 typedef struct fx_rec {
     char name[64];
@@ -446,6 +446,57 @@ static void test_class_embed(void) {
     fx_free(&x);
 }
 
+/* ------------------------------------------------------ residual MLP --- */
+
+static void test_mlp(void) {
+    fx x;
+    if (fx_load("mlp", &x)) {
+        CHECK(0, "mlp fixture");
+        return;
+    }
+    sgm_nn_mlp_config cfg = {(int)fx_cfg(&x, 0), (int)fx_cfg(&x, 1), (int)fx_cfg(&x, 2),
+                             (int)fx_cfg(&x, 3), sgm_nn_sinusoidal_defaults()};
+    cfg.emb.flip_sin_to_cos = (int)fx_cfg(&x, 4);
+    cfg.emb.downscale_freq_shift = fx_cfg(&x, 5);
+    cfg.emb.scale = fx_cfg(&x, 6);
+    cfg.emb.max_period = fx_cfg(&x, 7);
+    int N = (int)fx_get(&x, "c")->count, D = cfg.d_in;
+    sgm_nn_mlp m;
+    if (sgm_nn_mlp_init(&m, &cfg, N, 1, NULL) != SGM_OK) {
+        CHECK(0, "mlp init");
+        fx_free(&x);
+        return;
+    }
+    char nm[80], rn[96];
+    for (int i = 0; i < m.n_tensors; i++) {
+        size_t cnt, off = sgm_nn_mlp_tensor(&m, i, nm, sizeof nm, &cnt);
+        snprintf(rn, sizeof rn, "p:%s", nm);
+        const fx_rec *r = fx_get(&x, rn);
+        CHECK(r->count == cnt, "mlp tensor %s size", nm);
+        for (size_t j = 0; j < cnt && j < r->count; j++) m.params[off + j] = (float)r->data[j];
+    }
+    float *xv = fx_f32(&x, "x"), *c = fx_f32(&x, "c"), *dout = fx_f32(&x, "dout");
+    float *out = zeros((size_t)(N * D)), *dx = zeros((size_t)(N * D)), *dc = zeros((size_t)N);
+    CHECK(sgm_nn_mlp_forward(&m, out, xv, c, N, NULL) == SGM_OK, "mlp forward");
+    /* a chain of 6 linear layers of width 16 with SiLUs: still float32 sums
+     * of <= 22 terms per layer, so TOL_SUM */
+    cmp("mlp", "out", out, fx_get(&x, "out"), 1, TOL_SUM);
+    for (int rep = 1; rep <= 2; rep++) {
+        CHECK(sgm_nn_mlp_backward(&m, dx, dc, dout, N, 1, NULL) == SGM_OK, "mlp backward");
+        cmp("mlp", "dx", dx, fx_get(&x, "dx"), rep, TOL_SUM);
+        /* dc sums E sinusoid derivatives (|f| <= 1, t <= 5): TOL_PHASE */
+        cmp("mlp", "dc", dc, fx_get(&x, "dc"), rep, TOL_PHASE);
+        for (int i = 0; i < m.n_tensors; i++) {
+            size_t off = sgm_nn_mlp_tensor(&m, i, nm, sizeof nm, NULL);
+            snprintf(rn, sizeof rn, "g:%s", nm);
+            cmp("mlp", nm, m.grads + off, fx_get(&x, rn), rep, TOL_SUM);
+        }
+    }
+    free(xv), free(c), free(dout), free(out), free(dx), free(dc);
+    sgm_nn_mlp_free(&m);
+    fx_free(&x);
+}
+
 /* --------------------------------------------------------- optimisers --- */
 
 static void test_adam(void) {
@@ -521,6 +572,7 @@ int main(void) {
     test_sinusoidal("sinusoidal_flip");
     test_fourier();
     test_class_embed();
+    test_mlp();
     test_adam();
     test_clip("clip");
     test_clip("clip_noop");

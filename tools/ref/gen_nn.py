@@ -232,6 +232,62 @@ def gen_embed(d):
                    ("dout", f32(dout)), ("out", f64(out)), ("dtable", f64(table.grad))])
 
 
+# ------------------------------------------------------------ residual MLP --
+
+class MLP(torch.nn.Module):
+    """PyTorch twin of src/nn/mlp.c: e = sinusoidal(c); h = in([x, e]);
+    h = h + fc2(SiLU(fc1(SiLU(h)))) per block; out = out(SiLU(h))."""
+
+    def __init__(self, D, E, H, L, emb):
+        super().__init__()
+        self.E, self.emb = E, emb
+        self.inp = torch.nn.Linear(D + E, H)
+        self.blocks = torch.nn.ModuleList(
+            torch.nn.ModuleDict({"fc1": torch.nn.Linear(H, H), "fc2": torch.nn.Linear(H, H)})
+            for _ in range(L))
+        self.out = torch.nn.Linear(H, D)
+
+    def named_tensors(self):
+        """(C-side name, parameter) in the C tensor order"""
+        yield "in.weight", self.inp.weight
+        yield "in.bias", self.inp.bias
+        for b, blk in enumerate(self.blocks):
+            for fc in ("fc1", "fc2"):
+                yield f"blocks.{b}.{fc}.weight", blk[fc].weight
+                yield f"blocks.{b}.{fc}.bias", blk[fc].bias
+        yield "out.weight", self.out.weight
+        yield "out.bias", self.out.bias
+
+    def forward(self, x, c):
+        e = timestep_embedding(c, self.E, *self.emb)
+        h = self.inp(torch.cat([x, e], dim=-1))
+        for blk in self.blocks:
+            h = h + blk["fc2"](F.silu(blk["fc1"](F.silu(h))))
+        return self.out(F.silu(h))
+
+
+def gen_mlp(d):
+    """cfg: D, E, Hd, L, flip_sin_to_cos, downscale_freq_shift, scale, max_period;
+    records x, c, dout, out, dx, dc, and p:<name> / g:<name> per tensor."""
+    N, D, E, H, L = 5, 3, 6, 16, 2
+    emb = (1, 0.0, 1.0, 10000.0)  # diffusers UNet2DModel convention
+    torch.manual_seed(7)  # nn.Linear init draws from the global generator
+    model = MLP(D, E, H, L, emb).double()
+    with torch.no_grad():  # float32-exact parameters
+        for _, p in model.named_tensors():
+            p.copy_(p.float().double())
+    x = randn32(N, D)
+    c = rand32(N, lo=0.0, hi=5.0)
+    out = model(x, c)
+    dout = randn32(N, D).detach()
+    out.backward(dout)
+    recs = [cfg(D, E, H, L, *emb), ("x", f32(x)), ("c", f32(c)), ("dout", f32(dout)),
+            ("out", f64(out)), ("dx", f64(x.grad)), ("dc", f64(c.grad))]
+    for name, p in model.named_tensors():
+        recs += [("p:" + name, f32(p)), ("g:" + name, f64(p.grad))]
+    write_fixture(os.path.join(d, "mlp.bin"), recs)
+
+
 # -------------------------------------------------------------- optimisers --
 
 def gen_optim(d):
@@ -282,6 +338,7 @@ def main():
     gen_resample(d)
     gen_attention(d)
     gen_embed(d)
+    gen_mlp(d)
     gen_optim(d)
     total = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".bin"))
     print(f"wrote fixtures to {d} ({total} bytes)")
