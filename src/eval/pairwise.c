@@ -21,7 +21,9 @@
 
 typedef enum { KERN_RBF, KERN_NEGDIST } kern_kind;
 
-#define CHUNK 256
+#define CHUNK 512 /* rows per reduction block */
+#define JB 128    /* columns per block of the bootstrap accumulation */
+#define TILE 16   /* rows per parallel work item (bootstrap: one pass over the counts) */
 
 static double sqdist(const double *x, const double *y, size_t d) {
     double s = 0;
@@ -90,64 +92,84 @@ static sgm_status two_sample(const char *what, kern_kind kind, const double *a, 
     size_t n = na + nb, B = c->n_bootstrap;
     double kdiag = kind == KERN_RBF ? 1.0 : 0.0;
     double *s_same = malloc(n * sizeof *s_same), *s_cross = malloc(n * sizeof *s_cross);
-    uint32_t *cnt = NULL;
-    double *u = NULL, *part = NULL, *tot = NULL;
+    uint32_t *ci = NULL;
+    double *cnt = NULL, *u = NULL, *part = NULL, *tot = NULL;
     sgm_status st = SGM_OK;
     if (B) {
-        cnt = malloc(B * n * sizeof *cnt);
+        cnt = malloc(B * n * sizeof *cnt); /* [n][B]: multiplicity of row j in replicate r */
+        ci = malloc(n * sizeof *ci);
         u = malloc(n * sizeof *u);
         part = malloc((size_t)CHUNK * B * 2 * sizeof *part);
         tot = calloc(B * 3, sizeof *tot);
     }
-    if (!s_same || !s_cross || (B && (!cnt || !u || !part || !tot))) {
+    if (!s_same || !s_cross || (B && (!cnt || !ci || !u || !part || !tot))) {
         st = sgm__set_error(err, SGM_ERR_NOMEM, "%s: out of memory", what);
         goto done;
     }
     for (size_t r = 0; r < B; r++) {
-        sgm__ev_boot_counts(c->seed, r, 0, na, cnt + r * n, u);
-        sgm__ev_boot_counts(c->seed, r, 1, nb, cnt + r * n + na, u);
+        sgm__ev_boot_counts(c->seed, r, 0, na, ci, u);
+        sgm__ev_boot_counts(c->seed, r, 1, nb, ci + na, u);
+        for (size_t j = 0; j < n; j++) cnt[j * B + r] = (double)ci[j];
     }
     int failed = 0;
     for (size_t c0 = 0; c0 < n && !failed; c0 += CHUNK) {
         size_t c1 = c0 + CHUNK < n ? c0 + CHUNK : n;
         SGM__EV_PRAGMA("omp parallel")
         {
-            double *krow = malloc(n * sizeof *krow);
-            if (!krow) {
+            double *kt = malloc(TILE * n * sizeof *kt);
+            double *acc = B ? malloc(TILE * 2 * B * sizeof *acc) : NULL;
+            int ok = kt && (!B || acc);
+            if (!ok) {
                 SGM__EV_PRAGMA("omp atomic write")
                 failed = 1;
             }
-            SGM__EV_PRAGMA("omp for schedule(dynamic, 4)")
-            for (size_t i = c0; i < c1; i++) {
-                if (!krow) continue;
-                const double *zi = i < na ? a + i * d : b + (i - na) * d;
-                for (size_t j = 0; j < n; j++) {
-                    const double *zj = j < na ? a + j * d : b + (j - na) * d;
-                    double q = sqdist(zi, zj, d);
-                    krow[j] = kind == KERN_RBF ? exp(-q * inv2l2) : -sqrt(q);
-                }
-                double sa = 0, sb = 0;
-                for (size_t j = 0; j < na; j++) sa += krow[j];
-                for (size_t j = na; j < n; j++) sb += krow[j];
-                int in_a = i < na;
-                s_same[i] = (in_a ? sa : sb) - kdiag;
-                s_cross[i] = in_a ? sb : sa;
-                for (size_t r = 0; r < B; r++) {
-                    const uint32_t *cr = cnt + r * n;
-                    double ci = (double)cr[i];
-                    double *pr = part + ((i - c0) * B + r) * 2;
-                    if (ci == 0) {
-                        pr[0] = pr[1] = 0;
-                        continue;
+            /* tiles of TILE rows; tile bounds do not depend on the threads */
+            SGM__EV_PRAGMA("omp for schedule(dynamic, 1)")
+            for (size_t t0 = c0; t0 < c1; t0 += TILE) {
+                if (!ok) continue;
+                size_t t1 = t0 + TILE < c1 ? t0 + TILE : c1;
+                for (size_t i = t0; i < t1; i++) {
+                    double *krow = kt + (i - t0) * n;
+                    const double *zi = i < na ? a + i * d : b + (i - na) * d;
+                    for (size_t j = 0; j < n; j++) {
+                        const double *zj = j < na ? a + j * d : b + (j - na) * d;
+                        double q = sqdist(zi, zj, d);
+                        krow[j] = kind == KERN_RBF ? exp(-q * inv2l2) : -sqrt(q);
                     }
-                    double wa = 0, wb = 0;
-                    for (size_t j = 0; j < na; j++) wa += (double)cr[j] * krow[j];
-                    for (size_t j = na; j < n; j++) wb += (double)cr[j] * krow[j];
-                    pr[0] = ci * (in_a ? wa : wb); /* same-set sum, diagonal included */
-                    pr[1] = in_a ? ci * wb : 0;    /* cross sum, counted from the a rows */
+                    double sa = 0, sb = 0;
+                    for (size_t j = 0; j < na; j++) sa += krow[j];
+                    for (size_t j = na; j < n; j++) sb += krow[j];
+                    int in_a = i < na;
+                    s_same[i] = (in_a ? sa : sb) - kdiag;
+                    s_cross[i] = in_a ? sb : sa;
+                }
+                if (!B) continue;
+                /* acc[row][side][r] = sum_{j in side} c_r[j] k(z_row, z_j), j in order */
+                memset(acc, 0, (t1 - t0) * 2 * B * sizeof *acc);
+                for (size_t j0 = 0; j0 < n; j0 += JB) { /* j blocks: counts stay in cache */
+                    size_t j1 = j0 + JB < n ? j0 + JB : n;
+                    for (size_t i = t0; i < t1; i++)
+                        for (size_t j = j0; j < j1; j++) {
+                            double kv = kt[(i - t0) * n + j];
+                            const double *restrict cj = cnt + j * B;
+                            double *restrict ac = acc + ((i - t0) * 2 + (j < na ? 0 : 1)) * B;
+                            for (size_t r = 0; r < B; r++) ac[r] += kv * cj[r];
+                        }
+                }
+                for (size_t i = t0; i < t1; i++) {
+                    int in_a = i < na;
+                    const double *same = acc + ((i - t0) * 2 + (in_a ? 0 : 1)) * B;
+                    const double *other = acc + ((i - t0) * 2 + 1) * B;
+                    for (size_t r = 0; r < B; r++) {
+                        double mi = cnt[i * B + r];
+                        double *pr = part + ((i - c0) * B + r) * 2;
+                        pr[0] = mi * same[r];             /* same-set sum, diagonal included */
+                        pr[1] = in_a ? mi * other[r] : 0; /* cross sum, from the a rows */
+                    }
                 }
             }
-            free(krow);
+            free(kt);
+            free(acc);
         }
         for (size_t i = c0; i < c1 && B; i++)
             for (size_t r = 0; r < B; r++) {
@@ -197,6 +219,7 @@ done:
     free(s_same);
     free(s_cross);
     free(cnt);
+    free(ci);
     free(u);
     free(part);
     free(tot);
