@@ -3,15 +3,13 @@
  * U-Nets at low resolution). Input is the fused q|k|v projection (N, T, 3C),
  * laid out as llm.c's attention_forward; the softmax probabilities are kept
  * as the backward cache. Every (sample, head) pair is two cblas_sgemm calls
- * forward and four backward. */
+ * forward and four backward; threading comes from OpenBLAS only (no OpenMP
+ * regions between the sgemm calls, see conv2d.c). */
 #include <math.h>
 #include "nn/nn_internal.h"
 
 /* row-wise softmax of a (T, T) matrix in place */
 static void softmax_rows(float *a, int T) {
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if ((size_t)T * (size_t)T >= SGM_NN_PAR_MIN)
-#endif
     for (int i = 0; i < T; i++) {
         float *r = a + (size_t)i * (size_t)T;
         float mx = r[0];
@@ -70,9 +68,6 @@ void sgm_nn_attention_backward(float *dqkv, float *scratch, const float *dout, c
             /* dv (T, hs) += A^T (T, T) @ do (T, hs) */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, A, T, dO, C,
                         1.0f, dv, C3);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if ((size_t)T * (size_t)T >= SGM_NN_PAR_MIN)
-#endif
             for (int i = 0; i < T; i++) {
                 const float *a = A + (size_t)i * (size_t)T;
                 float *s = S + (size_t)i * (size_t)T;

@@ -5,8 +5,10 @@
  *   col (C K K, Ho Wo) = im2col(x_n);   y_n (OC, Ho Wo) = W (OC, C K K) @ col + b
  * backward: dW += dy_n @ col^T;  dcol = W^T @ dy_n;  dx_n += col2im(dcol).
  * A 1x1, stride-1, unpadded conv uses x_n itself as col (no scratch).
- * The sample loop is serial so that each sgemm gets all OpenBLAS threads;
- * im2col / col2im run OpenMP over input channels. */
+ * Threading comes from OpenBLAS inside sgemm only: the sample loop and
+ * im2col / col2im are serial, because OpenMP regions interleaved with
+ * threaded sgemm calls make the two thread pools fight for the cores (a
+ * 5-8x slowdown measured on 2 cores). */
 #include <string.h>
 #include "nn/nn_internal.h"
 
@@ -36,7 +38,6 @@ static void check_dims(const sgm_nn_conv2d_dims *d) {
 static void im2col(float *col, const float *x, const sgm_nn_conv2d_dims *d, int Ho, int Wo) {
     int K = d->K, H = d->H, W = d->W, s = d->stride, pad = d->pad;
     size_t P = (size_t)Ho * (size_t)Wo;
-    SGM_NN_OMP_FOR
     for (int c = 0; c < d->C; c++) {
         const float *xc = x + (size_t)c * (size_t)H * (size_t)W;
         for (int ki = 0; ki < K; ki++) {
@@ -65,7 +66,6 @@ static void col2im_add(float *dx, const float *dcol, const sgm_nn_conv2d_dims *d
                        int Wo) {
     int K = d->K, H = d->H, W = d->W, s = d->stride, pad = d->pad;
     size_t P = (size_t)Ho * (size_t)Wo;
-    SGM_NN_OMP_FOR
     for (int c = 0; c < d->C; c++) { /* channels own disjoint planes of dx */
         float *dxc = dx + (size_t)c * (size_t)H * (size_t)W;
         for (int ki = 0; ki < K; ki++) {

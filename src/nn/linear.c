@@ -1,7 +1,8 @@
 /* linear.c - fully connected layer, out = inp W^T + b, in PyTorch's
  * torch.nn.Linear layout (weight (OC, C)); both passes are single cblas_sgemm
  * calls (llm.c matmul_forward / matmul_backward, with BLAS in place of the
- * hand loops). */
+ * hand loops). Threading comes from OpenBLAS only; the O(N OC) bias loops
+ * stay serial so no OpenMP region sits between sgemm calls (see conv2d.c). */
 #include "nn/nn_internal.h"
 
 void sgm_nn_linear_forward(float *out, const float *inp, const float *weight,
@@ -10,7 +11,6 @@ void sgm_nn_linear_forward(float *out, const float *inp, const float *weight,
     if (N == 0) return;
     float beta = 0.0f;
     if (bias) {
-        SGM_NN_OMP_FOR
         for (int n = 0; n < N; n++)
             for (int o = 0; o < OC; o++) out[(size_t)n * (size_t)OC + (size_t)o] = bias[o];
         beta = 1.0f;
@@ -32,7 +32,6 @@ void sgm_nn_linear_backward(float *dinp, float *dweight, float *dbias, const flo
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp,
                     C, 1.0f, dweight, C);
     if (dbias) {
-        SGM_NN_OMP_FOR
         for (int o = 0; o < OC; o++) {
             double s = 0.0; /* sum over the batch in double: N may be large */
             for (int n = 0; n < N; n++) s += dout[(size_t)n * (size_t)OC + (size_t)o];
