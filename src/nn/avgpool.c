@@ -6,7 +6,7 @@
 void sgm_nn_avgpool2x_forward(float *out, const float *inp, int N, int C, int H, int W) {
     assert(N >= 0 && C > 0 && H >= 2 && W >= 2);
     int Ho = H / 2, Wo = W / 2;
-    SGM_NN_OMP_FOR
+    SGM_NN_OMP_FOR((size_t)N * (size_t)C * (size_t)H * (size_t)W)
     for (int nc = 0; nc < N * C; nc++) {
         const float *x = inp + (size_t)nc * (size_t)H * (size_t)W;
         float *y = out + (size_t)nc * (size_t)Ho * (size_t)Wo;
@@ -23,7 +23,7 @@ void sgm_nn_avgpool2x_backward(float *dinp, const float *dout, int N, int C, int
     /* forward: y[oy][ox] = mean of x[2oy..2oy+1][2ox..2ox+1] */
     assert(N >= 0 && C > 0 && H >= 2 && W >= 2);
     int Ho = H / 2, Wo = W / 2;
-    SGM_NN_OMP_FOR
+    SGM_NN_OMP_FOR((size_t)N * (size_t)C * (size_t)H * (size_t)W)
     for (int nc = 0; nc < N * C; nc++) {
         float *dx = dinp + (size_t)nc * (size_t)H * (size_t)W;
         const float *dy = dout + (size_t)nc * (size_t)Ho * (size_t)Wo;

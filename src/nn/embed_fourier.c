@@ -10,7 +10,7 @@
 
 void sgm_nn_fourier_forward(float *out, const float *x, const float *W, int N, int E) {
     assert(N >= 0 && E > 0);
-    SGM_NN_OMP_FOR
+    SGM_NN_OMP_FOR((size_t)N * (size_t)E)
     for (int n = 0; n < N; n++) {
         float *y = out + (size_t)n * 2 * (size_t)E;
         for (int j = 0; j < E; j++) {
@@ -28,7 +28,7 @@ void sgm_nn_fourier_backward(float *dx, float *dW, const float *dout, const floa
      * dW_j += sum_n dp_j 2 pi x_n */
     assert(N >= 0 && E > 0);
     if (dx) {
-        SGM_NN_OMP_FOR
+        SGM_NN_OMP_FOR((size_t)N * (size_t)E)
         for (int n = 0; n < N; n++) {
             const float *dy = dout + (size_t)n * 2 * (size_t)E;
             double s = 0.0;
@@ -40,7 +40,7 @@ void sgm_nn_fourier_backward(float *dx, float *dW, const float *dout, const floa
         }
     }
     if (dW) {
-        SGM_NN_OMP_FOR
+        SGM_NN_OMP_FOR((size_t)N * (size_t)E)
         for (int j = 0; j < E; j++) {
             double s = 0.0;
             for (int n = 0; n < N; n++) {

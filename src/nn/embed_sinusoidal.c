@@ -23,7 +23,7 @@ void sgm_nn_sinusoidal_forward(float *out, const float *t, int N, int D,
     int half = D / 2;
     size_t so = cfg->flip_sin_to_cos ? (size_t)half : 0; /* column of sin */
     size_t co = cfg->flip_sin_to_cos ? 0 : (size_t)half; /* column of cos */
-    SGM_NN_OMP_FOR
+    SGM_NN_OMP_FOR((size_t)N * (size_t)D)
     for (int n = 0; n < N; n++) {
         float *y = out + (size_t)n * (size_t)D;
         for (int i = 0; i < half; i++) {
@@ -42,7 +42,7 @@ void sgm_nn_sinusoidal_backward(float *dt, const float *dout, const float *t, in
     int half = D / 2;
     size_t so = cfg->flip_sin_to_cos ? (size_t)half : 0;
     size_t co = cfg->flip_sin_to_cos ? 0 : (size_t)half;
-    SGM_NN_OMP_FOR
+    SGM_NN_OMP_FOR((size_t)N * (size_t)D)
     for (int n = 0; n < N; n++) {
         const float *dy = dout + (size_t)n * (size_t)D;
         double s = 0.0;

@@ -12,7 +12,7 @@ void sgm_nn_groupnorm_forward(float *out, float *mean, float *rstd, const float 
     assert(N >= 0 && C > 0 && HW > 0 && G > 0 && C % G == 0);
     int Cg = C / G;
     size_t len = (size_t)Cg * (size_t)HW; /* elements of one group, contiguous */
-    SGM_NN_OMP_FOR2
+    SGM_NN_OMP_FOR2((size_t)N * (size_t)C * (size_t)HW)
     for (int n = 0; n < N; n++) {
         for (int g = 0; g < G; g++) {
             size_t base = ((size_t)n * (size_t)G + (size_t)g) * len;
@@ -49,7 +49,7 @@ void sgm_nn_groupnorm_backward(float *dinp, float *dweight, float *dbias, const 
     int Cg = C / G;
     size_t len = (size_t)Cg * (size_t)HW;
     if (dinp) {
-        SGM_NN_OMP_FOR2
+        SGM_NN_OMP_FOR2((size_t)N * (size_t)C * (size_t)HW)
         for (int n = 0; n < N; n++) {
             for (int g = 0; g < G; g++) {
                 size_t base = ((size_t)n * (size_t)G + (size_t)g) * len;
@@ -82,7 +82,7 @@ void sgm_nn_groupnorm_backward(float *dinp, float *dweight, float *dbias, const 
         }
     }
     if (dweight || dbias) {
-        SGM_NN_OMP_FOR
+        SGM_NN_OMP_FOR((size_t)N * (size_t)C * (size_t)HW)
         for (int c = 0; c < C; c++) {
             int g = c / Cg;
             double sw = 0.0, sb = 0.0;

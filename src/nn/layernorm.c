@@ -9,7 +9,7 @@
 void sgm_nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                               const float *weight, const float *bias, int N, int C, float eps) {
     assert(N >= 0 && C > 0);
-    SGM_NN_OMP_FOR
+    SGM_NN_OMP_FOR((size_t)N * (size_t)C)
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * (size_t)C;
         float *y = out + (size_t)n * (size_t)C;
@@ -39,7 +39,7 @@ void sgm_nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const 
      * dx = rstd (g - mean(g) - xh mean(g xh)), g = dy w */
     assert(N >= 0 && C > 0);
     if (dinp) {
-        SGM_NN_OMP_FOR
+        SGM_NN_OMP_FOR((size_t)N * (size_t)C)
         for (int n = 0; n < N; n++) {
             const float *x = inp + (size_t)n * (size_t)C;
             const float *dy = dout + (size_t)n * (size_t)C;
@@ -60,7 +60,7 @@ void sgm_nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const 
         }
     }
     if (dweight || dbias) {
-        SGM_NN_OMP_FOR
+        SGM_NN_OMP_FOR((size_t)N * (size_t)C)
         for (int c = 0; c < C; c++) {
             double sw = 0.0, sb = 0.0;
             for (int n = 0; n < N; n++) {

@@ -6,7 +6,7 @@
 void sgm_nn_upsample2x_forward(float *out, const float *inp, int N, int C, int H, int W) {
     assert(N >= 0 && C > 0 && H > 0 && W > 0);
     size_t W2 = 2 * (size_t)W;
-    SGM_NN_OMP_FOR
+    SGM_NN_OMP_FOR((size_t)N * (size_t)C * (size_t)H * (size_t)W)
     for (int nc = 0; nc < N * C; nc++) {
         const float *x = inp + (size_t)nc * (size_t)H * (size_t)W;
         float *y = out + (size_t)nc * 4 * (size_t)H * (size_t)W;
@@ -24,7 +24,7 @@ void sgm_nn_upsample2x_backward(float *dinp, const float *dout, int N, int C, in
     /* forward: y[2iy + a][2ix + b] = x[iy][ix], a, b in {0, 1} */
     assert(N >= 0 && C > 0 && H > 0 && W > 0);
     size_t W2 = 2 * (size_t)W;
-    SGM_NN_OMP_FOR
+    SGM_NN_OMP_FOR((size_t)N * (size_t)C * (size_t)H * (size_t)W)
     for (int nc = 0; nc < N * C; nc++) {
         float *dx = dinp + (size_t)nc * (size_t)H * (size_t)W;
         const float *dy = dout + (size_t)nc * 4 * (size_t)H * (size_t)W;

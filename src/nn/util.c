@@ -55,7 +55,7 @@ void sgm_nn_add_backward(float *da, float *db, const float *dout, size_t n) {
 void sgm_nn_transpose_forward(float *out, const float *inp, int N, int A, int B) {
     /* out[n][b][a] = inp[n][a][b] */
     size_t sa = (size_t)A, sb = (size_t)B;
-    SGM_NN_OMP_FOR
+    SGM_NN_OMP_FOR((size_t)N * sa * sb)
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * sa * sb;
         float *y = out + (size_t)n * sa * sb;
@@ -67,7 +67,7 @@ void sgm_nn_transpose_forward(float *out, const float *inp, int N, int A, int B)
 void sgm_nn_transpose_backward(float *dinp, const float *dout, int N, int A, int B) {
     /* forward: out[n][b][a] = inp[n][a][b] */
     size_t sa = (size_t)A, sb = (size_t)B;
-    SGM_NN_OMP_FOR
+    SGM_NN_OMP_FOR((size_t)N * sa * sb)
     for (int n = 0; n < N; n++) {
         const float *dy = dout + (size_t)n * sa * sb;
         float *dx = dinp + (size_t)n * sa * sb;
