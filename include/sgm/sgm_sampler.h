@@ -170,6 +170,28 @@ typedef enum sgm_lower_order_final {
     SGM_LOF_DIFFUSERS      /* diffusers: for steps < 15 (and always when final sigma is 0) */
 } sgm_lower_order_final;
 
+/* dpm_solver with multistep = 0: how the schedule is cut into singlestep
+ * (macro) steps. In the first three plans the schedule lists every point where
+ * the model is evaluated (NFE = steps); a k-th order macro step spans k
+ * schedule intervals and its intermediate points are the inner schedule points
+ * (r1, r2 from their lambdas, as DPM-Solver does for non-logSNR skip types). */
+typedef enum sgm_singlestep_plan {
+    SGM_SSPLAN_DPMSOLVER = 0, /* DPM-Solver method='singlestep': orders for NFE = steps:
+                                 order 3: [3,..,3,2,1] (steps%3==0), [3,..,3,1], [3,..,3,2];
+                                 order 2: [2,..,2] or [2,..,2,1]; lower_order_final unused */
+    SGM_SSPLAN_FIXED,         /* DPM-Solver 'singlestep_fixed': every macro step has
+                                 cfg.order (a remainder of steps % order comes last) */
+    SGM_SSPLAN_DIFFUSERS,     /* diffusers DPMSolverSinglestepScheduler: per-step orders
+                                 from get_order_list ([1,2,3] cycles; lower_order_final
+                                 != NONE, an uneven step count or a final sigma of 0
+                                 give its lower-order tail); the second-order
+                                 intermediate of a third-order step uses solver_type
+                                 (DPM-Solver always uses 'taylor' there) */
+    SGM_SSPLAN_MACRO          /* every schedule interval is one macro step of cfg.order
+                                 with intermediate points at r1 (, r2) of the step in
+                                 lambda (defaults 1/2; 1/3, 2/3); NFE = order * steps */
+} sgm_singlestep_plan;
+
 typedef enum sgm_noise_source {
     SGM_NOISE_INDEPENDENT = 0, /* fresh Philox draw per step */
     SGM_NOISE_BROWNIAN         /* Brownian tree over sigma: same path at any step count */
@@ -208,6 +230,7 @@ typedef struct sgm_sampler_config {
     int denoise_to_zero;        /* adaptive/dpm_fast: one extra D at the end */
     int nfe;                    /* dpm_fast budget (0: from the schedule's steps) */
     double r1, r2;              /* singlestep intermediate ratios (1/2; 1/3, 2/3) */
+    sgm_singlestep_plan singlestep_plan; /* dpm_solver, multistep = 0 (DPMSOLVER) */
     /* adaptive control */
     double rtol, atol, h_init;
     double pcoeff, icoeff, dcoeff, accept_safety;
