@@ -9,8 +9,9 @@
  * n for VP); the sampler's own noise uses draws 1, 2, ... of the same seed, so
  * the result does not depend on --batch or --threads.
  *
- * Exit codes: 0 success; 2 bad input (nothing is run or written); 1 a failure
- * while sampling or writing (nothing is written: sgm_npy_save is atomic).
+ * Exit codes: 0 success; 2 bad input, including a configuration the sampler
+ * refuses when it starts (nothing is written); 1 a failure while sampling or
+ * writing (nothing is written: sgm_npy_save is atomic).
  */
 #include <libgen.h>
 #include <math.h>
@@ -362,9 +363,11 @@ int cmd_sample(int argc, char **argv) {
         sgm_rng rng = {seed, 1}; /* draw 0 is x_T */
         prog.batch = b;
         sgm_error err = {0};
-        if (sgm_sampler_run(smp, sched, &den, &rng, (uint64_t)r0, m, xs, &err)) {
-            fprintf(stderr, "sgm sample: %s (%s)\n", err.msg, sgm_status_str(err.status));
-            rc = 1;
+        sgm_status st = sgm_sampler_run(smp, sched, &den, &rng, (uint64_t)r0, m, xs, &err);
+        if (st) {
+            fprintf(stderr, "sgm sample: %s (%s)\n", err.msg, sgm_status_str(st));
+            /* a configuration the sampler refuses is bad input; the rest is runtime */
+            rc = st == SGM_ERR_INVALID_ARG || st == SGM_ERR_UNSUPPORTED ? 2 : 1;
             goto done;
         }
         if (xf)
