@@ -372,11 +372,11 @@ int cmd_sample(int argc, char **argv) {
         }
         if (xf)
             for (size_t i = 0; i < m * d; i++) xb[i] = xf[i];
-        sgm_sampler_stats st;
-        sgm_sampler_get_stats(smp, &st);
-        if (st.nfe < nfe_min) nfe_min = st.nfe;
-        if (st.nfe > nfe_max) nfe_max = st.nfe;
-        if (st.steps > steps) steps = st.steps;
+        sgm_sampler_stats ss;
+        sgm_sampler_get_stats(smp, &ss);
+        if (ss.nfe < nfe_min) nfe_min = ss.nfe;
+        if (ss.nfe > nfe_max) nfe_max = ss.nfe;
+        if (ss.steps > steps) steps = ss.steps;
     }
     double wall = cli_now() - prog.t0;
     {
