@@ -479,8 +479,9 @@ static sgm_status ad_begin(sgm__s *s, void *x) {
         a->rows[r].h = s->cfg.h_init;
         a->rows[r].done = ad_row_done(a, &a->rows[r]);
     }
-    /* x_prev starts as x */
-    sgm__copy(s, s->buf[B_XP], x);
+    /* x_prev starts as x; it is kept in process coordinates (alpha x~), where
+     * DPM-Solver measures the error */
+    sgm__lc2(s, s->buf[B_XP], sgm__cur(s).alpha, x, 0, x);
     return SGM_OK;
 }
 
@@ -518,7 +519,11 @@ static sgm_status ad_attempt(sgm__s *s, ad_state *a, ad_row *r, void *x, void *x
     double E = 0;
     double *rv = s->n > 1 ? malloc(s->n * sizeof *rv) : rms;
     if (!rv) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
-    sgm__err_rms_dpm(s, xl, xh, xp, s->cfg.atol, s->cfg.rtol, rv);
+    /* the error in process coordinates: x_low, x_high times alpha_t */
+    void *xl_p = s->buf[B_XI], *xh_p = s->buf[B_D];
+    sgm__lc2(s, xl_p, q.alpha, xl, 0, xl);
+    sgm__lc2(s, xh_p, q.alpha, xh, 0, xh);
+    sgm__err_rms_dpm(s, xl_p, xh_p, xp, s->cfg.atol, s->cfg.rtol, rv);
     for (size_t i = 0; i < s->n; i++)
         if (rv[i] > E || isnan(rv[i])) E = rv[i];
     if (rv != rms) free(rv);
@@ -528,7 +533,7 @@ static sgm_status ad_attempt(sgm__s *s, ad_state *a, ad_row *r, void *x, void *x
     r->attempts++;
     if (E <= 1) {
         sgm__copy(s, x, xh);
-        sgm__copy(s, xp, xl);
+        sgm__copy(s, xp, xl_p);
         r->cur = q;
         r->have_m = 0;
         s->stats.last_h = h;
