@@ -109,7 +109,7 @@ static void test_fixtures(void) {
           "%s", err.msg);
     CHECK_CLOSE(r.value, expv("energy_1d", "value"), RT, 0, "energy 1-D");
 
-    /* scipy.linalg.sqrtm (Schur) vs Jacobi: both backward stable on a 3x3
+    /* scipy.linalg.sqrtm (Schur) vs our eigen route: both backward stable on a 3x3
      * well-conditioned problem; 1e-10 relative covers their round-off */
     CHECK(sgm_metric_fd(a.data, na, b.data, nb, d, &c, &r, &err) == 0, "%s", err.msg);
     CHECK_CLOSE(r.value, expv("fd", "value"), 1e-10, 0, "fd");
@@ -263,7 +263,7 @@ static void test_frechet(void) {
     double tr12 = c1[0] * c2[0] + c1[1] * c2[2] + c1[2] * c2[1] + c1[3] * c2[3];
     double det = (c1[0] * c1[3] - c1[1] * c1[2]) * (c2[0] * c2[3] - c2[1] * c2[2]);
     double want = 0.49 + 2.25 + 3.0 + 2.0 - 2 * sqrt(tr12 + 2 * sqrt(det));
-    CHECK_CLOSE(fd, want, 1e-13, 1e-14, "fd 2x2 closed form"); /* round-off of a 2x2 Jacobi */
+    CHECK_CLOSE(fd, want, 1e-13, 1e-14, "fd 2x2 closed form"); /* round-off of a 2x2 eigenproblem */
     /* diagonal: sum (m1 - m2)^2 + sum (s1 - s2)^2 */
     double d1[9] = {4, 0, 0, 0, 1, 0, 0, 0, 0.25}, d2[9] = {1, 0, 0, 0, 1, 0, 0, 0, 9};
     double z3[3] = {0, 0, 0}, o3[3] = {1, 2, 0};
@@ -272,35 +272,50 @@ static void test_frechet(void) {
     CHECK(sgm_frechet_gaussians(2, m1, c1, m1, c1, &fd, &err) == 0, "%s", err.msg);
     CHECK_CLOSE(fd, 0, 0, 1e-13, "fd of identical Gaussians"); /* round-off of tr ~ 3 */
 
-    /* eigen solver: A = V diag(l) V^T and V^T V = I on a random 40x40 */
-    size_t n = 40;
-    double *A = malloc(n * n * sizeof *A), *V = malloc(n * n * sizeof *V), ev[40];
-    sgm_rng_normal_rows_f64(3, 0, 0, n, n, A);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < i; j++) A[i * n + j] = A[j * n + i];
-    CHECK(sgm_sym_eigen(n, A, ev, V, &err) == 0, "%s", err.msg);
-    double e1 = 0, e2 = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) {
-            double s = 0, o = 0;
-            for (size_t k = 0; k < n; k++) {
-                s += V[i * n + k] * ev[k] * V[j * n + k];
-                o += V[k * n + i] * V[k * n + j];
+    /* eigen solver: A = V diag(l) V^T and V^T V = I on a random 1x1, 2x2,
+     * 40x40, 150x150, a diagonal matrix (already tridiagonal, zero
+     * off-diagonals) and I + u u^T (eigenvalue 1 repeated d - 1 times) */
+    for (int kind = 0; kind < 6; kind++) {
+        size_t sizes[6] = {1, 2, 40, 150, 30, 30}, n = sizes[kind];
+        double *A = malloc(n * n * sizeof *A), *V = malloc(n * n * sizeof *V);
+        double *ev = malloc(n * sizeof *ev);
+        sgm_rng_normal_rows_f64(3 + (uint64_t)kind, 0, 0, n, n, A);
+        double scale = 0, u[30];
+        for (size_t i = 0; i < n && i < 30; i++) u[i] = A[i];
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) {
+                if (j < i) A[i * n + j] = A[j * n + i];
+                if (kind == 4 && i != j) A[i * n + j] = 0;
+                if (kind == 5) A[i * n + j] = (i == j) + u[i] * u[j];
             }
-            e1 = fmax(e1, fabs(s - A[i * n + j]));
-            e2 = fmax(e2, fabs(o - (i == j)));
-        }
-    for (size_t i = 1; i < n; i++) CHECK(ev[i - 1] <= ev[i], "eigenvalues ascending");
-    /* backward-stable: errors of a few hundred ulps of |A| ~ 10 */
-    CHECK(e1 < 1e-11, "reconstruction error %g", e1);
-    CHECK(e2 < 1e-12, "orthogonality error %g", e2);
-    free(A);
-    free(V);
+        for (size_t i = 0; i < n * n; i++) scale = fmax(scale, fabs(A[i]));
+        CHECK(sgm_sym_eigen(n, A, ev, V, &err) == 0, "%s", err.msg);
+        double e1 = 0, e2 = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) {
+                double s = 0, o = 0;
+                for (size_t k = 0; k < n; k++) {
+                    s += V[i * n + k] * ev[k] * V[j * n + k];
+                    o += V[k * n + i] * V[k * n + j];
+                }
+                e1 = fmax(e1, fabs(s - A[i * n + j]));
+                e2 = fmax(e2, fabs(o - (i == j)));
+            }
+        for (size_t i = 1; i < n; i++) CHECK(ev[i - 1] <= ev[i], "eigenvalues ascending");
+        /* backward stable: errors of a few hundred ulps times n^(1/2) of the
+         * matrix scale (max |A_ij| ~ 3 here) */
+        CHECK(e1 < 1e-13 * (double)n * scale + 1e-15, "case %d: reconstruction error %g", kind, e1);
+        CHECK(e2 < 1e-13 * (double)n + 1e-15, "case %d: orthogonality error %g", kind, e2);
+        if (kind == 5)
+            for (size_t i = 0; i + 1 < n; i++) CHECK_CLOSE(ev[i], 1, 0, 1e-12, "repeated 1");
+        free(A);
+        free(V);
+        free(ev);
+    }
 }
 
 /* ----------------------------------------------------------- bootstrap --- */
 
-/* the bootstrap replicates equal the statistic on explicitly resampled sets */
 static void test_bootstrap(void) {
     sgm_error err = {0};
     size_t na = 40, nb = 30, d = 2, B = 3;

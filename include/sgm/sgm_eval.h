@@ -33,7 +33,7 @@
  *  - Frechet distance (Dowson & Landau 1982; Heusel et al. 2017, FID):
  *    |m_a - m_b|^2 + tr(C_a + C_b - 2 (C_a^1/2 C_b C_a^1/2)^1/2) between the
  *    Gaussians fitted with the sample means and unbiased covariances (n - 1).
- *    Square roots through a symmetric (Jacobi) eigendecomposition; negative
+ *    Square roots through a symmetric eigendecomposition; negative
  *    round-off eigenvalues are clamped to 0.
  *  - k-NN precision / recall (Kynkaanniemi et al. 2019): r_k(x) = distance
  *    from x to its k-th nearest neighbour in its own set (itself excluded);
@@ -114,7 +114,8 @@ sgm_status sgm_frechet_gaussians(size_t d, const double *m1, const double *c1,
                                  const double *m2, const double *c2, double *out,
                                  sgm_error *err);
 
-/* Eigendecomposition of a symmetric [d, d] matrix (cyclic Jacobi): evals [d]
+/* Eigendecomposition of a symmetric [d, d] matrix (Householder + implicit
+ * QR, Golub & Van Loan sec. 8.3): evals [d]
  * ascending, evecs [d, d] (column j is the eigenvector of evals[j]; may be
  * NULL). The lower triangle is ignored (the matrix is taken as symmetric). */
 sgm_status sgm_sym_eigen(size_t d, const double *a, double *evals, double *evecs,

@@ -5,13 +5,11 @@
  * and the fitted version on two sample sets (sample means, unbiased
  * covariances with n - 1, as numpy.cov and pytorch-fid).
  *
- * Matrix square roots come from a symmetric eigendecomposition by the
- * cyclic Jacobi method (Golub & Van Loan, "Matrix Computations", 4th ed.,
- * sec. 8.5.2-8.5.3: symmetric Schur rotation with the smaller root t, row
- * sweeps until the off-diagonal norm is negligible). C1^1/2 = V diag(sqrt
+ * Matrix square roots come from a symmetric eigendecomposition: Householder
+ * tridiagonalisation and implicit QR steps with the Wilkinson shift (Golub &
+ * Van Loan, "Matrix Computations", 4th ed., sec. 8.3). C1^1/2 = V diag(sqrt
  * (max(lambda, 0))) V^T; tr(M^1/2) = sum sqrt(max(lambda_i(M), 0)) for the
- * symmetric PSD M = C1^1/2 C2 C1^1/2. Cost O(d^3) per sweep, a handful of
- * sweeps: meant for d up to a few hundred.
+ * symmetric PSD M = C1^1/2 C2 C1^1/2. Cost O(d^3) (single-threaded).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -19,91 +17,154 @@
 
 #include "eval_internal.h"
 
+/* A = Z^T T Z: Householder reduction of the symmetric a (full storage,
+ * destroyed) to tridiagonal (diag dg, sub-diagonal off), Z accumulated with
+ * orthonormal rows (Golub & Van Loan, sec. 8.3.1). Row-major, contiguous
+ * inner loops. v, p: scratch [d]. */
+static void tridiag(size_t d, double *a, double *z, double *dg, double *off, double *v,
+                    double *p) {
+    for (size_t i = 0; i < d * d; i++) z[i] = 0;
+    for (size_t i = 0; i < d; i++) z[i * d + i] = 1;
+    for (size_t k = 0; k + 2 < d; k++) {
+        size_t m = d - k - 1, o = k + 1; /* trailing block [o, d) */
+        const double *x = a + k * d + o;  /* row k right of the diagonal = column k */
+        double nrm = 0;
+        for (size_t i = 0; i < m; i++) nrm += x[i] * x[i];
+        nrm = sqrt(nrm);
+        if (nrm == 0) continue;
+        double alpha = x[0] > 0 ? -nrm : nrm; /* sign avoids cancellation in v0 */
+        for (size_t i = 0; i < m; i++) v[i] = x[i];
+        v[0] -= alpha;
+        double vn = 0;
+        for (size_t i = 0; i < m; i++) vn += v[i] * v[i];
+        vn = sqrt(vn);
+        if (vn == 0) continue;
+        for (size_t i = 0; i < m; i++) v[i] /= vn;
+        /* S <- H S H = S - 2 (v w^T + w v^T), w = S v - (v^T S v) v */
+        double kk = 0;
+        for (size_t i = 0; i < m; i++) {
+            const double *row = a + (o + i) * d + o;
+            double t = 0;
+            for (size_t j = 0; j < m; j++) t += row[j] * v[j];
+            p[i] = t;
+            kk += v[i] * t;
+        }
+        for (size_t i = 0; i < m; i++) p[i] -= kk * v[i];
+        for (size_t i = 0; i < m; i++) {
+            double *row = a + (o + i) * d + o;
+            for (size_t j = 0; j < m; j++) row[j] -= 2 * (v[i] * p[j] + p[i] * v[j]);
+        }
+        a[k * d + o] = a[o * d + k] = alpha;
+        for (size_t i = 1; i < m; i++) a[k * d + o + i] = a[(o + i) * d + k] = 0;
+        /* Z <- H Z on rows [o, d) */
+        double *u = p;
+        for (size_t j = 0; j < d; j++) u[j] = 0;
+        for (size_t i = 0; i < m; i++) {
+            const double *zr = z + (o + i) * d;
+            for (size_t j = 0; j < d; j++) u[j] += v[i] * zr[j];
+        }
+        for (size_t i = 0; i < m; i++) {
+            double *zr = z + (o + i) * d;
+            for (size_t j = 0; j < d; j++) zr[j] -= 2 * v[i] * u[j];
+        }
+    }
+    for (size_t i = 0; i < d; i++) dg[i] = a[i * d + i];
+    for (size_t i = 0; i + 1 < d; i++) off[i] = a[(i + 1) * d + i];
+}
+
+/* Implicit symmetric QR steps with the Wilkinson shift on the tridiagonal
+ * (dg, off) (Golub & Van Loan, Alg. 8.3.2 and 8.3.3), chasing the bulge with
+ * Givens rotations P in planes (k, k + 1): T <- P T P^T, Z <- P Z. */
+static int tridiag_qr(size_t d, double *dg, double *off, double *z) {
+    const double eps = 2.220446049250313e-16;
+    size_t hi = d - 1, iter = 0, max_iter = 60 * d + 60;
+    while (hi > 0) {
+        if (fabs(off[hi - 1]) <= eps * (fabs(dg[hi - 1]) + fabs(dg[hi]))) {
+            off[hi - 1] = 0; /* deflate: dg[hi] is an eigenvalue */
+            hi--;
+            continue;
+        }
+        if (++iter > max_iter) return -1;
+        size_t lo = hi - 1;
+        while (lo > 0 && fabs(off[lo - 1]) > eps * (fabs(dg[lo - 1]) + fabs(dg[lo]))) lo--;
+        if (lo > 0) off[lo - 1] = 0;
+        double dd = 0.5 * (dg[hi - 1] - dg[hi]), bb = off[hi - 1];
+        double mu = dg[hi] - bb * bb / (dd + (dd >= 0 ? 1 : -1) * hypot(dd, bb));
+        double x = dg[lo] - mu, zz = off[lo];
+        for (size_t k = lo; k < hi; k++) {
+            double r = hypot(x, zz), c = 1, s = 0;
+            if (r > 0) {
+                c = x / r;
+                s = zz / r;
+            }
+            if (k > lo) off[k - 1] = r;
+            double ak = dg[k], ak1 = dg[k + 1], bk = off[k];
+            dg[k] = c * c * ak + 2 * c * s * bk + s * s * ak1;
+            dg[k + 1] = s * s * ak - 2 * c * s * bk + c * c * ak1;
+            off[k] = c * s * (ak1 - ak) + (c * c - s * s) * bk;
+            if (k + 1 < hi) { /* the bulge moves to (k + 2, k) */
+                x = off[k];
+                zz = s * off[k + 1];
+                off[k + 1] *= c;
+            }
+            double *z0 = z + k * d, *z1 = z + (k + 1) * d;
+            for (size_t j = 0; j < d; j++) {
+                double u0 = z0[j], u1 = z1[j];
+                z0[j] = c * u0 + s * u1;
+                z1[j] = -s * u0 + c * u1;
+            }
+        }
+    }
+    return 0;
+}
+
 sgm_status sgm_sym_eigen(size_t d, const double *in, double *evals, double *evecs,
                          sgm_error *err) {
     if (!in || !evals)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "eigen: NULL argument");
     if (d < 1 || d > 65536)
         return sgm__set_error(err, SGM_ERR_SHAPE, "eigen: bad dimension %zu", d);
-    double *A = malloc(d * d * sizeof *A), *V = malloc(d * d * sizeof *V);
+    double *A = malloc(d * d * sizeof *A), *Z = malloc(d * d * sizeof *Z);
+    double *w = malloc(4 * d * sizeof *w);
     size_t *ord = malloc(d * sizeof *ord);
-    if (!A || !V || !ord) {
-        free(A);
-        free(V);
-        free(ord);
-        return sgm__set_error(err, SGM_ERR_NOMEM, "eigen: out of memory");
+    sgm_status st = SGM_OK;
+    if (!A || !Z || !w || !ord) {
+        st = sgm__set_error(err, SGM_ERR_NOMEM, "eigen: out of memory");
+        goto done;
     }
-    double fro = 0;
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < d; j++) {
             double v = j >= i ? in[i * d + j] : in[j * d + i]; /* upper triangle */
-            A[i * d + j] = v;
-            V[i * d + j] = i == j;
-            fro += v * v;
-        }
-    sgm_status st = SGM_OK;
-    if (!isfinite(fro)) {
-        st = sgm__set_error(err, SGM_ERR_NONFINITE, "eigen: matrix has non-finite entries");
-        goto done;
-    }
-    int converged = 0;
-    for (int sweep = 0; sweep < 100 && !converged; sweep++) {
-        double off = 0;
-        for (size_t p = 0; p < d; p++)
-            for (size_t q = p + 1; q < d; q++) off += A[p * d + q] * A[p * d + q];
-        /* stop when the off-diagonal part is below round-off of the matrix */
-        if (off <= 1e-32 * fro) {
-            converged = 1;
-            break;
-        }
-        for (size_t p = 0; p < d; p++)
-            for (size_t q = p + 1; q < d; q++) {
-                double apq = A[p * d + q];
-                if (apq == 0) continue;
-                double theta = (A[q * d + q] - A[p * d + p]) / (2 * apq);
-                double t = fabs(theta) > 1e150
-                               ? 0.5 / theta
-                               : (theta >= 0 ? 1 : -1) / (fabs(theta) + sqrt(theta * theta + 1));
-                double cs = 1 / sqrt(t * t + 1), sn = t * cs;
-                for (size_t k = 0; k < d; k++) { /* A <- A J (columns p, q) */
-                    double akp = A[k * d + p], akq = A[k * d + q];
-                    A[k * d + p] = cs * akp - sn * akq;
-                    A[k * d + q] = sn * akp + cs * akq;
-                }
-                for (size_t k = 0; k < d; k++) { /* A <- J^T A (rows p, q) */
-                    double apk = A[p * d + k], aqk = A[q * d + k];
-                    A[p * d + k] = cs * apk - sn * aqk;
-                    A[q * d + k] = sn * apk + cs * aqk;
-                }
-                A[p * d + q] = A[q * d + p] = 0;
-                for (size_t k = 0; k < d; k++) { /* V <- V J */
-                    double vkp = V[k * d + p], vkq = V[k * d + q];
-                    V[k * d + p] = cs * vkp - sn * vkq;
-                    V[k * d + q] = sn * vkp + cs * vkq;
-                }
+            if (!isfinite(v)) {
+                st = sgm__set_error(err, SGM_ERR_NONFINITE, "eigen: matrix has non-finite entries");
+                goto done;
             }
-    }
-    if (!converged) {
-        st = sgm__set_error(err, SGM_ERR_NO_CONVERGENCE, "eigen: Jacobi did not converge");
+            A[i * d + j] = v;
+        }
+    double *dg = w, *off = w + d, *v = w + 2 * d, *p = w + 3 * d;
+    tridiag(d, A, Z, dg, off, v, p);
+    if (tridiag_qr(d, dg, off, Z)) {
+        st = sgm__set_error(err, SGM_ERR_NO_CONVERGENCE, "eigen: QR iteration did not converge");
         goto done;
     }
     for (size_t i = 0; i < d; i++) ord[i] = i;
     for (size_t i = 1; i < d; i++) { /* insertion sort of the eigenvalues */
         size_t o = ord[i], j = i;
-        while (j > 0 && A[ord[j - 1] * d + ord[j - 1]] > A[o * d + o]) {
+        while (j > 0 && dg[ord[j - 1]] > dg[o]) {
             ord[j] = ord[j - 1];
             j--;
         }
         ord[j] = o;
     }
     for (size_t j = 0; j < d; j++) {
-        evals[j] = A[ord[j] * d + ord[j]];
+        evals[j] = dg[ord[j]];
         if (evecs)
-            for (size_t k = 0; k < d; k++) evecs[k * d + j] = V[k * d + ord[j]];
+            for (size_t k = 0; k < d; k++) evecs[k * d + j] = Z[ord[j] * d + k];
     }
 done:
     free(A);
-    free(V);
+    free(Z);
+    free(w);
     free(ord);
     return st;
 }
