@@ -8,7 +8,8 @@
  * in which the PF-ODE is dx~/dlambda = D(x~, lambda) - x~ (from
  * dx~/ds = (x~ - D)/s): smooth and well scaled at both ends, so one
  * tolerance works from the prior to the data. We integrate from the first
- * schedule point to the last nonzero one; intermediate schedule points are
+ * schedule point (the second after the core's first step from pure noise,
+ * alpha = 0) to the last nonzero one; intermediate schedule points are
  * ignored (the solver picks its own steps). If the schedule ends at s = 0,
  * the result is x = D(x, s_last) (the Euler step to 0), which FSAL gives
  * without an extra evaluation.
@@ -56,6 +57,7 @@ typedef struct rk_state {
     int k_valid;  /* kb[0] holds f at (x, lam) */
     int kb[NB_K]; /* stage -> buffer index */
     size_t attempts, accepted;
+    size_t i0;              /* start index (1 after the core's pure-noise first step) */
     sgm__pt p_start, p_end; /* exact schedule points at both ends */
     double *rms;            /* [n_max] */
 } rk_state;
@@ -95,7 +97,7 @@ static size_t last_nonzero(const sgm__s *s) {
 }
 
 static void state_reset(const sgm__s *s, rk_state *st) {
-    st->p_start = s->pts[0];
+    st->p_start = s->pts[st->i0];
     st->p_end = s->pts[last_nonzero(s)];
     st->lam = st->p_start.lambda;
     st->lam_end = st->p_end.lambda;
@@ -112,6 +114,7 @@ static sgm_status rk_begin(sgm__s *s, void *x) {
     rk_state *st = malloc(sizeof *st + s->n_max * sizeof(double));
     if (!st) return sgm__fail(s->err, SGM_ERR_NOMEM, "rk45: out of memory");
     st->rms = (double *)(st + 1);
+    st->i0 = s->i;
     s->mstate = st;
     state_reset(s, st);
     return SGM_OK;

@@ -29,13 +29,19 @@
  * score_sde falls back to an Euler-Maruyama discretization; we use the exact
  * transition for it too.
  *
- * Langevin corrector: eps = 2 a_c (snr ||z|| / ||score||)^2,
- * x <- x + eps score + sqrt(2 eps) z, with a_c = 1 - beta_i for VP/sub-VP in
- * score_sde (the DDPM alpha_i of the step), generalized here to
- * a_c = (alpha(t) / alpha(t_next))^2 (1 for VE). Difference from score_sde:
- * score_sde averages ||z|| and ||score|| over the batch, which makes one
- * sample's step size depend on the other samples in the batch; we use each
- * sample's own norms, so results do not depend on batch size or composition.
+ * Langevin corrector: x <- x + eps score + sqrt(2 eps) z. score_sde's
+ * LangevinCorrector takes eps = 2 a_c (snr ||z|| / ||score||)^2 with the norms
+ * averaged over the batch, and a_c = 1 - beta_i for VP/sub-VP (the DDPM
+ * alpha_i of the step), generalized here to a_c = (alpha(t)/alpha(t_next))^2
+ * (1 for VE). That rule is cfg.error_norm = SGM_NORM_BATCH; a sample's step
+ * then depends on the rest of the batch. Taking each sample's own norms
+ * instead is unusable in low dimension: eps grows like 1/||score||^2 and
+ * explodes for samples near a mode of p_t (score -> 0); on the 2-D mixture
+ * of tests/test_stochastic.c it inflated the variance from 8.1 to 22.8.
+ * So the default, SGM_NORM_PER_SAMPLE, uses the value the batch rule tends
+ * to when the noise dominates (||z||^2 ~ d, ||score||^2 ~ d / sigma_t^2):
+ * eps = 2 a_c (snr sigma_t)^2, which is score_sde's AnnealedLangevinDynamics
+ * step; it is batch-independent and bounded.
  *
  * Ends: a step whose next point is sigma = 0 returns D (Tweedie denoise). With
  * cfg.denoise_to_zero (default 1, score_sde's noise_removal = True) the last
@@ -100,37 +106,45 @@ static sgm_status em_step(sgm__s *s, void *x) {
 
 /* ---------------------------------------------------------------- pc --- */
 
-/* One Langevin corrector step at point p with per-sample step sizes.
- * In VE coordinates, with g = D - x~ (score = g / (alpha s^2)):
- *   x~ += eps / (alpha^2 s^2) g + sqrt(2 eps) / alpha z,
- *   eps = 2 a_c snr^2 ||z||^2 alpha^2 s^4 / ||g||^2,
- * i.e. x~ += cg g + cz z with cg = 2 a_c snr^2 s^2 ||z||^2 / ||g||^2 and
- * cz = 2 sqrt(a_c) snr s^2 ||z|| / ||g||. */
+/* One Langevin corrector step at point p. In process coordinates
+ * x_t += eps score + sqrt(2 eps) z with score = alpha g / sigma^2,
+ * g = D - x~, sigma = alpha s; on x~ this is
+ *   x~ += eps / sigma^2 g + sqrt(2 eps) / alpha z.
+ * Batch norm (score_sde): eps = 2 a_c (snr <||z||> / <||score||>)^2 with <.>
+ * the batch mean, i.e. with bg = <||g||>, bz = <||z||>:
+ *   cg = 2 a_c snr^2 s^2 bz^2 / bg^2,  cz = 2 sqrt(a_c) snr s^2 bz / bg.
+ * Per sample: eps = 2 a_c snr^2 sigma^2 (the limit of the batch rule when
+ * the noise dominates, ||score|| ~ ||z|| / sigma), i.e.
+ *   cg = 2 a_c snr^2,  cz = 2 sqrt(a_c) snr s. */
 static sgm_status langevin(sgm__s *s, void *x, sgm__pt p, double a_c) {
     void *D = s->buf[0];
     sgm_status st = sgm__denoise(s, x, p, D);
     if (st) return st;
     sgm__randn(s, s->noise);
-    size_t d = s->d;
-    double snr = s->cfg.snr, s2 = p.s * p.s;
-    for (size_t r = 0; r < s->n; r++) {
-        size_t o = r * d;
-        double gg = 0, zz = 0;
-        for (size_t j = 0; j < d; j++) {
-            double g = sgm__get(s, D, o + j) - sgm__get(s, x, o + j);
-            double z = sgm__get(s, s->noise, o + j);
-            gg += g * g;
-            zz += z * z;
+    double snr = s->cfg.snr, cg, cz;
+    if (s->cfg.error_norm == SGM_NORM_BATCH) {
+        size_t d = s->d;
+        double bg = 0, bz = 0;
+        for (size_t r = 0; r < s->n; r++) {
+            double gg = 0, zz = 0;
+            for (size_t j = 0; j < d; j++) {
+                double g = sgm__get(s, D, r * d + j) - sgm__get(s, x, r * d + j);
+                double z = sgm__get(s, s->noise, r * d + j);
+                gg += g * g;
+                zz += z * z;
+            }
+            bg += sqrt(gg);
+            bz += sqrt(zz);
         }
-        if (!(gg > 0) || !isfinite(gg)) continue; /* score is zero: x is a mode */
-        double cg = 2 * a_c * snr * snr * s2 * zz / gg;
-        double cz = 2 * sqrt(a_c) * snr * s2 * sqrt(zz / gg);
-        for (size_t j = 0; j < d; j++) {
-            double xv = sgm__get(s, x, o + j);
-            double g = sgm__get(s, D, o + j) - xv;
-            sgm__set(s, x, o + j, xv + cg * g + cz * sgm__get(s, s->noise, o + j));
-        }
+        if (!(bg > 0) || !isfinite(bg)) return SGM_OK; /* zero score: nothing to correct */
+        double s2 = p.s * p.s;
+        cg = 2 * a_c * snr * snr * s2 * (bz * bz) / (bg * bg);
+        cz = 2 * sqrt(a_c) * snr * s2 * bz / bg;
+    } else {
+        cg = 2 * a_c * snr * snr;
+        cz = 2 * sqrt(a_c) * snr * p.s;
     }
+    sgm__lc3(s, x, 1 - cg, x, cg, D, cz, s->noise);
     return SGM_OK;
 }
 
