@@ -13,7 +13,9 @@
  * arrays of N * D floats, 2 * N * D * 4 bytes moved, same OpenMP threads),
  * best of REPS, measured in the same run. ratio = (ns / step) / floor.
  * A second table repeats a few samplers on a VP process (alpha != 1), where
- * the core first writes alpha * x for the model input.
+ * the core first writes alpha * x for the model input. A last table times
+ * the core's building blocks alone (sgm__lc with k inputs, the finite check,
+ * the Philox normals) to show where the time of a step goes.
  *
  * usage: bench_sampler_overhead [STEPS] [REPS]   (default 100 5)
  */
@@ -27,6 +29,7 @@
 #include <omp.h>
 #endif
 
+#include "sampler/sampler_internal.h" /* the core's kernels, for the breakdown */
 #include "sgm.h"
 
 enum { N = 64, D = 16384, WARMUP = 4 };
@@ -137,6 +140,63 @@ static void table(const char *title, const char *const *methods, const sgm_proce
     }
 }
 
+/* the core's kernels on [N, D] float32 arrays, best of reps */
+static void breakdown(const sgm_process *proc, int reps, double floor_ns) {
+    sgm_error err = {0};
+    sgm_sampler_config cfg;
+    sgm_sampler *s = NULL;
+    sgm_sampler_config_default("euler", &cfg, &err);
+    cfg.dtype = SGM_F32;
+    if (sgm_sampler_create(&cfg, proc, N, D, &s, &err)) return;
+    size_t count = (size_t)N * D;
+    s->n = N; /* what sgm_sampler_begin sets before any kernel runs */
+    s->count = count;
+    float *v[7];
+    for (int j = 0; j < 7; j++) {
+        v[j] = malloc(count * sizeof(float));
+        if (!v[j]) return;
+        for (size_t i = 0; i < count; i++) v[j][i] = (float)(i % 97) * 0.01f + (float)j;
+    }
+    double c[6] = {0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625};
+    printf("\ncore kernels alone (float32, %d x %d)\n%-26s %10s %10s %8s\n", N, D, "kernel",
+           "ns", "GB/s", "x floor");
+    for (int k = 1; k <= 6; k++) {
+        double best = INFINITY;
+        for (int r = 0; r < reps * 3; r++) {
+            double t0 = now();
+            sgm__lc(s, v[6], k, c, (const void *const *)v);
+            double t = now() - t0;
+            if (t < best) best = t;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "sgm__lc, %d input%s", k, k > 1 ? "s" : "");
+        printf("%-26s %10.0f %10.1f %8.2f\n", name, best * 1e9,
+               (double)(k + 1) * (double)count * 4 / best * 1e-9, best * 1e9 / floor_ns);
+    }
+    double best = INFINITY;
+    for (int r = 0; r < reps * 3; r++) {
+        double t0 = now();
+        int fin = sgm__all_finite(s, v[0]);
+        double t = now() - t0;
+        if (t < best) best = t;
+        if (!fin) printf("(unexpected non-finite)\n");
+    }
+    printf("%-26s %10.0f %10.1f %8.2f\n", "sgm__all_finite", best * 1e9,
+           (double)count * 4 / best * 1e-9, best * 1e9 / floor_ns);
+    best = INFINITY;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        sgm_rng_normal_rows_f32(1, (uint64_t)r, 0, N, D, v[5]);
+        double t = now() - t0;
+        if (t < best) best = t;
+    }
+    printf("%-26s %10.0f %10.1f %8.2f   (%.1f ns per value)\n", "Philox normals (f32)",
+           best * 1e9, (double)count * 4 / best * 1e-9, best * 1e9 / floor_ns,
+           best * 1e9 / (double)count);
+    for (int j = 0; j < 7; j++) free(v[j]);
+    sgm_sampler_free(s);
+}
+
 int main(int argc, char **argv) {
     int steps = argc > 1 ? atoi(argv[1]) : 100;
     int reps = argc > 2 ? atoi(argv[2]) : 5;
@@ -186,7 +246,9 @@ int main(int argc, char **argv) {
     static const char *const some[] = {"euler", "ddim", "dpmpp_2m", "dpm_solver", "unipc", NULL};
     table("VP process (alpha != 1: the core writes alpha * x for the model)", some, vp, svp, x,
           reps, floor_ns, den_ns);
-    printf("\nratio = ns/step / floor; x den = ns/step / (denoiser memset alone)\n");
+    breakdown(ve, reps, floor_ns);
+    printf("\nratio = ns/step / floor; x den = ns/step / (denoiser memset alone); "
+           "GB/s counts every input read and the output written once\n");
     sgm_schedule_free(sve);
     sgm_schedule_free(svp);
     sgm_process_free(ve);
