@@ -230,7 +230,8 @@ static void row_denoise(const sgm_gmm *g, const double *x, double s2, double *lp
 
 void sgm_gmm_denoise(const sgm_gmm *g, size_t n, const double *x, double sigma, double *out) {
     double s2 = sigma * sigma;
-#pragma omp parallel
+    /* small batches stay serial: a parallel region costs more than the work */
+#pragma omp parallel if (n * g->k * g->d >= 16384)
     {
         double *lp = malloc(g->k * sizeof *lp);
 #pragma omp for schedule(static)
@@ -281,7 +282,7 @@ int sgm_gmm_denoise_fn(const sgm_eval *q, void *out, void *user_data) {
     double inv_a = 1 / q->alpha, s = q->sigma / q->alpha, s2 = s * s;
     size_t d = g->d;
     int fail = 0;
-#pragma omp parallel
+#pragma omp parallel if (q->n * g->k * d >= 16384)
     {
         double *lp = malloc(g->k * sizeof *lp);
         double *xr = malloc(2 * d * sizeof *xr);
