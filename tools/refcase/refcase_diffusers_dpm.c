@@ -1,8 +1,138 @@
-/* refcase_diffusers_dpm.c - STUB: diffusers DPMSolver cases. */
+/* refcase_diffusers_dpm.c - huggingface/diffusers v0.35.2
+ * DPMSolverMultistepScheduler and DPMSolverSinglestepScheduler cases
+ * (scheduling_dpmsolver_{multistep,singlestep}.py) run through dpm_solver.
+ *
+ * The solver walks the case's own float32 `sigmas` with the model times
+ * t = (timestep + 1) / N of its `timesteps` (sgm_schedule_from_arrays), so
+ * Karras-derived, rounded timesteps are reproduced as diffusers feeds them.
+ * The process is vp-discrete with the case's betas and log-sigma
+ * interpolation; the model is the exact GMM at the model's own noise level
+ * sigma_ve(timestep) (parameterization.doc) and returns eps or v, which the
+ * library converts with the solver's sigma, as diffusers' convert_model_output
+ * does. Orders: multistep with lower_order_final = SGM_LOF_DIFFUSERS (steps <
+ * 15; always first order onto sigma = 0), singlestep with the
+ * SGM_SSPLAN_DIFFUSERS plan (get_order_list). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "refcase.h"
 
 int refcase_diffusers_dpm(refcase *rc);
 
+typedef struct {
+    const sgm_gmm *g;
+    const sgm_process *p; /* vp-discrete, SGM_INTERP_LOG_SIGMA */
+    sgm_prediction pred;
+} dd_model;
+
+static int dd_model_fn(const sgm_eval *q, void *out, void *user) {
+    const dd_model *m = user;
+    if (q->dtype != SGM_F64) return 1;
+    double s = sgm_process_sigma_ve(m->p, q->t); /* log sigma linear in the timestep */
+    double a = 1 / sqrt(1 + s * s), sg = s * a;
+    size_t cnt = q->n * q->d;
+    const double *x = q->x;
+    double *o = out;
+    double *xs = malloc(cnt * sizeof *xs);
+    if (!xs) return 1;
+    for (size_t i = 0; i < cnt; i++) xs[i] = x[i] / a;
+    sgm_gmm_denoise(m->g, q->n, xs, s, o);
+    free(xs);
+    for (size_t i = 0; i < cnt; i++) {
+        double x0 = o[i], eps = (x[i] - a * x0) / sg;
+        o[i] = m->pred == SGM_PRED_V ? a * eps - sg * x0 : eps;
+    }
+    return 0;
+}
+
+static int dd_process(refcase *rc, const cJSON *cfg, sgm_process **p) {
+    sgm_process_config pc = sgm_process_config_default(SGM_PROCESS_VP_DISCRETE);
+    pc.n_train = (int)rc_num(cfg, "num_train_timesteps", 1000);
+    pc.beta_start = rc_num(cfg, "beta_start", 1e-4);
+    pc.beta_end = rc_num(cfg, "beta_end", 0.02);
+    const char *bs = rc_str(cfg, "beta_schedule", "linear");
+    if (strcmp(bs, "linear") == 0) pc.betas = SGM_BETAS_LINEAR;
+    else if (strcmp(bs, "scaled_linear") == 0) pc.betas = SGM_BETAS_SCALED_LINEAR;
+    else if (strcmp(bs, "squaredcos_cap_v2") == 0) pc.betas = SGM_BETAS_SQUAREDCOS_CAP_V2;
+    else return rc_fail(rc, "beta_schedule '%s' not supported", bs);
+    if (cJSON_IsArray(rc_get(cfg, "trained_betas")))
+        return rc_fail(rc, "trained_betas not supported");
+    pc.rescale_zero_snr = (int)rc_num(cfg, "rescale_betas_zero_snr", 0);
+    pc.interp = SGM_INTERP_LOG_SIGMA;
+    return sgm_process_create(&pc, p, &rc->err) != SGM_OK;
+}
+
+static int dd_schedule(refcase *rc, const sgm_process *p, sgm_schedule **out) {
+    size_t nt = 0, ns = 0;
+    double *ts = rc_vec(rc->json, "timesteps", &nt);
+    double *sg = rc_vec(rc->json, "sigmas", &ns);
+    int bad = 0;
+    if (!ts || !sg || ns != nt + 1) {
+        bad = rc_fail(rc, "case needs timesteps [n] and sigmas [n + 1] (got %zu, %zu)", nt, ns);
+    } else {
+        double *t = malloc(ns * sizeof *t);
+        if (!t) bad = rc_fail(rc, "out of memory");
+        for (size_t i = 0; !bad && i < nt; i++) t[i] = sgm_process_timestep_to_t(p, ts[i]);
+        /* Karras sigmas with final_sigmas_type='sigma_min' repeat sigma_min: diffusers'
+         * last step then has h = 0 and leaves the sample unchanged (after one more
+         * model call). The library needs strictly decreasing sigmas, so the repeated
+         * value is lowered by a relative 1e-12: a step whose effect is ~1e-12. */
+        if (!bad && nt > 0 && sg[nt] > 0 && sg[nt] >= sg[nt - 1]) sg[nt] = sg[nt - 1] * (1 - 1e-12);
+        if (!bad) {
+            /* the model is never called at the final point */
+            t[nt] = sg[nt] > 0 ? sgm_process_t_of_lambda(p, -log(sg[nt])) : 0;
+            bad = sgm_schedule_from_arrays(p, ns, t, sg, out, &rc->err) != SGM_OK;
+        }
+        free(t);
+    }
+    free(ts);
+    free(sg);
+    return bad;
+}
+
 int refcase_diffusers_dpm(refcase *rc) {
-    return rc_fail(rc, "diffusers DPMSolver cases are not implemented yet");
+    const char *cls = rc_str(rc->json, "scheduler.class", "");
+    const cJSON *cfg = rc_get(rc->json, "scheduler.config");
+    int multistep;
+    if (strcmp(cls, "DPMSolverMultistepScheduler") == 0) multistep = 1;
+    else if (strcmp(cls, "DPMSolverSinglestepScheduler") == 0) multistep = 0;
+    else return rc_fail(rc, "diffusers %s cases are not implemented", cls);
+    if (rc_num(cfg, "thresholding", 0)) return rc_fail(rc, "thresholding not supported");
+    if (rc_num(cfg, "euler_at_final", 0)) return rc_fail(rc, "euler_at_final not supported");
+    if (rc_num(cfg, "use_flow_sigmas", 0)) return rc_fail(rc, "flow sigmas not supported");
+
+    sgm_sampler_config sc;
+    if (sgm_sampler_config_default("dpm_solver", &sc, &rc->err)) return 1;
+    sc.multistep = multistep;
+    sc.order = (int)rc_num(cfg, "solver_order", 2);
+    const char *alg = rc_str(cfg, "algorithm_type", "dpmsolver++");
+    if (strcmp(alg, "dpmsolver++") == 0) sc.algorithm = SGM_DPM_DATA;
+    else if (strcmp(alg, "dpmsolver") == 0) sc.algorithm = SGM_DPM_NOISE;
+    else return rc_fail(rc, "algorithm_type '%s' not supported", alg);
+    const char *st = rc_str(cfg, "solver_type", "midpoint");
+    if (strcmp(st, "midpoint") == 0) sc.solver_type = SGM_SOLVER_MIDPOINT;
+    else if (strcmp(st, "heun") == 0) sc.solver_type = SGM_SOLVER_HEUN;
+    else return rc_fail(rc, "solver_type '%s' not supported", st);
+    sc.lower_order_final =
+        rc_num(cfg, "lower_order_final", multistep ? 1 : 0) ? SGM_LOF_DIFFUSERS : SGM_LOF_NONE;
+    sc.singlestep_plan = SGM_SSPLAN_DIFFUSERS;
+
+    dd_model m;
+    m.g = rc->gmm;
+    const char *pt = rc_str(cfg, "prediction_type", "epsilon");
+    if (strcmp(pt, "epsilon") == 0) m.pred = SGM_PRED_EPS;
+    else if (strcmp(pt, "v_prediction") == 0) m.pred = SGM_PRED_V;
+    else return rc_fail(rc, "prediction_type '%s' not supported", pt);
+
+    sgm_process *p = NULL;
+    if (dd_process(rc, cfg, &p)) return 1;
+    m.p = p;
+    sgm_schedule *sched = NULL;
+    int bad = dd_schedule(rc, p, &sched);
+    sgm_denoiser den = {dd_model_fn, &m, m.pred};
+    if (!bad) bad = rc_run(rc, p, sched, &sc, &den);
+    sgm_schedule_free(sched);
+    sgm_process_free(p);
+    return bad;
 }
