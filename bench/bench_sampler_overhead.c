@@ -5,8 +5,10 @@
  * returns x0 = 0 (one memset of the output, as cheap as a model can be), the
  * VE process (alpha = 1, so the core needs no alpha * x copy for the model
  * input) and a Karras schedule of STEPS steps. Each sampler is driven with the
- * per-step API; the clock covers steps WARMUP .. STEPS-2 (multistep warm-up
- * and the final step, with its finite check, excluded). Best of REPS runs.
+ * per-step API and every step is timed; steps WARMUP .. STEPS-2 count
+ * (multistep warm-up and the final step, with its finite check, excluded).
+ * A run's figure is the median of its timed steps (robust to preemption on
+ * a busy machine); the table shows the best of REPS runs.
  *
  * Floor: a first-order step must at least read x and D and write x:
  * 3 * N * D * 4 bytes. Bandwidth comes from a STREAM-style copy (b = a over
@@ -71,6 +73,11 @@ static double memset_seconds(float *b, size_t n, int reps) {
     return best;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* Best ns per timed step of `method`; nfe_per_step set; < 0 if it cannot run. */
 static double time_method(const char *method, const sgm_process *proc, const sgm_schedule *sched,
                           float *x, int reps, double *nfe_per_step, char *why, size_t why_len) {
@@ -83,24 +90,32 @@ static double time_method(const char *method, const sgm_process *proc, const sgm
     sgm_denoiser den = {zero_x0, NULL, SGM_PRED_X0};
     double best = INFINITY;
     size_t steps = sched->n - 1;
+    double *dt = malloc(steps * sizeof *dt);
+    if (!dt) goto fail;
     for (int r = 0; r < reps; r++) {
         sgm_rng_normal_rows_f32(1, 0, 0, N, D, x);
         for (size_t i = 0; i < (size_t)N * D; i++) x[i] *= (float)sched->sigma[0];
         sgm_rng rng = {1, 1};
-        if (sgm_sampler_begin(s, sched, &den, &rng, 0, N, x, &err)) goto fail;
+        if (sgm_sampler_begin(s, sched, &den, &rng, 0, N, x, &err)) {
+            free(dt);
+            goto fail;
+        }
         int done = 0;
-        size_t k = 0, nfe0 = 0;
-        double t0 = 0, t1 = 0;
+        size_t k = 0, nfe0 = 0, m = 0;
         while (!done) {
             if (k == WARMUP) {
                 sgm_sampler_stats st;
                 sgm_sampler_get_stats(s, &st);
                 nfe0 = st.nfe;
-                t0 = now();
             }
-            if (k == steps - 1) t1 = now();
-            if (sgm_sampler_step(s, x, &done, &err)) goto fail;
-            if (k + 2 == steps) { /* last timed step: count its NFE */
+            double t0 = now();
+            if (sgm_sampler_step(s, x, &done, &err)) {
+                free(dt);
+                goto fail;
+            }
+            double t = now() - t0;
+            if (k >= WARMUP && k + 1 < steps) dt[m++] = t;
+            if (k + 2 == steps) { /* last timed step: count the NFE of the timed ones */
                 sgm_sampler_stats st;
                 sgm_sampler_get_stats(s, &st);
                 *nfe_per_step = (double)(st.nfe - nfe0) / (double)(steps - 1 - WARMUP);
@@ -109,12 +124,16 @@ static double time_method(const char *method, const sgm_process *proc, const sgm
         }
         if (k != steps) {
             snprintf(why, why_len, "took %zu steps (adaptive?)", k);
+            free(dt);
             sgm_sampler_free(s);
             return -1;
         }
-        double t = (t1 - t0) / (double)(steps - 1 - WARMUP);
+        /* median of the timed steps: robust to a preempted step on a busy machine */
+        qsort(dt, m, sizeof *dt, cmp_double);
+        double t = dt[m / 2];
         if (t < best) best = t;
     }
+    free(dt);
     sgm_sampler_free(s);
     return best * 1e9;
 fail:
