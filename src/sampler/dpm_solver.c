@@ -421,6 +421,12 @@ static sgm_status dpm_validate(const sgm_sampler_config *c, sgm_error *err) {
     if (c->singlestep_plan < SGM_SSPLAN_DPMSOLVER || c->singlestep_plan > SGM_SSPLAN_MACRO)
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "dpm_solver: unknown singlestep plan %d",
                          (int)c->singlestep_plan);
+    if (!c->multistep && c->singlestep_plan == SGM_SSPLAN_MACRO && c->order == 3) {
+        double r1 = c->r1 > 0 ? c->r1 : 1.0 / 3, r2 = c->r2 > 0 ? c->r2 : 2.0 / 3;
+        if (!(r1 < r2))
+            return sgm__fail(err, SGM_ERR_INVALID_ARG,
+                             "dpm_solver: third order needs r1 < r2 (got %g, %g)", r1, r2);
+    }
     if ((int)c->lower_order_final < SGM_LOF_NONE || c->lower_order_final > SGM_LOF_DIFFUSERS)
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "dpm_solver: unknown lower_order_final");
     return check_common(c, err);
