@@ -443,7 +443,13 @@ static int dpm_nbuf(const sgm_sampler_config *c) {
  * in lambda; E = max over the batch (or the one row) of
  * RMS((x_high - x_low) / max(atol, rtol max(|x_low|, |x_prev|))); accept when
  * E <= 1; h <- min(theta h E^(-1/order), lambda_end - lambda). theta = 0.9,
- * t_err = 1e-5 (stop when |t - t_end| <= t_err), h_init from cfg. */
+ * t_err = 1e-5 (stop when |t - t_end| <= t_err), h_init from cfg. The error
+ * is measured in process coordinates (alpha x~), where DPM-Solver works.
+ * Unlike DPM-Solver, a rejected attempt reuses the model value at s (same x,
+ * same t), so the NFE count is lower with identical results. With
+ * SGM_NORM_PER_SAMPLE every row runs its own controller through a one-row
+ * view (s->n = 1), so results do not depend on the batch; one call of step
+ * makes one attempt on every unfinished row. */
 typedef struct {
     sgm__pt cur;     /* where the row's state is */
     double h;        /* next trial step in lambda */
