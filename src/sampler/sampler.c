@@ -74,6 +74,10 @@ sgm_status sgm_sampler_config_default(const char *method, sgm_sampler_config *cf
     snprintf(cfg->method, sizeof cfg->method, "%s", m->info.name);
     cfg->order = m->info.order;
     if (m->defaults) m->defaults(cfg);
+    /* aliases that name a variant of dpm_solver (the algorithm defaults to
+     * dpmsolver++, as in DPM-Solver and diffusers; --algorithm changes it) */
+    if (sgm__name_eq(method, "dpmsolver_singlestep")) cfg->multistep = 0;
+    if (sgm__name_eq(method, "dpmsolver_multistep")) cfg->multistep = 1;
     return SGM_OK;
 }
 
