@@ -13,17 +13,6 @@
 
 void sgm__brownian_increment(sgm__s *s, double s_from, double s_to, void *z);
 
-sgm_status sgm__fail(sgm_error *err, sgm_status st, const char *fmt, ...) {
-    if (err) {
-        err->status = st;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 /* ------------------------------------------------------------ config --- */
 
 static void generic_defaults(sgm_sampler_config *c) {

@@ -90,7 +90,8 @@ struct sgm_sampler {
 };
 
 /* ---- errors -------------------------------------------------------- */
-sgm_status sgm__fail(sgm_error *err, sgm_status st, const char *fmt, ...);
+/* fills err with a one-line message and returns st (core/status.c) */
+#define sgm__fail sgm__set_error
 
 /* ---- points --------------------------------------------------------- */
 sgm__pt sgm__pt_from_t(const sgm__s *s, double t);
