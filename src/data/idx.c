@@ -1,0 +1,144 @@
+/* idx.c - reader of the IDX format of LeCun et al.'s MNIST distribution
+ * (http://yann.lecun.com/exdb/mnist/, "FILE FORMATS"), also used by Zalando's
+ * Fashion-MNIST: magic 00 00 <type> <ndim>, ndim big-endian u32 sizes, data.
+ * Read through zlib's gzread, which passes plain files through unchanged,
+ * so both the Debian package's .gz files and raw files work. */
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/internal.h"
+#include "sgm/sgm_png.h"
+
+void sgm_idx_free(sgm_idx *x) {
+    if (!x) return;
+    free(x->data);
+    memset(x, 0, sizeof *x);
+}
+
+sgm_status sgm_idx_read(const char *path, sgm_idx *out, sgm_error *err) {
+    if (!path || !out) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "idx: NULL argument");
+    memset(out, 0, sizeof *out);
+    gzFile f = gzopen(path, "rb");
+    if (!f) return sgm__set_error(err, SGM_ERR_IO, "idx: cannot open %s", path);
+    unsigned char hdr[4 + 4 * 4];
+    sgm_status st = SGM_OK;
+    if (gzread(f, hdr, 4) != 4) {
+        st = sgm__set_error(err, SGM_ERR_FORMAT, "idx: %s: truncated header", path);
+        goto done;
+    }
+    if (hdr[0] != 0 || hdr[1] != 0 || hdr[3] < 1 || hdr[3] > 4) {
+        st = sgm__set_error(err, SGM_ERR_FORMAT, "idx: %s: bad magic %02x%02x%02x%02x", path,
+                            hdr[0], hdr[1], hdr[2], hdr[3]);
+        goto done;
+    }
+    if (hdr[2] != 0x08) {
+        st = sgm__set_error(err, SGM_ERR_UNSUPPORTED,
+                            "idx: %s: element type 0x%02x (only 0x08, unsigned byte)", path,
+                            hdr[2]);
+        goto done;
+    }
+    int nd = hdr[3];
+    if (gzread(f, hdr + 4, (unsigned)(4 * nd)) != 4 * nd) {
+        st = sgm__set_error(err, SGM_ERR_FORMAT, "idx: %s: truncated header", path);
+        goto done;
+    }
+    size_t count = 1;
+    for (int i = 0; i < nd; i++) {
+        const unsigned char *p = hdr + 4 + 4 * i;
+        size_t d = ((size_t)p[0] << 24) | ((size_t)p[1] << 16) | ((size_t)p[2] << 8) | p[3];
+        if (d == 0 || count > ((size_t)1 << 34) / d) {
+            st = sgm__set_error(err, SGM_ERR_FORMAT, "idx: %s: bad size %zu in dimension %d",
+                                path, d, i);
+            goto done;
+        }
+        out->dims[i] = d;
+        count *= d;
+    }
+    out->ndim = nd;
+    out->count = count;
+    out->data = malloc(count);
+    if (!out->data) {
+        st = sgm__set_error(err, SGM_ERR_NOMEM, "idx: out of memory (%zu bytes)", count);
+        goto done;
+    }
+    size_t got = 0;
+    while (got < count) {
+        size_t chunk = count - got > (1u << 30) ? (1u << 30) : count - got;
+        int r = gzread(f, out->data + got, (unsigned)chunk);
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    if (got != count) {
+        st = sgm__set_error(err, SGM_ERR_FORMAT,
+                            "idx: %s: truncated data (%zu of %zu bytes the header declares)",
+                            path, got, count);
+        goto done;
+    }
+    unsigned char extra;
+    if (gzread(f, &extra, 1) != 0) {
+        st = sgm__set_error(err, SGM_ERR_FORMAT,
+                            "idx: %s: trailing bytes after the %zu the header declares", path,
+                            count);
+        goto done;
+    }
+done:
+    gzclose(f);
+    if (st != SGM_OK) sgm_idx_free(out);
+    return st;
+}
+
+sgm_status sgm_idx_load_images(const char *images_path, const char *labels_path, size_t max_n,
+                               float **images, int **labels, size_t *n, int *h, int *w,
+                               sgm_error *err) {
+    if (!images || !n || !h || !w || (labels_path && !labels))
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG, "idx: NULL argument");
+    *images = NULL;
+    if (labels) *labels = NULL;
+    sgm_idx im, lb;
+    memset(&lb, 0, sizeof lb);
+    sgm_status st = sgm_idx_read(images_path, &im, err);
+    if (st != SGM_OK) return st;
+    if (im.ndim != 3) {
+        sgm_idx_free(&im);
+        return sgm__set_error(err, SGM_ERR_SHAPE, "idx: %s: images need 3 dimensions, not %d",
+                              images_path, im.ndim);
+    }
+    size_t N = im.dims[0];
+    if (labels_path) {
+        st = sgm_idx_read(labels_path, &lb, err);
+        if (st != SGM_OK) {
+            sgm_idx_free(&im);
+            return st;
+        }
+        if (lb.ndim != 1 || lb.dims[0] != N) {
+            sgm_idx_free(&im);
+            sgm_idx_free(&lb);
+            return sgm__set_error(err, SGM_ERR_SHAPE,
+                                  "idx: %s has %zu images but %s is not %zu labels", images_path,
+                                  N, labels_path, N);
+        }
+    }
+    if (max_n > 0 && max_n < N) N = max_n;
+    size_t HW = im.dims[1] * im.dims[2];
+    float *x = malloc(N * HW * sizeof(float));
+    int *l = labels_path ? malloc(N * sizeof(int)) : NULL;
+    if (!x || (labels_path && !l)) {
+        free(x);
+        free(l);
+        sgm_idx_free(&im);
+        sgm_idx_free(&lb);
+        return sgm__set_error(err, SGM_ERR_NOMEM, "idx: out of memory");
+    }
+    for (size_t i = 0; i < N * HW; i++) x[i] = (float)im.data[i] / 127.5f - 1.0f;
+    if (l)
+        for (size_t i = 0; i < N; i++) l[i] = lb.data[i];
+    *images = x;
+    if (labels) *labels = l;
+    *n = N;
+    *h = (int)im.dims[1];
+    *w = (int)im.dims[2];
+    sgm_idx_free(&im);
+    sgm_idx_free(&lb);
+    return SGM_OK;
+}
