@@ -1,0 +1,163 @@
+/* sgm_train.h - denoising score matching (Vincent 2011; Song et al. 2021,
+ * arXiv:2011.13456; Karras et al. 2022, arXiv:2206.00364), training data,
+ * and trained networks as denoisers.
+ *
+ * Training works on standardized data z = (x - mean) / std (per column; the
+ * statistics are saved in the checkpoint). For a batch: t from the noise-level
+ * density, x_t = alpha(t) z + sigma(t) eps, the network sees
+ *   input   c_in x_t,  c_in = 1 / sqrt(alpha^2 sigma_data^2 + sigma^2)
+ *   noise   c_noise = log(sigma / alpha) / 4 = -lambda / 4   (EDM's ln(sigma)/4
+ *           in VE coordinates; the same for every process and parameterization)
+ * and is trained on  w(t) |F - target|^2 / d  with the target of the
+ * parameterization (eps: eps; x0: z; v: alpha eps - sigma z; flow:
+ * alpha' z + sigma' eps; edm: (z - c_skip x~) / c_out with x~ = x_t / alpha,
+ * c_skip = sd^2 / (s^2 + sd^2), c_out = s sd / sqrt(s^2 + sd^2), s = sigma/alpha,
+ * so that D = c_skip x~ + c_out F). Weightings are defined on the x0-space
+ * error |D - z|^2 and converted to the parameterization with k = |dx0/dF|:
+ *   uniform     w = 1 on the parameterization's own MSE
+ *   likelihood  g^2 / sigma^2 on the eps error (Song et al. 2021, thm. 1)
+ *   min_snr     min(SNR, gamma) on the x0 error (Hang et al. 2023)
+ *   edm         (s^2 + sd^2) / (s sd)^2 on the x0 error (EDM eq. 8 / table 1)
+ * Noise-level densities: uniform t on [t_lo, t_hi]; log-normal ln s ~
+ * N(P_mean, P_std^2) (EDM; t clamped into [t_lo, t_hi]); importance: t drawn
+ * from q(t) ~ g^2/sigma^2 (tabulated inverse CDF) and the loss reweighted by
+ * w / q, which makes the likelihood weighting of eps constant (Song et al.
+ * 2021, sec. 4 / Huang et al. 2021).
+ * All randomness is a pure function of (seed, step) through Philox, so a run
+ * resumed from a checkpoint continues bit for bit. */
+#ifndef SGM_TRAIN_H
+#define SGM_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sgm_core.h"
+#include "sgm_nn.h"
+#include "sgm_process.h"
+#include "sgm_sampler.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- data --- */
+
+/* Built-in 2-D sets: "moons", "swissroll", "checkerboard", "8gaussians",
+ * "rings", "pinwheel"; n rows (n x 2 doubles, malloc'd) from seed. */
+sgm_status sgm_data_builtin(const char *name, size_t n, uint64_t seed, double **out,
+                            sgm_error *err);
+/* A comma-separated list of the built-in names. */
+const char *sgm_data_builtin_names(void);
+/* Any data spec: a built-in name, "gmm:FILE.json" (n exact samples), FILE.npy
+ * (2-D float32/float64) or FILE.csv (numbers, optional header line). n and seed
+ * are used by the generated kinds only. *rows, *cols receive the shape. */
+sgm_status sgm_data_load(const char *spec, size_t n, uint64_t seed, double **out,
+                         size_t *rows, size_t *cols, sgm_error *err);
+/* Per-column mean and standard deviation (population; a column with std 0
+ * gets std 1). mean, std: [cols]. */
+void sgm_data_stats(const double *x, size_t rows, size_t cols, double *mean, double *std);
+
+/* ------------------------------------------------------------ training --- */
+
+typedef enum sgm_param {
+    SGM_PARAM_EPS = 0,
+    SGM_PARAM_X0,
+    SGM_PARAM_V,
+    SGM_PARAM_FLOW,
+    SGM_PARAM_EDM /* EDM preconditioning (the denoiser reports x0) */
+} sgm_param;
+typedef enum sgm_weighting {
+    SGM_WEIGHT_UNIFORM = 0,
+    SGM_WEIGHT_LIKELIHOOD,
+    SGM_WEIGHT_MIN_SNR,
+    SGM_WEIGHT_EDM
+} sgm_weighting;
+typedef enum sgm_tsampling {
+    SGM_TS_UNIFORM = 0,
+    SGM_TS_LOGNORMAL,
+    SGM_TS_IMPORTANCE
+} sgm_tsampling;
+
+sgm_status sgm_param_from_name(const char *name, sgm_param *out);
+const char *sgm_param_name(sgm_param p);
+sgm_status sgm_weighting_from_name(const char *name, sgm_weighting *out);
+const char *sgm_weighting_name(sgm_weighting w);
+sgm_status sgm_tsampling_from_name(const char *name, sgm_tsampling *out);
+const char *sgm_tsampling_name(sgm_tsampling t);
+
+typedef struct sgm_train_config {
+    sgm_process_config process; /* user betas are not supported */
+    sgm_param param;            /* default eps */
+    double sigma_data;          /* default 1 (the data are standardized) */
+    sgm_weighting weighting;    /* default uniform */
+    double min_snr_gamma;       /* default 5 */
+    sgm_tsampling tsampling;    /* default uniform (log-normal for VE and edm) */
+    double p_mean, p_std;       /* -1.2, 1.2 */
+    double t_lo, t_hi;          /* 0: process t_min (1e-3 if 0) / t_max (1 - 1e-3 for flow) */
+    /* architecture: mlp */
+    int width, depth, emb;      /* 256, 4, 128 */
+    double emb_scale;           /* sinusoidal frequency scale on c_noise, default 100 */
+    /* optimisation */
+    int batch;                  /* 1024 */
+    double lr, lr_min;          /* 1e-3; lr_min < 0: = lr (constant after warmup) */
+    long warmup;                /* 100 */
+    long lr_total;              /* cosine end step (0: the run's steps) */
+    double beta1, beta2, adam_eps, weight_decay;
+    int decoupled;              /* AdamW */
+    double clip;                /* global-norm clip, 0 = off; default 1 */
+    double ema;                 /* 0.999 */
+    uint64_t seed;              /* init and noise streams */
+} sgm_train_config;
+
+sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param);
+
+typedef struct sgm_trainer sgm_trainer;
+
+/* Creates a trainer on `data` (rows x cols, data units; copied and
+ * standardized). */
+sgm_status sgm_trainer_create(const sgm_train_config *cfg, const double *data, size_t rows,
+                              size_t cols, sgm_trainer **out, sgm_error *err);
+/* Restores a trainer from a checkpoint written by sgm_trainer_save, on the
+ * same data (the saved statistics are used). SGM_ERR_SHAPE when the data
+ * width differs from the network's. */
+sgm_status sgm_trainer_resume(const char *ckpt, const double *data, size_t rows, size_t cols,
+                              sgm_trainer **out, sgm_error *err);
+/* One optimisation step; *loss receives the batch loss. SGM_ERR_NONFINITE
+ * (parameters untouched) when the loss or the gradient is not finite. */
+sgm_status sgm_trainer_step(sgm_trainer *t, double *loss, sgm_error *err);
+long sgm_trainer_steps_done(const sgm_trainer *t);
+double sgm_trainer_ema_loss(const sgm_trainer *t);
+const sgm_train_config *sgm_trainer_config(const sgm_trainer *t);
+/* Sets the end step of the cosine decay when it was 0 (before the first step). */
+void sgm_trainer_set_total(sgm_trainer *t, long total);
+/* Writes a checkpoint atomically (extra metadata: n_extra key/value pairs). */
+sgm_status sgm_trainer_save(const sgm_trainer *t, const char *path, sgm_error *err);
+void sgm_trainer_free(sgm_trainer *t);
+
+/* -------------------------------------------------- network denoiser --- */
+
+typedef struct sgm_net sgm_net;
+
+/* Loads a checkpoint for sampling (EMA weights when use_ema, else the raw
+ * parameters). max_batch: rows per network call (0: 4096; larger queries
+ * are cut into chunks). */
+sgm_status sgm_net_load(const char *path, int use_ema, int max_batch, sgm_net **out,
+                        sgm_error *err);
+void sgm_net_free(sgm_net *n);
+/* The denoiser: maps a query (x_t in standardized units, t, alpha, sigma) to
+ * (c_in x_t, c_noise), runs the network and returns its output with the
+ * matching sgm_prediction (eps, x0, v, flow; x0 for EDM preconditioning). At
+ * sigma = 0 it returns the exact limit. Not reentrant (one net per thread). */
+sgm_denoiser sgm_net_denoiser(sgm_net *n);
+/* The process the network was trained with (create it with sgm_process_create). */
+const sgm_process_config *sgm_net_process_config(const sgm_net *n);
+size_t sgm_net_dim(const sgm_net *n);
+sgm_param sgm_net_param(const sgm_net *n);
+/* Samples from the sampler are in standardized units; this maps n rows to
+ * data units in place: x = mean + std z. */
+void sgm_net_unstandardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
