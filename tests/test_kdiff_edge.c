@@ -230,7 +230,12 @@ static void test_f32(void) {
         /* float32 rounding (6e-8 relative per operation, |x| up to 80 at the
          * start) carried through ~12-40 steps: 1e-4 absolute on data of scale ~3 */
         double e = max_abs_diff(a, b, N * D);
-        CHECK(e <= 1e-4, "%s f32 vs f64: max diff %g", m, e);
+        /* dpm_adaptive chooses its steps from the error estimate, which float32
+         * rounding changes: the two runs then sit on different step sequences, each
+         * within about rtol * |x| (1e-4 * 3) of the ODE solution, so they may differ
+         * by twice that */
+        double tol = strcmp(m, "dpm_adaptive") == 0 ? 1e-3 : 1e-4;
+        CHECK(e <= tol, "%s f32 vs f64: max diff %g", m, e);
     }
     sgm_schedule_free(sch);
 }

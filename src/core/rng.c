@@ -67,6 +67,8 @@ static void block_normals(uint64_t seed, uint64_t draw, uint64_t row, uint32_t b
 
 void sgm_rng_normal_rows_f64(uint64_t seed, uint64_t draw, uint64_t row0, size_t n,
                              size_t d, double *out) {
+    /* rows are independent streams: the split over threads cannot change values */
+#pragma omp parallel for schedule(static) if (n * d >= 16384)
     for (size_t i = 0; i < n; i++) {
         double *o = out + i * d;
         for (size_t e = 0; e < d; e += 2) {
@@ -80,6 +82,7 @@ void sgm_rng_normal_rows_f64(uint64_t seed, uint64_t draw, uint64_t row0, size_t
 
 void sgm_rng_normal_rows_f32(uint64_t seed, uint64_t draw, uint64_t row0, size_t n,
                              size_t d, float *out) {
+#pragma omp parallel for schedule(static) if (n * d >= 16384)
     for (size_t i = 0; i < n; i++) {
         float *o = out + i * d;
         for (size_t e = 0; e < d; e += 2) {

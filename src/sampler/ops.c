@@ -2,9 +2,10 @@
  * the run's element type (float64 / float32), and the small scalar helpers
  * (phi functions of exponential integrators, ancestral split).
  *
- * Each update is one fused pass: out = sum_j c_j in_j. Coefficients are
- * computed once per step in double precision; the loop is OpenMP-parallel
- * over elements, so results are identical for any thread count.
+ * Each update is one fused pass: out = sum_j c_j in_j (k <= 8 inputs).
+ * Coefficients are computed once per step in double precision (rounded to
+ * float for float32 runs); the loop is OpenMP-parallel over elements, so
+ * results are identical for any thread count.
  */
 #include <math.h>
 #include <string.h>
@@ -32,39 +33,47 @@ static int nthreads(const sgm__s *s) {
 #define PAR_FOR
 #endif
 
-#define LC_KERNEL(T)                                                                   \
-    static void lc_##T(size_t cnt, int nt, T *out, int k, const double *c,             \
+/* T: element type, C: arithmetic type (double for float64 runs; float for
+ * float32 runs, whose coefficients are rounded once per step — the update is
+ * then pure float arithmetic, as fast as the memory traffic allows). */
+#define LC_KERNEL(T, C)                                                                \
+    static void lc_##T(size_t cnt, int nt, T *out, int k, const double *cd,            \
                        const T *const *in) {                                           \
         (void)nt;                                                                      \
+        C c[8];                                                                        \
+        for (int j = 0; j < k && j < 8; j++) c[j] = (C)cd[j];                          \
+        const T *a = in[0], *b = k > 1 ? in[1] : NULL, *e = k > 2 ? in[2] : NULL;      \
+        const T *f = k > 3 ? in[3] : NULL, *g = k > 4 ? in[4] : NULL;                  \
+        const T *h = k > 5 ? in[5] : NULL;                                             \
         if (k == 1) {                                                                  \
-            const T *a = in[0];                                                        \
-            double c0 = c[0];                                                          \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] = (T)(c0 * a[i]);          \
+            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] = (T)(c[0] * a[i]);        \
         } else if (k == 2) {                                                           \
-            const T *a = in[0], *b = in[1];                                            \
-            double c0 = c[0], c1 = c[1];                                               \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] = (T)(c0 * a[i] + c1 * b[i]); \
+            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+                (T)(c[0] * a[i] + c[1] * b[i]);                                        \
         } else if (k == 3) {                                                           \
-            const T *a = in[0], *b = in[1], *e = in[2];                                \
-            double c0 = c[0], c1 = c[1], c2 = c[2];                                    \
             PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
-                (T)(c0 * a[i] + c1 * b[i] + c2 * e[i]);                                \
+                (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i]);                          \
         } else if (k == 4) {                                                           \
-            const T *a = in[0], *b = in[1], *e = in[2], *f = in[3];                    \
-            double c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];                         \
             PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
-                (T)(c0 * a[i] + c1 * b[i] + c2 * e[i] + c3 * f[i]);                    \
+                (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i] + c[3] * f[i]);            \
+        } else if (k == 5) {                                                           \
+            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+                (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i] + c[3] * f[i] + c[4] * g[i]); \
+        } else if (k == 6) {                                                           \
+            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+                (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i] + c[3] * f[i] + c[4] * g[i] + \
+                    c[5] * h[i]);                                                      \
         } else {                                                                       \
             PAR_FOR for (size_t i = 0; i < cnt; i++) {                                 \
-                double acc = 0;                                                        \
+                C acc = 0;                                                             \
                 for (int j = 0; j < k; j++) acc += c[j] * in[j][i];                    \
                 out[i] = (T)acc;                                                       \
             }                                                                          \
         }                                                                              \
     }
 
-LC_KERNEL(double)
-LC_KERNEL(float)
+LC_KERNEL(double, double)
+LC_KERNEL(float, float)
 
 void sgm__lc(const sgm__s *s, void *out, int k, const double *c, const void *const *in) {
     int nt = nthreads(s);
