@@ -278,7 +278,20 @@ void sgm_gmm_sample(const sgm_gmm *g, uint64_t seed, uint64_t draw, uint64_t row
 /* The denoiser callback: x0 = D(x_t / alpha, sigma / alpha). */
 int sgm_gmm_denoise_fn(const sgm_eval *q, void *out, void *user_data) {
     const sgm_gmm *g = user_data;
-    if (!g || q->d != g->d || !(q->alpha > 0)) return -1;
+    if (!g || q->d != g->d || !(q->alpha >= 0)) return -1;
+    if (q->alpha == 0) {
+        /* pure noise (zero terminal SNR, flow at t = 1): x carries no information,
+         * E[x0 | x] is the mixture mean */
+        for (size_t j = 0; j < g->d; j++) {
+            double m = 0;
+            for (size_t c = 0; c < g->k; c++) m += g->w[c] * g->mu[c * g->d + j];
+            for (size_t i = 0; i < q->n; i++) {
+                if (q->dtype == SGM_F64) ((double *)out)[i * g->d + j] = m;
+                else ((float *)out)[i * g->d + j] = (float)m;
+            }
+        }
+        return 0;
+    }
     double inv_a = 1 / q->alpha, s = q->sigma / q->alpha, s2 = s * s;
     size_t d = g->d;
     int fail = 0;
