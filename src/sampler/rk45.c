@@ -36,19 +36,11 @@
 
 enum { NB_K = 7, B_XS = 7, B_X5 = 8, B_D = 9, NBUF = 10 };
 
-/* Dormand-Prince tableau */
-static const double C[7] = {0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1};
-static const double A[7][6] = {
-    {0},
-    {1.0 / 5},
-    {3.0 / 40, 9.0 / 40},
-    {44.0 / 45, -56.0 / 15, 32.0 / 9},
-    {19372.0 / 6561, -25360.0 / 2187, 64448.0 / 6561, -212.0 / 729},
-    {9017.0 / 3168, -355.0 / 33, 46732.0 / 5247, 49.0 / 176, -5103.0 / 18656},
-    {35.0 / 384, 0, 500.0 / 1113, 125.0 / 192, -2187.0 / 6784, 11.0 / 84}};
-/* 4th-order embedded weights */
-static const double BS[7] = {5179.0 / 57600,    0,           7571.0 / 16695, 393.0 / 640,
-                             -92097.0 / 339200, 187.0 / 2100, 1.0 / 40};
+/* Dormand-Prince tableau (shared with the likelihood solver) */
+#include "dopri5_tableau.h"
+#define C sgm__dp_c
+#define A sgm__dp_a
+#define BS sgm__dp_b4
 
 typedef struct rk_state {
     double lam, lam_end, h;
