@@ -130,7 +130,7 @@ double sgm_trainer_ema_loss(const sgm_trainer *t);
 const sgm_train_config *sgm_trainer_config(const sgm_trainer *t);
 /* Sets the end step of the cosine decay when it was 0 (before the first step). */
 void sgm_trainer_set_total(sgm_trainer *t, long total);
-/* Writes a checkpoint atomically (extra metadata: n_extra key/value pairs). */
+/* Writes a checkpoint atomically. */
 sgm_status sgm_trainer_save(const sgm_trainer *t, const char *path, sgm_error *err);
 void sgm_trainer_free(sgm_trainer *t);
 
