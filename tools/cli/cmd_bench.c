@@ -1,0 +1,303 @@
+/* cmd_bench.c - `sgm bench`: the NFE-vs-error benchmark (sgm_bench.h) on an
+ * exact Gaussian mixture: samplers x schedules x NFE budgets, the error of
+ * every deterministic sampler against a tight rk45 solution of the same ODE
+ * from the same x_T, SW2 / MMD^2 / exact log-density of every sampler's
+ * samples, a CSV of all rows, a log-log PNG (error vs NFE, one line per
+ * sampler, one panel per schedule) and the best sampler per budget on stdout.
+ *
+ * Exit codes: 0 success; 2 bad input (unknown sampler / schedule, bad lists,
+ * unwritable output, no cairo for --plot): one line on stderr, no output
+ * file; 1 a runtime failure. Outputs are written only after the whole grid
+ * has run (each atomically; if the second write fails the first is removed).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "cli.h"
+#include "model.h"
+#include "sgm/sgm_bench.h"
+#include "sgm/sgm_plot.h"
+
+static const cli_opt bench_opts[] = {
+    {"model", "KIND:PATH", NULL, "model, e.g. gmm:tests/data/models/gmm2d.json"},
+    {"samplers", "all|LIST", "all", "comma list of sampler names (see `sgm list`)"},
+    {"schedules", "LIST", "karras,logsnr", "comma list of schedule kinds"},
+    {"nfe", "LIST", "5,10,20,50", "NFE budgets (denoiser evaluations)"},
+    {"n", "N", "1000", "samples (rows of x_T)"},
+    {"seed", "S", "0", "seed of x_T, sampler noise, exact samples and metrics"},
+    {"ref-rtol", "R", "1e-9", "rk45 reference: rtol = atol"},
+    {"metrics", "0|1", "1", "distribution metrics (SW2, MMD^2, log-density)"},
+    {"projections", "L", "256", "SW2 directions"},
+    {"threads", "N", "0 (OpenMP default)", "threads"},
+    {"csv", "OUT.csv", NULL, "all rows as CSV (written atomically)"},
+    {"plot", "OUT.png", NULL, "log-log PNG of error vs NFE (written atomically)"},
+    {"title", "TEXT", "sgm bench: MODEL", "plot title"},
+    {"quiet", NULL, "off", "no progress lines"},
+    {NULL, NULL, NULL, NULL}};
+
+#define MAX_LIST 64
+
+/* splits "a,b,c" into dup'd tokens (caller frees buf) */
+static int split(cli_args *a, const char *opt, const char *v, char **buf, char **tok,
+                 size_t *n) {
+    *n = 0;
+    *buf = strdup(v);
+    if (!*buf) return cli_fail(a, "out of memory");
+    for (char *p = *buf; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0) return cli_fail(a, "--%s: empty entry in '%s'", opt, v);
+        if (*n == MAX_LIST) return cli_fail(a, "--%s: more than %d entries", opt, MAX_LIST);
+        tok[(*n)++] = p;
+        if (p[len] == ',') {
+            p[len] = 0;
+            p += len + 1;
+            if (!*p) return cli_fail(a, "--%s: trailing comma in '%s'", opt, v);
+        } else {
+            p += len;
+        }
+    }
+    if (*n == 0) return cli_fail(a, "--%s: empty list", opt);
+    return 0;
+}
+
+/* the folder of path must exist and be writable; path must not be a folder */
+static int check_out(cli_args *a, const char *opt, const char *path) {
+    if (!*path) return cli_fail(a, "--%s: empty path", opt);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return cli_fail(a, "--%s %s: is a directory", opt, path);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    if (access(dir, W_OK) != 0)
+        return cli_fail(a, "--%s %s: folder '%s' is not writable (%s)", opt, path, dir,
+                        strerror(errno));
+    return 0;
+}
+
+static void on_row(const sgm_bench_row *r, void *ud) {
+    (void)ud;
+    if (r->status) {
+        fprintf(stderr, "  %-20s %-12s NFE<=%-3d  -- %s\n", r->sampler, r->schedule,
+                r->nfe_budget, r->msg);
+        return;
+    }
+    fprintf(stderr, "  %-20s %-12s NFE<=%-3d  nfe %-4zu err %-10.3g sw2 %-10.3g (%.3fs)\n",
+            r->sampler, r->schedule, r->nfe_budget, r->nfe, r->err_rms, r->sw2, r->seconds);
+}
+
+int cmd_bench(int argc, char **argv) {
+    cli_args a;
+    memset(&a, 0, sizeof a);
+    a.cmd = "bench";
+    cli_add_opts(&a, bench_opts);
+    cli_add_opts(&a, cli_process_opts);
+    cli_model m;
+    memset(&m, 0, sizeof m);
+    sgm_process *proc = NULL;
+    sgm_bench_result res = {0};
+    char *sbuf = NULL, *kbuf = NULL;
+    double *nfe_vals = NULL;
+    int rc = 2;
+    sgm_error err = {0};
+    sgm_bench_config cfg;
+    sgm_bench_config_default(&cfg);
+    char *stok[MAX_LIST], *ktok[MAX_LIST];
+    sgm_schedule_kind kinds[MAX_LIST];
+    int budgets[MAX_LIST];
+    size_t n_s = 0, n_k = 0, n_b = 0;
+
+    if (cli_parse(&a, argc, argv) < 0) goto bad;
+    if (a.help) {
+        cli_usage(&a, stdout, "--model gmm:FILE.json [--process ve] [--samplers all|LIST] "
+                              "[--schedules karras,...] [--nfe 5,10,20,50] [--n N] [--seed S] "
+                              "--csv OUT.csv --plot OUT.png");
+        rc = 0;
+        goto done;
+    }
+    if (cli_require(&a, "model") < 0) goto bad;
+    if (!cli_has(&a, "csv") && !cli_has(&a, "plot")) {
+        cli_fail(&a, "give --csv OUT.csv and/or --plot OUT.png");
+        goto bad;
+    }
+    int metrics = 1, threads = 0;
+    double rtol = cfg.ref_rtol;
+    if (cli_get_size(&a, "n", 2, &cfg.n) < 0 || cli_get_u64(&a, "seed", &cfg.seed) < 0 ||
+        cli_get_double(&a, "ref-rtol", &rtol) < 0 || cli_get_bool(&a, "metrics", &metrics) < 0 ||
+        cli_get_size(&a, "projections", 1, &cfg.n_projections) < 0 ||
+        cli_get_int(&a, "threads", 0, 4096, &threads) < 0)
+        goto bad;
+    if (!(rtol > 0 && rtol < 1)) {
+        cli_fail(&a, "--ref-rtol must be in (0, 1)");
+        goto bad;
+    }
+    cfg.ref_rtol = cfg.ref_atol = rtol;
+    cfg.metrics = metrics;
+    cfg.n_threads = threads;
+    /* samplers */
+    const char *sv = cli_get(&a, "samplers");
+    if (sv && strcmp(sv, "all") != 0) {
+        if (split(&a, "samplers", sv, &sbuf, stok, &n_s) < 0) goto bad;
+        for (size_t i = 0; i < n_s; i++)
+            if (!sgm_method_find(stok[i])) {
+                cli_fail(&a, "--samplers: unknown sampler '%s' (see `sgm list`)", stok[i]);
+                goto bad;
+            }
+        cfg.samplers = (const char *const *)stok;
+        cfg.n_samplers = n_s;
+    }
+    /* schedules */
+    const char *kv = cli_get(&a, "schedules");
+    if (split(&a, "schedules", kv ? kv : "karras,logsnr", &kbuf, ktok, &n_k) < 0) goto bad;
+    for (size_t i = 0; i < n_k; i++) {
+        if (sgm_schedule_kind_from_name(ktok[i], &kinds[i]) != SGM_OK ||
+            kinds[i] == SGM_SCHEDULE_USER_SIGMAS || kinds[i] == SGM_SCHEDULE_USER_TIMES) {
+            cli_fail(&a, "--schedules: unknown schedule '%s' (see `sgm list`)", ktok[i]);
+            goto bad;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (kinds[j] == kinds[i]) {
+                cli_fail(&a, "--schedules: '%s' given twice", ktok[i]);
+                goto bad;
+            }
+    }
+    cfg.schedules = kinds;
+    cfg.n_schedules = n_k;
+    /* budgets */
+    if (cli_has(&a, "nfe")) {
+        size_t nv = 0;
+        if (cli_get_list(&a, "nfe", &nfe_vals, &nv) < 0) goto bad;
+        if (nv == 0 || nv > MAX_LIST) {
+            cli_fail(&a, "--nfe: give 1 to %d budgets", MAX_LIST);
+            goto bad;
+        }
+        for (size_t i = 0; i < nv; i++) {
+            double v = nfe_vals[i];
+            if (!(v >= 1 && v <= 100000 && v == floor(v))) {
+                cli_fail(&a, "--nfe: budget '%g' is not an integer in [1, 100000]", v);
+                goto bad;
+            }
+            budgets[i] = (int)v;
+            for (size_t j = 0; j < i; j++)
+                if (budgets[j] == budgets[i]) {
+                    cli_fail(&a, "--nfe: budget %d given twice", budgets[i]);
+                    goto bad;
+                }
+        }
+        n_b = nv;
+    } else {
+        static const int dflt[] = {5, 10, 20, 50};
+        n_b = 4;
+        memcpy(budgets, dflt, sizeof dflt);
+    }
+    cfg.nfe = budgets;
+    cfg.n_nfe = n_b;
+    const char *csv = cli_get(&a, "csv"), *png = cli_get(&a, "plot");
+    if (csv && check_out(&a, "csv", csv) < 0) goto bad;
+    if (png && check_out(&a, "plot", png) < 0) goto bad;
+    if (csv && png && strcmp(csv, png) == 0) {
+        cli_fail(&a, "--csv and --plot name the same file");
+        goto bad;
+    }
+    if (png && !sgm_plot_available()) {
+        cli_fail(&a, "--plot: sgm was built without cairo (install libcairo2-dev, rebuild)");
+        goto bad;
+    }
+    char msg[512];
+    if (cli_model_load(cli_get(&a, "model"), &m, msg, sizeof msg) < 0) {
+        cli_fail(&a, "%s", msg);
+        goto bad;
+    }
+    if (cli_build_process(&a, "ve", &proc) < 0) goto bad;
+    cfg.proc = proc;
+    cfg.gmm = m.gmm;
+    int quiet = cli_has(&a, "quiet");
+    if (!quiet) {
+        cfg.on_row = on_row;
+        fprintf(stderr, "sgm bench: %s, %zu samples, d = %zu\n", cli_get(&a, "model"), cfg.n,
+                m.dim);
+    }
+    sgm_status st = sgm_bench_run(&cfg, &res, &err);
+    if (st) {
+        cli_fail(&a, "%s", err.msg);
+        rc = (st == SGM_ERR_INVALID_ARG || st == SGM_ERR_UNKNOWN_NAME) ? 2 : 1;
+        goto bad_rc;
+    }
+    /* outputs */
+    if (png) {
+        char title[256];
+        const char *t = cli_get(&a, "title");
+        if (!t) {
+            snprintf(title, sizeof title, "sgm bench: %s (n = %zu)", cli_get(&a, "model"), cfg.n);
+            t = title;
+        }
+        if (sgm_bench_plot(&res, png, t, &err)) {
+            cli_fail(&a, "%s", err.msg);
+            rc = 1;
+            goto bad_rc;
+        }
+    }
+    if (csv && sgm_bench_write_csv(&res, csv, &err)) {
+        if (png) unlink(png);
+        cli_fail(&a, "%s", err.msg);
+        rc = 1;
+        goto bad_rc;
+    }
+    /* best per budget */
+    printf("best sampler per NFE budget (error: RMS ||x - x_rk45||, deterministic; "
+           "sw2: sliced W2 to exact samples, all samplers)\n");
+    printf("%6s  %-34s %-10s  %-34s %-10s\n", "NFE", "lowest error (schedule, nfe)", "error",
+           "lowest sw2 (schedule, nfe)", "sw2");
+    for (size_t b = 0; b < n_b; b++) {
+        long ie = sgm_bench_best_error(&res, budgets[b]);
+        long iw = sgm_bench_best_sw2(&res, budgets[b]);
+        char l1[64] = "-", l2[64] = "-";
+        double v1 = NAN, v2 = NAN;
+        if (ie >= 0) {
+            const sgm_bench_row *r = &res.rows[ie];
+            snprintf(l1, sizeof l1, "%s (%s, %zu)", r->sampler, r->schedule, r->nfe);
+            v1 = r->err_rms;
+        }
+        if (iw >= 0) {
+            const sgm_bench_row *r = &res.rows[iw];
+            snprintf(l2, sizeof l2, "%s (%s, %zu)", r->sampler, r->schedule, r->nfe);
+            v2 = r->sw2;
+        }
+        printf("%6d  %-34s %-10.3g  %-34s %-10.3g\n", budgets[b], l1, v1, l2, v2);
+    }
+    for (size_t i = 0; i < res.n_rows; i++)
+        if (strcmp(res.rows[i].sampler, "exact") == 0 && isfinite(res.rows[i].sw2)) {
+            printf("metric floor at n = %zu: sw2 of two exact sample sets = %.3g\n", cfg.n,
+                   res.rows[i].sw2);
+            break;
+        }
+    if (!quiet)
+        fprintf(stderr, "sgm bench: %zu rows in %.2f s%s%s%s%s\n", res.n_rows, res.seconds,
+                csv ? " -> " : "", csv ? csv : "", png ? " -> " : "", png ? png : "");
+    rc = 0;
+    goto done;
+bad:
+    rc = 2;
+bad_rc:
+    fprintf(stderr, "sgm bench: %s\n", a.err[0] ? a.err : "failed");
+done:
+    sgm_bench_result_free(&res);
+    sgm_process_free(proc);
+    cli_model_free(&m);
+    free(sbuf);
+    free(kbuf);
+    free(nfe_vals);
+    return rc;
+}
