@@ -14,6 +14,7 @@ static const struct {
     {"schedule", cmd_schedule, "print the sigmas / times of a schedule"},
     {"list", cmd_list, "list processes, samplers and schedules"},
     {"eval", cmd_eval, "sample-quality metrics between two sets and against a mixture"},
+    {"train", cmd_train, "train a score network (mlp) by denoising score matching"},
     {"bench", cmd_bench, "NFE-vs-error benchmark of samplers x schedules (CSV + log-log PNG)"},
 };
 
