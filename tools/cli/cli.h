@@ -7,6 +7,10 @@ int cmd_sample(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_nll(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+/* cmd_nll.c: the shared driver of `nll` (encode = 0) and `encode` (1). */
+int cli_likelihood_main(int argc, char **argv, int encode);
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 

@@ -14,6 +14,8 @@ static const struct {
     {"schedule", cmd_schedule, "print the sigmas / times of a schedule"},
     {"list", cmd_list, "list processes, samplers and schedules"},
     {"eval", cmd_eval, "sample-quality metrics between two sets and against a mixture"},
+    {"nll", cmd_nll, "log-likelihood (nats, bits/dim) through the probability-flow ODE"},
+    {"encode", cmd_encode, "x_0 -> x_T along the probability-flow ODE"},
     {"train", cmd_train, "train a score network (mlp) by denoising score matching"},
     {"bench", cmd_bench, "NFE-vs-error benchmark of samplers x schedules (CSV + log-log PNG)"},
 };
