@@ -22,7 +22,9 @@
  * Error: RMS over samples of the Euclidean norm ||x_i - x_ref,i|| (NaN for
  * stochastic samplers, whose samples do not follow the ODE). Metrics: sliced
  * W2 (sgm_metric_sw2), unbiased MMD^2 with the median-heuristic RBF
- * (sgm_metric_mmd2) and the mean exact log-density (sgm_metric_gmm_loglik),
+ * (sgm_metric_mmd2; the bandwidth is the median heuristic of the first
+ * "exact" baseline, then held fixed for every row so that the values are
+ * comparable) and the mean exact log-density (sgm_metric_gmm_loglik),
  * each with its standard error. Two baseline rows per schedule show the
  * metrics' floor at this n: "exact" (a second exact sample set, draw 2) and
  * "reference" (the rk45 solution itself).

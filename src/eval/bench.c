@@ -58,6 +58,7 @@ typedef struct ctx {
     const sgm_bench_config *cfg;
     size_t n, d;
     sgm_denoiser den;
+    double ell; /* MMD bandwidth: median heuristic of the exact baseline, then fixed */
 } ctx;
 
 static sgm_status make_schedule(const ctx *c, sgm_schedule_kind kind, int steps,
@@ -158,7 +159,7 @@ static void errors(const ctx *c, const double *x, const double *ref, sgm_bench_r
     r->err_max = mx;
 }
 
-static sgm_status metrics(const ctx *c, const double *x, const double *exact, sgm_bench_row *r,
+static sgm_status metrics(ctx *c, const double *x, const double *exact, sgm_bench_row *r,
                           sgm_error *err) {
     if (!c->cfg->metrics) return SGM_OK;
     sgm_metric_config mc;
@@ -170,7 +171,9 @@ static sgm_status metrics(const ctx *c, const double *x, const double *exact, sg
     if ((st = sgm_metric_sw2(exact, c->n, x, c->n, c->d, &mc, &m, err))) return st;
     r->sw2 = m.value;
     r->sw2_se = m.se;
+    mc.bandwidth = c->ell; /* <= 0 on the first call: median heuristic */
     if ((st = sgm_metric_mmd2(exact, c->n, x, c->n, c->d, &mc, &m, err))) return st;
+    if (!(c->ell > 0)) c->ell = m.param;
     r->mmd2 = m.value;
     r->mmd2_se = m.se;
     if ((st = sgm_metric_gmm_loglik(c->cfg->gmm, x, c->n, &m, err))) return st;
@@ -180,7 +183,7 @@ static sgm_status metrics(const ctx *c, const double *x, const double *exact, sg
 }
 
 /* Tight reference between the schedule's first and last points. */
-static sgm_status reference(const ctx *c, const sgm_schedule *sch, const double *x_T,
+static sgm_status reference(ctx *c, const sgm_schedule *sch, const double *x_T,
                             double *ref, sgm_bench_row *row, sgm_error *err) {
     double t[2] = {sch->t[0], sch->t[sch->n - 1]};
     double sg[2] = {sch->sigma[0], sch->sigma[sch->n - 1]};
@@ -242,7 +245,7 @@ static sgm_status validate(const sgm_bench_config *cfg, sgm_error *err) {
 }
 
 /* One grid cell: sampler m at budget on schedule kind. */
-static sgm_status cell(const ctx *c, const sgm_method_info *mi, sgm_schedule_kind kind,
+static sgm_status cell(ctx *c, const sgm_method_info *mi, sgm_schedule_kind kind,
                        int budget, const double *x_T, const double *ref, const double *exact,
                        double *x, double *scratch, sgm_bench_row *r, sgm_error *gerr) {
     sgm_error err = {0};
@@ -316,7 +319,7 @@ sgm_status sgm_bench_run(const sgm_bench_config *cfg, sgm_bench_result *out, sgm
     if (!out) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "bench: out is NULL");
     memset(out, 0, sizeof *out);
     double t_all = now_s();
-    ctx c = {cfg, cfg->n, sgm_gmm_dim(cfg->gmm), sgm_gmm_denoiser(cfg->gmm)};
+    ctx c = {cfg, cfg->n, sgm_gmm_dim(cfg->gmm), sgm_gmm_denoiser(cfg->gmm), 0};
     const sgm_schedule_kind *kinds = cfg->schedules ? cfg->schedules : default_schedules;
     size_t n_kinds = cfg->schedules ? cfg->n_schedules : 1;
     const int *budgets = cfg->nfe ? cfg->nfe : default_nfe;
