@@ -8,4 +8,5 @@
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_io.h"
 #include "sgm/sgm_eval.h"
+#include "sgm/sgm_likelihood.h"
 #endif
