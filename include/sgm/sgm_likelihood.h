@@ -123,7 +123,11 @@ sgm_status sgm_nll(const sgm_nll_config *cfg, const sgm_process *proc,
 
 /* The PF-ODE encoding x_0 (at t_eps) -> x_T (at t_end) of n rows with the
  * same integrator and no divergence (the inverse of a deterministic sampler
- * run from t_end to t_eps). z [n, d]; nfe [n] optional. */
+ * run from t_end to t_eps). z [n, d]; nfe [n] optional. Decoding is well
+ * conditioned for points where the data density is not negligible; a point
+ * in a near-empty region (e.g. the middle of a ring of modes) is squeezed
+ * exponentially towards a single x_T and cannot be recovered in double
+ * precision. */
 sgm_status sgm_encode(const sgm_nll_config *cfg, const sgm_process *proc,
                       const sgm_denoiser *den, size_t n, size_t d, const double *x,
                       double *z, size_t *nfe, sgm_error *err);
