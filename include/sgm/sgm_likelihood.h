@@ -139,7 +139,8 @@ void sgm_nll_times(const sgm_nll_config *cfg, const sgm_process *proc, double *t
 /* ---------------------------------------------------------- bits/dim --- */
 
 /* Uniform dequantization of 8-bit values k in {0..255} ([n, d] doubles):
- * y = (k + u) / 256 with u ~ U[0, 1) from Philox (seed, global row), then
+ * y = (k + u) / 256 with u ~ U[0, 1) from Philox (seed, draw 2^40 - apart
+ * from the probe draws 0, 1, ... - global row), then
  * out = y (centered = 0) or 2y - 1 (centered = 1). Fails on values outside
  * 0..255 or not integers. */
 sgm_status sgm_dequantize_uniform(uint64_t seed, uint64_t row0, size_t n, size_t d,

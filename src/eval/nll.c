@@ -371,7 +371,8 @@ sgm_status sgm_dequantize_uniform(uint64_t seed, uint64_t row0, size_t n, size_t
                                   k[i], i / d);
     double *u = malloc(n * d * sizeof *u);
     if (!u) return sgm__set_error(err, SGM_ERR_NOMEM, "dequantize: out of memory");
-    sgm_rng_uniform_rows_f64(seed, 0, row0, n, d, u);
+    /* draw 2^40: disjoint from the probes' draws 0..n_probes-1 of the same seed */
+    sgm_rng_uniform_rows_f64(seed, UINT64_C(1) << 40, row0, n, d, u);
     for (size_t i = 0; i < n * d; i++) {
         double yv = (k[i] + u[i]) / 256.0;
         out[i] = centered ? 2 * yv - 1 : yv;
