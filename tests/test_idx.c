@@ -135,6 +135,19 @@ static void test_fashion(void) {
          * widely quoted), i.e. 2 * 0.286 - 1 = -0.43 in [-1, 1]; 0.02 covers the
          * test/train split difference */
         CHECK(fabs(mean - (-0.43)) < 0.02, "mean pixel %g", mean);
+        /* the first 16 images as a 4x4 grid (a picture to look at) */
+        char path[512];
+        tu_bin("fashion_mnist_grid.png", path, sizeof path);
+        sgm_png_grid g = sgm_png_grid_defaults();
+        g.scale = 2;
+        CHECK(sgm_png_write_grid(path, im, 16, 1, 28, 28, &g, &err) == SGM_OK, "grid: %s",
+              err.msg);
+        uint8_t *pix = NULL;
+        int gw = 0, gh = 0;
+        CHECK(sgm_png_read(path, 1, &pix, &gw, &gh, &err) == SGM_OK && gw == 4 * 58 + 2 &&
+                  gh == 4 * 58 + 2,
+              "grid size %dx%d", gw, gh);
+        free(pix);
     }
     free(im);
     free(lab);
