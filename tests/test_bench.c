@@ -15,6 +15,11 @@
 #include "sgm/sgm_plot.h"
 #include "test_util.h"
 
+/* LeakSanitizer: fontconfig (used by cairo's text) keeps a process-wide
+ * cache that it never frees; not a leak of sgm. Only read under ASan. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libfontconfig\n"; }
+
 static const sgm_bench_row *find(const sgm_bench_result *r, const char *sampler, int budget) {
     for (size_t i = 0; i < r->n_rows; i++)
         if (strcmp(r->rows[i].sampler, sampler) == 0 && r->rows[i].nfe_budget == budget)
