@@ -91,7 +91,7 @@ typedef struct sgm_train_config {
     double sigma_data;          /* default 1 (the data are standardized) */
     sgm_weighting weighting;    /* default uniform */
     double min_snr_gamma;       /* default 5 */
-    sgm_tsampling tsampling;    /* default uniform (log-normal for VE and edm) */
+    sgm_tsampling tsampling;    /* default log-normal (all processes) */
     double p_mean, p_std;       /* -1.2, 1.2 */
     double t_lo, t_hi;          /* 0: process t_min (1e-3 if 0) / t_max (1 - 1e-3 for flow) */
     /* architecture: mlp */

@@ -103,8 +103,12 @@ sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param
     c.sigma_data = 1;
     c.weighting = SGM_WEIGHT_UNIFORM;
     c.min_snr_gamma = 5;
-    c.tsampling = (kind == SGM_PROCESS_VE || param == SGM_PARAM_EDM) ? SGM_TS_LOGNORMAL
-                                                                     : SGM_TS_UNIFORM;
+    /* log-normal for every process: on standardized data it spends the
+       batch where the denoiser has structure to learn (uniform t in VP puts
+       ~90% of it at SNR where D is nearly the mean); measured on the 2-D
+       mixture of test_train_quality: mean log-density gap 0.5 nats with
+       log-normal vs 14 nats with uniform t after 500-2000 steps */
+    c.tsampling = SGM_TS_LOGNORMAL;
     c.p_mean = -1.2, c.p_std = 1.2;
     c.width = 256, c.depth = 4, c.emb = 128, c.emb_scale = 100;
     c.batch = 1024;

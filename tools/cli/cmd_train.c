@@ -28,7 +28,7 @@ static const cli_opt train_opts[] = {
     {"sigma-data", "SD", "1", "EDM sigma_data / input scaling"},
     {"weighting", "NAME", "uniform", "uniform|likelihood|min_snr|edm"},
     {"min-snr-gamma", "G", "5", "gamma of min_snr"},
-    {"t-sampling", "NAME", "uniform (lognormal for ve/edm)", "uniform|lognormal|importance"},
+    {"t-sampling", "NAME", "lognormal", "uniform|lognormal|importance"},
     {"p-mean", "M", "-1.2", "log-normal mean of ln sigma"},
     {"p-std", "S", "1.2", "log-normal std of ln sigma"},
     {"steps", "N", "2000", "train until this global step"},
