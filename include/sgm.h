@@ -9,4 +9,6 @@
 #include "sgm/sgm_io.h"
 #include "sgm/sgm_eval.h"
 #include "sgm/sgm_likelihood.h"
+#include "sgm/sgm_ckpt.h"
+#include "sgm/sgm_train.h"
 #endif
