@@ -41,7 +41,7 @@ static const cli_opt train_opts[] = {
     {"clip", "C", "1", "global gradient-norm clip (0: off)"},
     {"ema", "D", "0.999", "EMA decay of the weights"},
     {"seed", "S", "0", "seed of the initialisation and the training noise"},
-    {"resume", "CKPT", NULL, "continue from a checkpoint (bit for bit)"},
+    {"resume", "CKPT", NULL, "continue from a checkpoint (bit for bit); its configuration wins over the options, only --data, --steps, --out, --log, --save-every apply"},
     {"save-every", "N", "1000", "checkpoint period in steps (0: only at the end)"},
     {"log", "FILE.jsonl", NULL, "JSON lines log (one line per --log-every steps)"},
     {"log-every", "N", "50", "log / progress period"},
