@@ -107,6 +107,12 @@ typedef struct sgm_train_config {
     double clip;                /* global-norm clip, 0 = off; default 1 */
     double ema;                 /* 0.999 */
     uint64_t seed;              /* init and noise streams */
+    /* where the data came from (recorded in the checkpoint as "data_source",
+       so that a resume can rebuild the same rows): the spec given to
+       sgm_data_load, its n and seed; empty spec: not recorded */
+    char data_spec[512];
+    size_t data_n;
+    uint64_t data_seed;
 } sgm_train_config;
 
 sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param);
@@ -130,6 +136,11 @@ double sgm_trainer_ema_loss(const sgm_trainer *t);
 const sgm_train_config *sgm_trainer_config(const sgm_trainer *t);
 /* Sets the end step of the cosine decay when it was 0 (before the first step). */
 void sgm_trainer_set_total(sgm_trainer *t, long total);
+/* Reads the training configuration (process, parameterization, architecture,
+ * optimizer, data source) and data width of a checkpoint without building
+ * anything. */
+sgm_status sgm_ckpt_train_config(const char *path, sgm_train_config *cfg, size_t *d,
+                                 sgm_error *err);
 /* Writes a checkpoint atomically. */
 sgm_status sgm_trainer_save(const sgm_trainer *t, const char *path, sgm_error *err);
 void sgm_trainer_free(sgm_trainer *t);

@@ -477,6 +477,13 @@ sgm_status sgm_trainer_save(const sgm_trainer *tr, const char *path, sgm_error *
     }
     cJSON_AddNumberToObject(o, "rows", (double)tr->rows);
     vals[4] = json_str(o);
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "spec", c->data_spec);
+    cJSON_AddNumberToObject(o, "n", (double)c->data_n);
+    char sb[32];
+    snprintf(sb, sizeof sb, "%llu", (unsigned long long)c->data_seed);
+    cJSON_AddStringToObject(o, "seed", sb);
+    vals[8] = json_str(o);
     char buf[128];
     snprintf(buf, sizeof buf, "{\"generator\":\"philox4x32-10\",\"seed\":\"%llu\",\"step\":%ld}",
              (unsigned long long)c->seed, tr->step);
@@ -485,18 +492,18 @@ sgm_status sgm_trainer_save(const sgm_trainer *tr, const char *path, sgm_error *
     vals[6] = strdup(buf);
     snprintf(buf, sizeof buf, "%.17g", tr->ema_loss);
     vals[7] = strdup(buf);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 9; i++)
         if (!vals[i]) {
             rc = sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
             goto done;
         }
-    const char *keys[10] = {"arch_config", "process", "training", "optimizer", "data_stats",
-                            "rng", "step", "ema_loss", "format", "arch"};
-    const char *cv[10];
-    for (int i = 0; i < 8; i++) cv[i] = vals[i];
-    cv[8] = "sgm-checkpoint-1";
-    cv[9] = "mlp";
-    rc = sgm_st_save(path, ts, (size_t)nt * 4, keys, cv, 10, err);
+    const char *keys[11] = {"arch_config", "process", "training", "optimizer", "data_stats",
+                            "rng", "step", "ema_loss", "data_source", "format", "arch"};
+    const char *cv[11];
+    for (int i = 0; i < 9; i++) cv[i] = vals[i];
+    cv[9] = "sgm-checkpoint-1";
+    cv[10] = "mlp";
+    rc = sgm_st_save(path, ts, (size_t)nt * 4, keys, cv, 11, err);
 done:
     for (int i = 0; i < 10; i++) free(vals[i]);
     free(ts);
@@ -613,6 +620,16 @@ sgm_status sgm__ckpt_read(const char *path, sgm_safetensors *st, sgm_train_confi
     cfg->seed = strtoull(seed, NULL, 10);
     *d = (int)dd;
     *step = (long)v[5];
+    const char *dsrc = sgm_st_meta(st, "data_source");
+    cJSON *dj = dsrc ? cJSON_Parse(dsrc) : NULL;
+    if (dj) {
+        const char *sp = str(dj, "spec"), *sd = str(dj, "seed");
+        double dn;
+        if (sp) snprintf(cfg->data_spec, sizeof cfg->data_spec, "%s", sp);
+        if (sd) cfg->data_seed = strtoull(sd, NULL, 10);
+        if (num(dj, "n", &dn) && dn >= 0) cfg->data_n = (size_t)dn;
+        cJSON_Delete(dj);
+    }
     const char *el = sgm_st_meta(st, "ema_loss");
     *ema_loss = el ? strtod(el, NULL) : 0;
     const cJSON *mn = cJSON_GetObjectItemCaseSensitive(ds, "mean"),
@@ -699,4 +716,18 @@ done:
     free(mean), free(std);
     sgm_st_free(&st);
     return rc;
+}
+
+sgm_status sgm_ckpt_train_config(const char *path, sgm_train_config *cfg, size_t *d,
+                                 sgm_error *err) {
+    sgm_safetensors st;
+    int dd;
+    double *mean, *std, el;
+    long step;
+    sgm_status rc = sgm__ckpt_read(path, &st, cfg, &dd, &mean, &std, &step, &el, err);
+    if (rc != SGM_OK) return rc;
+    *d = (size_t)dd;
+    free(mean), free(std);
+    sgm_st_free(&st);
+    return SGM_OK;
 }

@@ -23,9 +23,13 @@ check "jsonl log has 4 lines" '[ "$(wc -l <"$T/a.jsonl")" -eq 4 ] && grep -q "\"
 check "no temporary files" '[ -z "$(ls "$T" | grep tmp)" ]'
 
 "$SGM" train $COMMON --steps 20 --out "$T/b.safetensors" 2>/dev/null
+cp "$T/b.safetensors" "$T/b20.safetensors"
 "$SGM" train $COMMON --steps 40 --resume "$T/b.safetensors" --out "$T/b.safetensors" 2>/dev/null
 check "resume exit 0" '[ $? -eq 0 ]'
 check "40 == 20 + resume + 20, byte for byte" 'cmp -s "$T/a.safetensors" "$T/b.safetensors"'
+
+"$SGM" train --steps 40 --resume "$T/b20.safetensors" --out "$T/b20.safetensors" --quiet 2>/dev/null
+check "resume without --data uses the recorded source, byte for byte" 'cmp -s "$T/a.safetensors" "$T/b20.safetensors"'
 
 cp "$T/a.safetensors" "$T/keep.safetensors"
 "$SGM" train $COMMON --steps 200 --lr 1e30 --warmup 0 --clip 0 --save-every 0 --out "$T/a.safetensors" 2>"$T/err"

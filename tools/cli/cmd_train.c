@@ -41,7 +41,7 @@ static const cli_opt train_opts[] = {
     {"clip", "C", "1", "global gradient-norm clip (0: off)"},
     {"ema", "D", "0.999", "EMA decay of the weights"},
     {"seed", "S", "0", "seed of the initialisation and the training noise"},
-    {"resume", "CKPT", NULL, "continue from a checkpoint (bit for bit); its configuration wins over the options, only --data, --steps, --out, --log, --save-every apply"},
+    {"resume", "CKPT", NULL, "continue from a checkpoint (bit for bit); its configuration wins over the options, only --data (default: the recorded source), --steps, --out, --log, --save-every apply"},
     {"save-every", "N", "1000", "checkpoint period in steps (0: only at the end)"},
     {"log", "FILE.jsonl", NULL, "JSON lines log (one line per --log-every steps)"},
     {"log-every", "N", "50", "log / progress period"},
@@ -65,7 +65,8 @@ int cmd_train(int argc, char **argv) {
         cli_usage(&a, stdout, "--data SPEC --out CKPT.safetensors [options]");
         return 0;
     }
-    if (cli_require(&a, "data") < 0 || cli_require(&a, "out") < 0) goto bad;
+    if ((!cli_has(&a, "resume") && cli_require(&a, "data") < 0) || cli_require(&a, "out") < 0)
+        goto bad;
     const char *arch = cli_get(&a, "arch");
     if (arch && strcmp(arch, "mlp") != 0) {
         cli_fail(&a, "--arch %s: only mlp is available here", arch);
@@ -121,9 +122,31 @@ int cmd_train(int argc, char **argv) {
     if (cli_has(&a, "lr-min")) c.lr_total = steps;
 
     sgm_error err = {0};
+    const char *spec = cli_get(&a, "data");
+    sgm_train_config rc_cfg;
+    if (cli_has(&a, "resume")) { /* the data source of the checkpoint unless given */
+        size_t dck;
+        if (sgm_ckpt_train_config(cli_get(&a, "resume"), &rc_cfg, &dck, &err) != SGM_OK) {
+            fprintf(stderr, "sgm train: %s\n", err.msg);
+            return 2;
+        }
+        if (!spec) {
+            if (!rc_cfg.data_spec[0]) {
+                fprintf(stderr, "sgm train: %s records no data source: give --data\n",
+                        cli_get(&a, "resume"));
+                return 2;
+            }
+            spec = rc_cfg.data_spec;
+        }
+        if (!cli_has(&a, "n-data") && rc_cfg.data_n) n_data = rc_cfg.data_n;
+        if (!cli_has(&a, "data-seed")) data_seed = rc_cfg.data_seed;
+    }
+    snprintf(c.data_spec, sizeof c.data_spec, "%s", spec);
+    c.data_n = n_data;
+    c.data_seed = data_seed;
     double *data = NULL;
     size_t rows, cols;
-    if (sgm_data_load(cli_get(&a, "data"), n_data, data_seed, &data, &rows, &cols, &err)) {
+    if (sgm_data_load(spec, n_data, data_seed, &data, &rows, &cols, &err)) {
         fprintf(stderr, "sgm train: %s\n", err.msg);
         return 2;
     }
