@@ -82,6 +82,48 @@ int main(void) {
     snprintf(pb, sizeof pb, "%s/b.safetensors", dir);
     snprintf(pc, sizeof pc, "%s/c.safetensors", dir);
 
+    /* data: every built-in set is finite, seeded, and of plausible spread */
+    {
+        const char *names[] = {"moons", "swissroll", "checkerboard", "8gaussians", "rings",
+                               "pinwheel"};
+        for (int i = 0; i < 6; i++) {
+            double *a = NULL, *b = NULL, m[2], sd[2];
+            CHECK(sgm_data_builtin(names[i], 1000, 5, &a, &e) == SGM_OK, "%s", names[i]);
+            CHECK(sgm_data_builtin(names[i], 1000, 5, &b, &e) == SGM_OK, "%s again", names[i]);
+            int fin = 1;
+            for (int j = 0; a && j < 2000; j++) fin &= isfinite(a[j]);
+            CHECK(a && b && fin && memcmp(a, b, 2000 * sizeof *a) == 0, "%s: finite, seeded",
+                  names[i]);
+            if (a) sgm_data_stats(a, 1000, 2, m, sd);
+            /* every set lives within a few units of the origin with unit-order spread */
+            CHECK(a && fabs(m[0]) < 3 && fabs(m[1]) < 3 && sd[0] > 0.2 && sd[0] < 6 && sd[1] > 0.1 &&
+                      sd[1] < 6,
+                  "%s: mean (%g, %g) std (%g, %g)", names[i], m[0], m[1], sd[0], sd[1]);
+            free(a), free(b);
+        }
+        double *a = NULL;
+        CHECK(sgm_data_builtin("spirals3", 10, 0, &a, &e) == SGM_ERR_UNKNOWN_NAME && !a,
+              "unknown set");
+        char csv[256];
+        snprintf(csv, sizeof csv, "%s/t.csv", dir);
+        FILE *f = fopen(csv, "w");
+        fputs("x,y,z\n1,2,3\n4, 5 ,6\n\n7,8,9.5\n", f);
+        fclose(f);
+        size_t r, cc;
+        CHECK(sgm_data_load(csv, 0, 0, &a, &r, &cc, &e) == SGM_OK && r == 3 && cc == 3 &&
+                  a[8] == 9.5 && a[4] == 5,
+              "csv with header: %s", e.msg);
+        free(a);
+        f = fopen(csv, "w");
+        fputs("1,2\n3\n", f);
+        fclose(f);
+        CHECK(sgm_data_load(csv, 0, 0, &a, &r, &cc, &e) == SGM_ERR_FORMAT, "ragged csv: %s", e.msg);
+        remove(csv);
+        double col[4] = {1, 1, 1, 1}, mm, ss;
+        sgm_data_stats(col, 4, 1, &mm, &ss);
+        CHECK(mm == 1 && ss == 1, "constant column gets std 1");
+    }
+
     /* every process x parameterization, and each weighting / density */
     const sgm_process_kind kinds[] = {SGM_PROCESS_VE, SGM_PROCESS_VP_LINEAR, SGM_PROCESS_VP_COSINE,
                                       SGM_PROCESS_VP_DISCRETE, SGM_PROCESS_SUBVP, SGM_PROCESS_FLOW};
