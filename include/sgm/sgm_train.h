@@ -20,9 +20,11 @@
  *   edm         (s^2 + sd^2) / (s sd)^2 on the x0 error (EDM eq. 8 / table 1)
  * Noise-level densities: uniform t on [t_lo, t_hi]; log-normal ln s ~
  * N(P_mean, P_std^2) (EDM; t clamped into [t_lo, t_hi]); importance: t drawn
- * from q(t) ~ g^2/sigma^2 (tabulated inverse CDF) and the loss reweighted by
- * w / q, which makes the likelihood weighting of eps constant (Song et al.
- * 2021, sec. 4 / Huang et al. 2021).
+ * from q(t) ~ g^2/sigma^2 and the loss reweighted by w / (g^2/sigma^2), which
+ * makes the likelihood weighting of eps constant (Song et al. 2021, sec. 4 /
+ * Huang et al. 2021). Since g^2 = sigma^2 d log(sigma^2/alpha^2)/dt for every
+ * process, q(t) ~ -d lambda/dt: lambda is drawn uniformly on
+ * [lambda(t_hi), lambda(t_lo)] and mapped back with t_of_lambda (exact).
  * All randomness is a pure function of (seed, step) through Philox, so a run
  * resumed from a checkpoint continues bit for bit. */
 #ifndef SGM_TRAIN_H

@@ -124,8 +124,6 @@ sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param
 
 /* ----------------------------------------------------------- trainer --- */
 
-#define IS_GRID 2048
-
 struct sgm_trainer {
     sgm_train_config cfg;
     sgm_process *proc;
@@ -142,14 +140,17 @@ struct sgm_trainer {
     double *u, *gn, *gl;
     float *eps, *xin, *cn, *out, *tgt, *dout;
     double *w;
-    /* importance sampling table */
-    double is_t[IS_GRID], is_cdf[IS_GRID];
+    double lam_lo, lam_hi; /* lambda(t_hi) < lambda(t_lo) */
 };
 
-static double lik_density(const sgm_process *p, double t) {
-    double s = sgm_process_sigma(p, t);
-    return sgm_process_g2(p, t) / (s * s);
+/* -2 d lambda / dt = 2 (sigma'/sigma - alpha'/alpha): the (unnormalised)
+ * density of t when lambda is uniform; equals g^2/sigma^2 where g^2 is
+ * consistent with the marginal (every continuous process) */
+static double imp_density(const sgm_process *p, double t) {
+    return 2 * (sgm_process_dsigma(p, t) / sgm_process_sigma(p, t) -
+                sgm_process_dalpha(p, t) / sgm_process_alpha(p, t));
 }
+
 
 static sgm_status validate(const sgm_train_config *c, sgm_error *err) {
     if ((unsigned)c->param > 4 || (unsigned)c->weighting > 3 || (unsigned)c->tsampling > 2)
@@ -224,19 +225,15 @@ static sgm_status build(const sgm_train_config *cfg, const double *data, size_t 
                             t->t_lo, t->t_hi);
         goto fail;
     }
-    /* inverse-CDF table of q(t) ~ g^2 / sigma^2 on a log grid (trapezoid rule) */
-    double r = log(t->t_hi / t->t_lo), prev = 0;
-    for (int i = 0; i < IS_GRID; i++) {
-        double ti = t->t_lo * exp(r * i / (IS_GRID - 1));
-        if (i == IS_GRID - 1) ti = t->t_hi;
-        double qi = lik_density(t->proc, ti);
-        if (!isfinite(qi) || qi < 0) qi = 0;
-        t->is_t[i] = ti;
-        t->is_cdf[i] = i ? t->is_cdf[i - 1] + 0.5 * (qi + prev) * (ti - t->is_t[i - 1]) : 0;
-        prev = qi;
-    }
-    if (!(t->is_cdf[IS_GRID - 1] > 0) && cfg->tsampling == SGM_TS_IMPORTANCE) {
-        rc = sgm__set_error(err, SGM_ERR_INVALID_ARG, "importance density g^2/sigma^2 vanishes");
+    /* importance density q(t) ~ g^2 / sigma^2 = -2 d lambda / dt (g^2 = sigma^2
+       d log(sigma^2 / alpha^2) / dt for every process): lambda uniform */
+    t->lam_hi = sgm_process_lambda(t->proc, t->t_lo);
+    t->lam_lo = sgm_process_lambda(t->proc, t->t_hi);
+    if (cfg->tsampling == SGM_TS_IMPORTANCE &&
+        !(isfinite(t->lam_hi) && isfinite(t->lam_lo) && t->lam_hi > t->lam_lo)) {
+        rc = sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                            "importance sampling needs a finite lambda range on [%g, %g]", t->t_lo,
+                            t->t_hi);
         goto fail;
     }
     *out = t;
@@ -281,16 +278,10 @@ static double sample_t(const sgm_trainer *tr, double u, double g) {
         return t;
     }
     case SGM_TS_IMPORTANCE: {
-        double target = u * tr->is_cdf[IS_GRID - 1];
-        int lo = 0, hi = IS_GRID - 1;
-        while (hi - lo > 1) {
-            int mid = (lo + hi) / 2;
-            if (tr->is_cdf[mid] <= target) lo = mid;
-            else hi = mid;
-        }
-        double dc = tr->is_cdf[hi] - tr->is_cdf[lo];
-        double f = dc > 0 ? (target - tr->is_cdf[lo]) / dc : 0;
-        return tr->is_t[lo] + f * (tr->is_t[hi] - tr->is_t[lo]);
+        t = sgm_process_t_of_lambda(tr->proc, tr->lam_lo + u * (tr->lam_hi - tr->lam_lo));
+        if (!(t >= tr->t_lo)) t = tr->t_lo;
+        if (t > tr->t_hi) t = tr->t_hi;
+        return t;
     }
     default:
         return tr->t_lo + u * (tr->t_hi - tr->t_lo);
@@ -327,7 +318,7 @@ sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
         default: w0 = 0; break;
         }
         double w = c->weighting == SGM_WEIGHT_UNIFORM ? 1 : w0 * k.k * k.k;
-        if (c->tsampling == SGM_TS_IMPORTANCE) w /= lik_density(tr->proc, t);
+        if (c->tsampling == SGM_TS_IMPORTANCE) w /= imp_density(tr->proc, t);
         tr->w[i] = w;
         tr->cn[i] = (float)k.c_noise;
         const float *z = tr->z + row * (size_t)D;
