@@ -361,6 +361,15 @@ sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
     double lr = sgm_nn_lr_warmup_cosine(tr->step, c->warmup, total, c->lr, lr_min);
     sgm_nn_adam a = {c->beta1, c->beta2, c->adam_eps, c->weight_decay, c->decoupled};
     sgm_nn_adam_step(tr->mlp.params, tr->mlp.grads, tr->m, tr->v, np, lr, tr->step + 1, &a);
+    /* a finite loss can still push the weights to inf (absurd lr): stop here,
+       before such weights reach the EMA or a checkpoint */
+    float acc = 0;
+    for (size_t i = 0; i < np; i++) acc += 0 * tr->mlp.params[i];
+    if (acc != 0 || !isfinite(acc))
+        return sgm__set_error(err, SGM_ERR_NONFINITE,
+                              "weights became non-finite at step %ld (diverged: lower the "
+                              "learning rate)",
+                              tr->step + 1);
     sgm_nn_ema_update(tr->ema, tr->mlp.params, np, c->ema);
     tr->ema_loss = tr->step == 0 ? loss : 0.99 * tr->ema_loss + 0.01 * loss;
     tr->step++;
