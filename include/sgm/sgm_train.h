@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "sgm_core.h"
+#include "sgm_likelihood.h"
 #include "sgm_nn.h"
 #include "sgm_process.h"
 #include "sgm_sampler.h"
@@ -169,6 +170,16 @@ sgm_param sgm_net_param(const sgm_net *n);
 /* Samples from the sampler are in standardized units; this maps n rows to
  * data units in place: x = mean + std z. */
 void sgm_net_unstandardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x);
+/* net_grad.c: the inverse map z = (x - mean) / std in place, and
+ * sum_j log std_j, the log-determinant of x -> z: densities in data units are
+ * log p_data(x) = log p_std(z) - sgm_net_log_std_sum(n). */
+void sgm_net_standardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x);
+double sgm_net_log_std_sum(const sgm_net *n);
+/* net_grad.c: input derivatives of sgm_net_denoiser(n) for sgm_nll
+ * (sgm_likelihood.h): a vjp through the network's backward pass, in the
+ * same standardized process coordinates as the denoiser. Shares the net's
+ * buffers: not reentrant. */
+sgm_denoiser_grad sgm_net_denoiser_grad(sgm_net *n);
 
 #ifdef __cplusplus
 }

@@ -129,6 +129,11 @@ sgm_denoiser sgm_net_denoiser(sgm_net *n) {
 
 const sgm_process_config *sgm_net_process_config(const sgm_net *n) { return &n->cfg.process; }
 size_t sgm_net_dim(const sgm_net *n) { return (size_t)n->d; }
+
+sgm__net_parts sgm__net_get_parts(sgm_net *n) {
+    sgm__net_parts p = {&n->mlp, &n->cfg, n->proc, n->d, n->max_batch, n->mean, n->std};
+    return p;
+}
 sgm_param sgm_net_param(const sgm_net *n) { return n->cfg.param; }
 
 void sgm_net_unstandardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x) {

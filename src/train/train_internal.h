@@ -31,4 +31,14 @@ sgm_status sgm__ckpt_read(const char *path, sgm_safetensors *st, sgm_train_confi
 sgm_status sgm__ckpt_tensors(const sgm_safetensors *st, const char *path, const char *prefix,
                              const sgm_nn_mlp *m, float *dst, sgm_error *err);
 
+/* net_denoiser.c: the parts of a loaded network that net_grad.c uses. */
+typedef struct sgm__net_parts {
+    sgm_nn_mlp *mlp;
+    const sgm_train_config *cfg;
+    const sgm_process *proc;
+    int d, max_batch;
+    const double *mean, *std;
+} sgm__net_parts;
+sgm__net_parts sgm__net_get_parts(sgm_net *n);
+
 #endif

@@ -1,0 +1,112 @@
+/* net_grad.c - input derivatives of a trained network denoiser
+ * (sgm_net_denoiser) for the likelihood solver (sgm_likelihood.h), and the
+ * standardisation map with its log-determinant.
+ *
+ * The denoiser's raw output in standardized process coordinates is
+ *   m(x) = F(c_in x, c_noise)                      (eps, x0, v, flow)
+ *   m(x) = c_skip x / alpha + c_out F(c_in x, c_noise)   (EDM, reported as x0)
+ * with the coefficients of training (sgm_train.h; Karras et al. 2022, eq. 7),
+ * so the vector-Jacobian product with respect to x is
+ *   v^T dm/dx = c_in (v^T dF/dx_in)                 and, for EDM,
+ *   v^T dm/dx = c_in c_out (v^T dF/dx_in) + (c_skip / alpha) v,
+ * where v^T dF/dx_in is the MLP's backward pass with upstream v and no
+ * parameter gradients (sgm_nn_mlp_backward). At sigma = 0 the denoiser
+ * returns its exact limit (x0 = x, or 0 for eps / v / flow), whose VJP is v or 0.
+ *
+ * Standardisation: the network models z = (x - mean) / std (per column), so
+ * log p_data(x) = log p_std(z) - sum_j log std_j (change of variables with the
+ * diagonal Jacobian 1 / std). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "../train/train_internal.h"
+
+void sgm_net_standardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x) {
+    sgm__net_parts p = sgm__net_get_parts((sgm_net *)n);
+    size_t D = (size_t)p.d;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < D; j++) {
+            if (dt == SGM_F32) {
+                float *e = (float *)x + i * D + j;
+                *e = (float)((*e - p.mean[j]) / p.std[j]);
+            } else {
+                double *e = (double *)x + i * D + j;
+                *e = (*e - p.mean[j]) / p.std[j];
+            }
+        }
+}
+
+double sgm_net_log_std_sum(const sgm_net *n) {
+    sgm__net_parts p = sgm__net_get_parts((sgm_net *)n);
+    double s = 0;
+    for (int j = 0; j < p.d; j++) s += log(p.std[j]);
+    return s;
+}
+
+/* vj[i] = v_i^T dm/dx (x_i), out[i] = m(x_i); f64 queries (the solver's). */
+static int net_vjp(const sgm_eval *q, const double *v, double *out, double *vj, void *ud) {
+    sgm__net_parts p = sgm__net_get_parts(ud);
+    const size_t D = (size_t)p.d;
+    if (q->d != D || q->dtype != SGM_F64) return 1;
+    const double *x = q->x;
+    const sgm_param par = p.cfg->param;
+    const int x0_like = par == SGM_PARAM_X0 || par == SGM_PARAM_EDM;
+    if (!(q->sigma > 0)) { /* the exact limit of net_denoiser.c */
+        for (size_t i = 0; i < q->n * D; i++) {
+            out[i] = x0_like ? x[i] : 0;
+            vj[i] = x0_like ? v[i] : 0;
+        }
+        return 0;
+    }
+    double da = 0, ds = 0;
+    if (par == SGM_PARAM_FLOW) {
+        da = sgm_process_dalpha(p.proc, q->t);
+        ds = sgm_process_dsigma(p.proc, q->t);
+    }
+    sgm__dsm_coef k = sgm__dsm_coefs(par, q->alpha, q->sigma, da, ds, p.cfg->sigma_data);
+    if (!isfinite(k.c_noise) || !isfinite(k.c_in)) return 1;
+    const int edm = par == SGM_PARAM_EDM;
+    const double c_out = edm ? k.c_out : 1, c_skip = edm ? k.c_skip / q->alpha : 0;
+    const size_t B = (size_t)p.max_batch;
+    size_t rows = q->n < B ? q->n : B;
+    float *xin = malloc(rows * D * sizeof *xin), *cn = malloc(rows * sizeof *cn);
+    float *fo = malloc(rows * D * sizeof *fo), *dout = malloc(rows * D * sizeof *dout);
+    float *dx = malloc(rows * D * sizeof *dx);
+    int rc = 0;
+    if (!xin || !cn || !fo || !dout || !dx) {
+        rc = 2;
+        goto done;
+    }
+    for (size_t r0 = 0; r0 < q->n; r0 += B) {
+        size_t m = q->n - r0 < B ? q->n - r0 : B;
+        const double *xr = x + r0 * D, *vr = v + r0 * D;
+        for (size_t i = 0; i < m * D; i++) {
+            xin[i] = (float)(k.c_in * xr[i]);
+            dout[i] = (float)(c_out * vr[i]);
+            dx[i] = 0; /* backward accumulates */
+        }
+        for (size_t i = 0; i < m; i++) cn[i] = (float)k.c_noise;
+        if (sgm_nn_mlp_forward(p.mlp, fo, xin, cn, (int)m, NULL) != SGM_OK ||
+            sgm_nn_mlp_backward(p.mlp, dx, NULL, dout, (int)m, 0, NULL) != SGM_OK) {
+            rc = 3;
+            goto done;
+        }
+        for (size_t i = 0; i < m * D; i++) {
+            out[r0 * D + i] = c_skip * xr[i] + c_out * (double)fo[i];
+            vj[r0 * D + i] = k.c_in * (double)dx[i] + c_skip * vr[i];
+        }
+    }
+done:
+    free(xin), free(cn), free(fo), free(dout), free(dx);
+    return rc;
+}
+
+sgm_denoiser_grad sgm_net_denoiser_grad(sgm_net *n) {
+    sgm_denoiser_grad g;
+    memset(&g, 0, sizeof g);
+    g.vjp = net_vjp;
+    g.user_data = n;
+    return g;
+}
