@@ -13,5 +13,6 @@ int cmd_encode(int argc, char **argv);
 int cli_likelihood_main(int argc, char **argv, int encode);
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 #endif
