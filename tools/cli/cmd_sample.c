@@ -9,6 +9,11 @@
  * n for VP); the sampler's own noise uses draws 1, 2, ... of the same seed, so
  * the result does not depend on --batch or --threads.
  *
+ * A trained checkpoint (--model ckpt:FILE.safetensors) supplies its process
+ * and parameterization: --process / --prediction and the process options may
+ * only repeat them (else exit 2); x_T (--init, --save-init) is in the
+ * network's standardized units and the samples are written in data units.
+ *
  * Exit codes: 0 success; 2 bad input, including a configuration the sampler
  * refuses when it starts (nothing is written); 1 a failure while sampling or
  * writing (nothing is written: sgm_npy_save is atomic).
@@ -29,8 +34,8 @@
 #include "model.h"
 
 static const cli_opt sample_opts[] = {
-    {"model", "KIND:PATH", NULL, "model to sample, e.g. gmm:model.json"},
-    {"prediction", "KIND", "x0", "what the model emits: eps|x0|v|score|flow"},
+    {"model", "KIND:PATH", NULL, "gmm:model.json or ckpt:model.safetensors (trained)"},
+    {"prediction", "KIND", "x0 (ckpt: its own)", "what the model emits: eps|x0|v|score|flow"},
     {"sampler", "NAME", NULL, "sampler name or alias (see `sgm list`)"},
     {"order", "K", "the sampler's", "solver order"},
     {"eta", "E", "the sampler's", "ancestral / SDE noise strength"},
@@ -57,7 +62,7 @@ static const cli_opt sample_opts[] = {
     {"noise", "KIND", "independent", "independent|brownian"},
     {"dtype", "f64|f32", "f64", "arithmetic of the sampler state"},
     {"threads", "N", "0 (OpenMP default)", "threads"},
-    {"init", "X.npy", NULL, "x_T exactly as given, shape [N, ...]"},
+    {"init", "X.npy", NULL, "x_T exactly as given, shape [N, ...] (ckpt: standardized units)"},
     {"n", "N", NULL, "number of samples (x_T drawn from --seed)"},
     {"seed", "S", "0", "random seed (x_T and sampler noise)"},
     {"batch", "B", "min(N, 4096)", "rows per sampler call (does not change results)"},
@@ -239,7 +244,8 @@ int cmd_sample(int argc, char **argv) {
 
     if (cli_parse(&a, argc, argv) < 0) goto bad;
     if (a.help) {
-        cli_usage(&a, stdout, "--model gmm:FILE.json --process P --sampler NAME "
+        cli_usage(&a, stdout, "--model gmm:FILE.json|ckpt:FILE.safetensors --process P "
+                              "--sampler NAME "
                               "--schedule S --steps N (--init X.npy | --n N [--seed S]) "
                               "--out OUT.npy");
         rc = 0;
@@ -255,12 +261,6 @@ int cmd_sample(int argc, char **argv) {
     }
     sgm_sampler_config cfg;
     if (sampler_config(&a, &cfg) < 0) goto bad;
-    sgm_prediction pred = SGM_PRED_X0;
-    const char *pname = cli_get(&a, "prediction");
-    if (pname && sgm_prediction_from_name(pname, &pred)) {
-        cli_fail(&a, "unknown prediction '%s' (expected eps|x0|v|score|flow)", pname);
-        goto bad;
-    }
     uint64_t seed = 0;
     if (cli_get_u64(&a, "seed", &seed) < 0) goto bad;
     size_t n = 0, batch = 0;
@@ -276,8 +276,14 @@ int cmd_sample(int argc, char **argv) {
     const char *init_path = cli_get(&a, "save-init");
     if (init_path && check_out_path(&a, init_path) < 0) goto bad;
 
-    if (cli_build_process(&a, NULL, &proc) < 0) goto bad;
     if (cli_model_load(cli_get(&a, "model"), &model, a.err, sizeof a.err) < 0) goto bad;
+    sgm_prediction pred = SGM_PRED_X0;
+    if (cli_model_prediction(&a, &model, &pred) < 0) goto bad;
+    if (cli_model_process(&a, &model, &proc) < 0) goto bad;
+    if (report && !model.gmm) {
+        cli_fail(&a, "--report needs a gmm: model");
+        goto bad;
+    }
     size_t d = model.dim;
     /* x_T */
     if (cli_has(&a, "init")) {
@@ -379,6 +385,7 @@ int cmd_sample(int argc, char **argv) {
         if (ss.steps > steps) steps = ss.steps;
     }
     double wall = cli_now() - prog.t0;
+    cli_model_to_data(&model, n, x); /* checkpoints: standardized -> data units */
     {
         sgm_error err = {0};
         if ((x_init && sgm_npy_save(init_path, ndim, shape, x_init, 0, &err)) ||

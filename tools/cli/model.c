@@ -9,28 +9,60 @@
  * At sigma = 0 (the data end) eps and the score are taken as 0, which the
  * conversion back maps to x0 = x / alpha, the exact value there. At alpha = 0
  * (pure noise: flow at t = 1, zero terminal SNR) x0 is the mixture mean.
+ *
+ * Checkpoints (ckpt:FILE.safetensors): sgm_net_load (EMA weights); the
+ * denoiser, its input VJP (src/model/net_grad.c) and the standardisation
+ * come from sgm_train.h.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "model.h"
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
 
 int cli_model_load(const char *spec, cli_model *m, char *msg, size_t msg_len) {
     memset(m, 0, sizeof *m);
     const char *colon = strchr(spec, ':');
+    const char *path = colon ? colon + 1 : spec;
+    int ckpt = 0;
     if (!colon) {
-        snprintf(msg, msg_len, "model '%s': expected KIND:PATH, e.g. gmm:model.json", spec);
-        return -1;
-    }
-    size_t kl = (size_t)(colon - spec);
-    if (kl != 3 || strncmp(spec, "gmm", 3) != 0) {
-        snprintf(msg, msg_len, "unknown model kind '%.*s' (supported: gmm:FILE.json)", (int)kl,
-                 spec);
-        return -1;
+        if (!ends_with(spec, ".safetensors")) {
+            snprintf(msg, msg_len,
+                     "model '%s': expected KIND:PATH, e.g. gmm:model.json or "
+                     "ckpt:model.safetensors",
+                     spec);
+            return -1;
+        }
+        ckpt = 1;
+    } else {
+        size_t kl = (size_t)(colon - spec);
+        if (kl == 4 && strncmp(spec, "ckpt", 4) == 0) {
+            ckpt = 1;
+        } else if (!(kl == 3 && strncmp(spec, "gmm", 3) == 0)) {
+            snprintf(msg, msg_len,
+                     "unknown model kind '%.*s' (supported: gmm:FILE.json, "
+                     "ckpt:FILE.safetensors)",
+                     (int)kl, spec);
+            return -1;
+        }
     }
     sgm_error err = {0};
-    if (sgm_gmm_load(colon + 1, &m->gmm, &err)) {
-        snprintf(msg, msg_len, "model %s: %s", colon + 1, err.msg);
+    if (ckpt) {
+        if (sgm_net_load(path, 1, 0, &m->net, &err)) {
+            snprintf(msg, msg_len, "model %s: %s", path, err.msg);
+            return -1;
+        }
+        m->dim = sgm_net_dim(m->net);
+        return 0;
+    }
+    if (sgm_gmm_load(path, &m->gmm, &err)) {
+        snprintf(msg, msg_len, "model %s: %s", path, err.msg);
         return -1;
     }
     m->dim = sgm_gmm_dim(m->gmm);
@@ -40,6 +72,110 @@ int cli_model_load(const char *spec, cli_model *m, char *msg, size_t msg_len) {
 void cli_model_free(cli_model *m) {
     sgm_gmm_free(m->gmm);
     m->gmm = NULL;
+    sgm_net_free(m->net);
+    m->net = NULL;
+}
+
+const char *cli_model_kind(const cli_model *m) { return m->net ? "ckpt" : "gmm"; }
+
+/* a given option must equal the checkpoint's value */
+static int same_double(cli_args *a, const char *opt, double want) {
+    if (!cli_has(a, opt)) return 0;
+    double v = 0;
+    if (cli_get_double(a, opt, &v) < 0) return -1;
+    if (!(fabs(v - want) <= 1e-12 * fabs(want)))
+        return cli_fail(a, "--%s %g contradicts the checkpoint (trained with %g)", opt, v, want);
+    return 0;
+}
+
+int cli_model_process(cli_args *a, const cli_model *m, sgm_process **out) {
+    *out = NULL;
+    if (!m->net) return cli_build_process(a, NULL, out);
+    sgm_process_config pc = *sgm_net_process_config(m->net);
+    const char *kn = sgm_process_kind_name(pc.kind);
+    const char *given = cli_get(a, "process");
+    if (given) {
+        sgm_process_kind k;
+        if (sgm_process_kind_from_name(given, &k))
+            return cli_fail(a, "unknown process '%s' (run `sgm list`)", given);
+        if (k != pc.kind)
+            return cli_fail(a, "--process %s contradicts the checkpoint (trained with %s)", given,
+                            kn);
+    }
+    if (pc.kind == SGM_PROCESS_VE &&
+        (same_double(a, "sigma-min", pc.sigma_min) < 0 ||
+         same_double(a, "sigma-max", pc.sigma_max) < 0))
+        return -1;
+    if (pc.kind == SGM_PROCESS_VP_LINEAR || pc.kind == SGM_PROCESS_SUBVP) {
+        if (same_double(a, "beta-0", pc.beta_0) < 0 || same_double(a, "beta-1", pc.beta_1) < 0)
+            return -1;
+    } else if (cli_has(a, "beta-0") || cli_has(a, "beta-1")) {
+        return cli_fail(a, "--beta-0/--beta-1 contradict the checkpoint (process %s)", kn);
+    }
+    if (pc.kind == SGM_PROCESS_VP_COSINE) {
+        if (same_double(a, "cosine-s", pc.cosine_s) < 0) return -1;
+    } else if (cli_has(a, "cosine-s")) {
+        return cli_fail(a, "--cosine-s contradicts the checkpoint (process %s)", kn);
+    }
+    if (pc.kind == SGM_PROCESS_VP_DISCRETE) {
+        if (same_double(a, "beta-start", pc.beta_start) < 0 ||
+            same_double(a, "beta-end", pc.beta_end) < 0)
+            return -1;
+        static const char *const betas[] = {"linear", "scaled_linear", "squaredcos_cap_v2", NULL};
+        static const char *const interps[] = {"log_alpha", "log_sigma", "sigma", NULL};
+        int bi = (int)pc.betas, ii = (int)pc.interp, nt = pc.n_train, rz = pc.rescale_zero_snr;
+        if (cli_get_choice(a, "betas", betas, &bi) < 0 ||
+            cli_get_choice(a, "interp", interps, &ii) < 0 ||
+            cli_get_int(a, "n-train", 2, 1000000, &nt) < 0 ||
+            cli_get_bool(a, "rescale-zero-snr", &rz) < 0)
+            return -1;
+        if (bi != (int)pc.betas || nt != pc.n_train || rz != pc.rescale_zero_snr)
+            return cli_fail(a, "--betas/--n-train/--rescale-zero-snr contradict the checkpoint");
+        pc.interp = (sgm_vp_interp)ii; /* interpolation between the trained levels */
+    } else if (cli_has(a, "betas") || cli_has(a, "beta-start") || cli_has(a, "beta-end") ||
+               cli_has(a, "n-train") || cli_has(a, "interp") || cli_has(a, "rescale-zero-snr")) {
+        return cli_fail(a, "vp-discrete options contradict the checkpoint (process %s)", kn);
+    }
+    /* the time range may be narrowed */
+    if (cli_get_double(a, "t-eps", &pc.t_eps) < 0 || cli_get_double(a, "t-max", &pc.t_max) < 0)
+        return -1;
+    if (!(pc.t_eps >= 0 && pc.t_max > pc.t_eps))
+        return cli_fail(a, "need 0 <= t-eps < t-max (got %g, %g)", pc.t_eps, pc.t_max);
+    sgm_error err = {0};
+    if (sgm_process_create(&pc, out, &err)) return cli_fail(a, "%s", err.msg);
+    return 0;
+}
+
+int cli_model_prediction(cli_args *a, const cli_model *m, sgm_prediction *pred) {
+    const char *pname = cli_get(a, "prediction");
+    sgm_prediction p = SGM_PRED_X0;
+    if (pname && sgm_prediction_from_name(pname, &p))
+        return cli_fail(a, "unknown prediction '%s' (expected eps|x0|v|score|flow)", pname);
+    if (m->net) {
+        sgm_prediction own = sgm_net_denoiser(m->net).prediction;
+        if (pname && p != own)
+            return cli_fail(a, "--prediction %s contradicts the checkpoint (trained for %s)",
+                            pname, sgm_param_name(sgm_net_param(m->net)));
+        p = own;
+    }
+    *pred = p;
+    return 0;
+}
+
+void cli_model_to_data(const cli_model *m, size_t rows, double *x) {
+    if (m->net) sgm_net_unstandardize(m->net, rows, SGM_F64, x);
+}
+
+void cli_model_from_data(const cli_model *m, size_t rows, double *x) {
+    if (m->net) sgm_net_standardize(m->net, rows, SGM_F64, x);
+}
+
+double cli_model_log_jac(const cli_model *m) {
+    return m->net ? sgm_net_log_std_sum(m->net) : 0;
+}
+
+sgm_denoiser_grad cli_model_grad(cli_model *m) {
+    return m->net ? sgm_net_denoiser_grad(m->net) : sgm_gmm_denoiser_grad(m->gmm);
 }
 
 static int wrapped_fn(const sgm_eval *q, void *out, void *user_data) {
@@ -94,6 +230,7 @@ static int wrapped_fn(const sgm_eval *q, void *out, void *user_data) {
 sgm_denoiser cli_model_denoiser(cli_model *m, const sgm_process *proc, sgm_prediction pred) {
     m->proc = proc;
     m->pred = pred;
+    if (m->net) return sgm_net_denoiser(m->net); /* its own prediction */
     sgm_denoiser den;
     den.fn = wrapped_fn;
     den.user_data = m;
