@@ -11,6 +11,14 @@
  * bpd = -logp / (D ln 2) + offset with offset 8 ([0, 1]) or 7 ([-1, 1]),
  * score_sde's convention.
  *
+ * A trained checkpoint (ckpt:FILE.safetensors) brings its process (the
+ * options may only repeat it) and works on standardized data z = (x - mean)
+ * / std: the data are standardized before the solve, log-likelihoods are
+ * reported in data units (log p(x) = log p_z(z) - sum log std) and encodings
+ * are in the standardized units (what `sgm sample --init` takes). Exact
+ * divergence: d input VJPs of the network per evaluation; Hutchinson: one
+ * per probe (src/model/net_grad.c).
+ *
  * Everything is computed before anything is written; files are written
  * atomically (sgm_npy_save). Exit codes: 0 success; 2 bad input (unreadable
  * or empty data, mismatched dimensions, non-finite values or likelihood, bad
@@ -29,7 +37,7 @@
 #include "sgm/sgm_likelihood.h"
 
 static const cli_opt nll_opts[] = {
-    {"model", "KIND:PATH", NULL, "model, e.g. gmm:model.json"},
+    {"model", "KIND:PATH", NULL, "gmm:model.json or ckpt:model.safetensors (trained)"},
     {"data", "X.npy", NULL, "data [N, ...] (trailing dimensions = model dimension)"},
     {"divergence", "KIND", "exact", "exact|hutchinson"},
     {"probes", "K", "1", "hutchinson: probes averaged per evaluation"},
@@ -47,13 +55,14 @@ static const cli_opt nll_opts[] = {
     {NULL, NULL, NULL, NULL}};
 
 static const cli_opt encode_opts[] = {
-    {"model", "KIND:PATH", NULL, "model, e.g. gmm:model.json"},
+    {"model", "KIND:PATH", NULL, "gmm:model.json or ckpt:model.safetensors (trained)"},
     {"data", "X.npy", NULL, "data x_0 [N, ...] (trailing dimensions = model dimension)"},
     {"rtol", "R", "1e-5", "relative tolerance of the Dormand-Prince solve"},
     {"atol", "A", "1e-5", "absolute tolerance"},
     {"h-init", "H", "0.05", "first step (half log-SNR units)"},
     {"max-steps", "N", "100000", "step attempts per sample"},
-    {"out", "Z.npy", NULL, "encodings x_T at t_end, same shape as the data (atomic)"},
+    {"out", "Z.npy", NULL, "encodings x_T at t_end, same shape as the data (atomic; "
+                           "ckpt: standardized units)"},
     {NULL, NULL, NULL, NULL}};
 
 static int check_out(cli_args *a, const char *opt, const char *path) {
@@ -90,9 +99,10 @@ int cli_likelihood_main(int argc, char **argv, int encode) {
     if (cli_parse(&a, argc, argv) < 0) goto bad;
     if (a.help) {
         cli_usage(&a, stdout,
-                  encode ? "sgm encode --model gmm:FILE.json --process P --data X.npy --out Z.npy "
-                           "[options]"
-                         : "sgm nll --model gmm:FILE.json --process P --data X.npy "
+                  encode ? "sgm encode --model gmm:FILE.json --process P | --model "
+                           "ckpt:FILE.safetensors, --data X.npy --out Z.npy [options]"
+                         : "sgm nll --model gmm:FILE.json --process P | --model "
+                           "ckpt:FILE.safetensors, --data X.npy "
                            "[--divergence exact|hutchinson] [--out LOGP.npy] [options]");
         return 0;
     }
@@ -136,8 +146,8 @@ int cli_likelihood_main(int argc, char **argv, int encode) {
     const char *out = cli_get(&a, "out"), *zpath = encode ? NULL : cli_get(&a, "z");
     if ((out && check_out(&a, "out", out) < 0) || (zpath && check_out(&a, "z", zpath) < 0))
         goto bad;
-    if (cli_build_process(&a, NULL, &proc) < 0) goto bad;
     if (cli_model_load(cli_get(&a, "model"), &model, a.err, sizeof a.err) < 0) goto bad;
+    if (cli_model_process(&a, &model, &proc) < 0) goto bad;
     size_t d = model.dim;
     {
         sgm_error err = {0};
@@ -181,6 +191,18 @@ int cli_likelihood_main(int argc, char **argv, int encode) {
         }
         x = y;
     }
+    if (model.net) { /* the network's standardized units (a copy: data.data is kept) */
+        double *y = malloc(n * d * sizeof *y);
+        if (!y) {
+            fprintf(stderr, "sgm %s: out of memory\n", name);
+            rc = 1;
+            goto done;
+        }
+        memcpy(y, x, n * d * sizeof *y);
+        if (x != data.data) free(x);
+        x = y;
+        cli_model_from_data(&model, n, x);
+    }
     lp = malloc(n * sizeof *lp);
     z = malloc(n * d * sizeof *z);
     nfe = malloc(n * sizeof *nfe);
@@ -190,8 +212,9 @@ int cli_likelihood_main(int argc, char **argv, int encode) {
         goto done;
     }
     double t0 = cli_now();
-    sgm_denoiser den = sgm_gmm_denoiser(model.gmm);
-    sgm_denoiser_grad grad = sgm_gmm_denoiser_grad(model.gmm);
+    sgm_denoiser den = model.net ? cli_model_denoiser(&model, proc, SGM_PRED_X0)
+                                 : sgm_gmm_denoiser(model.gmm);
+    sgm_denoiser_grad grad = cli_model_grad(&model);
     {
         sgm_error err = {0};
         sgm_status st = encode ? sgm_encode(&cfg, proc, &den, n, d, x, z, nfe, &err)
@@ -204,6 +227,10 @@ int cli_likelihood_main(int argc, char **argv, int encode) {
         }
     }
     double wall = cli_now() - t0;
+    if (!encode) { /* densities in data units: log p_x = log p_z - sum log std */
+        double lj = cli_model_log_jac(&model);
+        for (size_t i = 0; i < n; i++) lp[i] -= lj;
+    }
     {
         sgm_error err = {0};
         size_t one[1] = {n};
