@@ -72,6 +72,16 @@ typedef struct sgm_bench_config {
     int metrics;               /* 1: distribution metrics (default), 0: errors only */
     size_t n_projections;      /* SW2 directions (default 256) */
     int n_threads;             /* 0: OpenMP default */
+    /* Another model (a trained network, sgm_train.h): when den is set, it is
+       sampled (dimension d) and gmm is optional: given, it only supplies the
+       exact samples and log-density of the metrics, and to_data (may be NULL)
+       maps n rows of the sampler's values to the mixture's units in place
+       before the metrics (errors stay in the sampler's units); without a gmm
+       no distribution metrics are computed. */
+    const sgm_denoiser *den;
+    size_t d;
+    void (*to_data)(size_t n, double *x, void *user_data);
+    void *to_data_user_data;
     /* progress (may be NULL): called after each row */
     void (*on_row)(const sgm_bench_row *row, void *user_data);
     void *on_row_user_data;

@@ -159,9 +159,24 @@ static void errors(const ctx *c, const double *x, const double *ref, sgm_bench_r
     r->err_max = mx;
 }
 
-static sgm_status metrics(ctx *c, const double *x, const double *exact, sgm_bench_row *r,
-                          sgm_error *err) {
-    if (!c->cfg->metrics) return SGM_OK;
+static sgm_status metrics_data(ctx *c, const double *x, const double *exact, sgm_bench_row *r,
+                               sgm_error *err);
+/* model_units: x comes from the sampler (cfg->to_data applies) */
+static sgm_status metrics(ctx *c, const double *x, int model_units, const double *exact,
+                          sgm_bench_row *r, sgm_error *err) {
+    if (!c->cfg->metrics || !c->cfg->gmm) return SGM_OK;
+    if (!model_units || !c->cfg->to_data) return metrics_data(c, x, exact, r, err);
+    double *y = malloc(sizeof(double) * c->n * c->d);
+    if (!y) return sgm__set_error(err, SGM_ERR_NOMEM, "bench: out of memory");
+    memcpy(y, x, sizeof(double) * c->n * c->d);
+    c->cfg->to_data(c->n, y, c->cfg->to_data_user_data);
+    sgm_status st = metrics_data(c, y, exact, r, err);
+    free(y);
+    return st;
+}
+
+static sgm_status metrics_data(ctx *c, const double *x, const double *exact, sgm_bench_row *r,
+                               sgm_error *err) {
     sgm_metric_config mc;
     sgm_metric_config_default(&mc);
     mc.seed = c->cfg->seed;
@@ -221,8 +236,12 @@ static sgm_status grow(sgm_bench_result *out, size_t *cap, sgm_error *err) {
 }
 
 static sgm_status validate(const sgm_bench_config *cfg, sgm_error *err) {
-    if (!cfg || !cfg->proc || !cfg->gmm)
+    if (!cfg || !cfg->proc || !(cfg->gmm || cfg->den))
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "bench: process and model are required");
+    if (cfg->den && (cfg->d == 0 || (cfg->gmm && sgm_gmm_dim(cfg->gmm) != cfg->d)))
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                              "bench: model dimension %zu, comparison mixture dimension %zu",
+                              cfg->d, cfg->gmm ? sgm_gmm_dim(cfg->gmm) : (size_t)0);
     if (cfg->n < 2) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "bench: n must be >= 2");
     if (cfg->n_threads < 0)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "bench: n_threads must be >= 0");
@@ -304,7 +323,7 @@ static sgm_status cell(ctx *c, const sgm_method_info *mi, sgm_schedule_kind kind
         }
         r->nfe = stats.nfe;
         if (!st && !mi->stochastic) errors(c, x, ref, r);
-        if (!st) st = metrics(c, x, exact, r, &err);
+        if (!st) st = metrics(c, x, 1, exact, r, &err);
     }
     r->status = st;
     if (st) snprintf(r->msg, sizeof r->msg, "%.159s", err.msg[0] ? err.msg : sgm_status_str(st));
@@ -319,7 +338,8 @@ sgm_status sgm_bench_run(const sgm_bench_config *cfg, sgm_bench_result *out, sgm
     if (!out) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "bench: out is NULL");
     memset(out, 0, sizeof *out);
     double t_all = now_s();
-    ctx c = {cfg, cfg->n, sgm_gmm_dim(cfg->gmm), sgm_gmm_denoiser(cfg->gmm), 0};
+    ctx c = {cfg, cfg->n, cfg->den ? cfg->d : sgm_gmm_dim(cfg->gmm),
+             cfg->den ? *cfg->den : sgm_gmm_denoiser(cfg->gmm), 0};
     const sgm_schedule_kind *kinds = cfg->schedules ? cfg->schedules : default_schedules;
     size_t n_kinds = cfg->schedules ? cfg->n_schedules : 1;
     const int *budgets = cfg->nfe ? cfg->nfe : default_nfe;
@@ -337,8 +357,12 @@ sgm_status sgm_bench_run(const sgm_bench_config *cfg, sgm_bench_result *out, sgm
         goto done;
     }
     sgm_rng_normal_rows_f64(cfg->seed, 0, 0, c.n, c.d, z);
-    sgm_gmm_sample(cfg->gmm, cfg->seed, 1, 0, c.n, exact);
-    sgm_gmm_sample(cfg->gmm, cfg->seed, 2, 0, c.n, exact2);
+    if (cfg->gmm) {
+        sgm_gmm_sample(cfg->gmm, cfg->seed, 1, 0, c.n, exact);
+        sgm_gmm_sample(cfg->gmm, cfg->seed, 2, 0, c.n, exact2);
+    } else {
+        memset(exact, 0, sizeof(double) * cnt), memset(exact2, 0, sizeof(double) * cnt);
+    }
 
     for (size_t k = 0; k < n_kinds; k++) {
         /* x_T = sigma(t_0) z at this schedule's first point */
@@ -354,7 +378,7 @@ sgm_status sgm_bench_run(const sgm_bench_config *cfg, sgm_bench_result *out, sgm
         sgm_bench_row *r = &out->rows[out->n_rows++];
         row_init(r, "exact", kinds[k]);
         r->stochastic = 1;
-        if ((st = metrics(&c, exact2, exact, r, err))) {
+        if ((st = metrics(&c, exact2, 0, exact, r, err))) {
             sgm_schedule_free(s0);
             goto done;
         }
@@ -370,7 +394,7 @@ sgm_status sgm_bench_run(const sgm_bench_config *cfg, sgm_bench_result *out, sgm
         sgm_schedule_free(s0);
         if (st) goto done;
         r->err_rms = r->err_max = 0;
-        if ((st = metrics(&c, ref, exact, r, err))) goto done;
+        if ((st = metrics(&c, ref, 1, exact, r, err))) goto done;
         if (cfg->on_row) cfg->on_row(r, cfg->on_row_user_data);
 
         for (size_t mi = 0; mi < n_methods; mi++) {
