@@ -34,7 +34,7 @@
 static const cli_opt demo_opts[] = {
     {"data", "SPEC", "8gaussians",
      "moons|swissroll|checkerboard|8gaussians|rings|pinwheel|gmm:FILE.json"},
-    {"steps", "N", "3000", "training steps (--quick: 300)"},
+    {"steps", "N", "4000", "training steps (--quick: 300)"},
     {"seed", "S", "0", "seed of the data, the network and the samples"},
     {"out-dir", "DIR", "out", "where demo.safetensors, demo.png, demo_report.txt go"},
     {"quick", NULL, NULL, "a short run for tests (300 steps, small net, 1000 samples)"},
@@ -43,6 +43,8 @@ static const cli_opt demo_opts[] = {
     {"width", "W", "128", "mlp hidden width"},
     {"depth", "L", "3", "mlp residual blocks"},
     {"batch", "B", "512", "batch size"},
+    {"ema", "D", "0.995", "EMA decay of the weights (--quick: 0.98)"},
+    {"p-std", "S", "2", "log-normal std of ln sigma of the training noise levels"},
     {"quiet", NULL, NULL, "no progress line"},
     {NULL, NULL, NULL, NULL}};
 
@@ -197,17 +199,23 @@ int cmd_demo(int argc, char **argv) {
     const int quick = cli_has(&a, "quick");
     const char *spec = cli_has(&a, "data") ? cli_get(&a, "data") : "8gaussians";
     const char *dir = cli_has(&a, "out-dir") ? cli_get(&a, "out-dir") : "out";
-    int steps = quick ? 300 : 3000, width = quick ? 64 : 128, depth = quick ? 2 : 3,
+    int steps = quick ? 300 : 4000, width = quick ? 64 : 128, depth = quick ? 2 : 3,
         batch = quick ? 256 : 512;
     size_t n_samples = quick ? 1000 : 5000, n_data = quick ? 20000 : 100000;
     uint64_t seed = 0;
+    double ema = quick ? 0.98 : 0.995, p_std = 2.0;
     if (cli_get_int(&a, "steps", 1, 100000000, &steps) < 0 || cli_get_u64(&a, "seed", &seed) < 0 ||
         cli_get_size(&a, "n-samples", 16, &n_samples) < 0 ||
         cli_get_size(&a, "n-data", 16, &n_data) < 0 ||
         cli_get_int(&a, "width", 1, 65536, &width) < 0 ||
         cli_get_int(&a, "depth", 0, 100, &depth) < 0 ||
-        cli_get_int(&a, "batch", 1, 1 << 24, &batch) < 0)
+        cli_get_int(&a, "batch", 1, 1 << 24, &batch) < 0 ||
+        cli_get_double(&a, "ema", &ema) < 0 || cli_get_double(&a, "p-std", &p_std) < 0)
         goto bad;
+    if (!(ema >= 0 && ema < 1) || !(p_std > 0 && p_std < 100)) {
+        cli_fail(&a, "--ema must be in [0, 1) and --p-std in (0, 100)");
+        goto bad;
+    }
     if (n_samples > 200000) {
         cli_fail(&a, "--n-samples %zu: at most 200000 (the MMD is quadratic in n)", n_samples);
         goto bad;
@@ -256,10 +264,10 @@ int cmd_demo(int argc, char **argv) {
     c.width = width, c.depth = depth, c.emb = quick ? 32 : 64;
     c.batch = batch, c.lr = 2e-3, c.lr_min = 1e-4, c.lr_total = steps;
     c.warmup = steps < 500 ? steps / 10 : 50;
-    c.ema = quick ? 0.98 : 0.995; /* a short run needs a short EMA horizon */
+    c.ema = ema; /* a short run needs a short EMA horizon */
     /* a wider log-normal than EDM's 1.2, so that the large noise levels that
        decide the mode weights are learnt too (see test_train_quality.c) */
-    c.p_std = 2.0;
+    c.p_std = p_std;
     c.seed = seed;
     snprintf(c.data_spec, sizeof c.data_spec, "%s", spec);
     c.data_n = n_data;
