@@ -1,0 +1,202 @@
+/* bench_train_step.c - steps per second of one full training step of the NN
+ * engine (issue 3): zero gradients, forward, MSE loss against a fixed target,
+ * backward of the loss, AdamW update (sgm_nn_adam_step with PyTorch's AdamW
+ * defaults) - for
+ *   mlp : the trainer's reference residual MLP (sgm_train_config_default:
+ *         d_in 2, width 256, 4 blocks, sinusoidal embedding 128, scale 100),
+ *         batch 1024;
+ *   unet: sgm_unet_config_default (Fashion-MNIST 1x28x28, base 32, mult
+ *         1-2-2, attention at 7x7 and in the middle), batch 64.
+ * The PyTorch twin is bench/torch_train_step.py (same architectures, same
+ * batch, same loss and optimiser); bench/train_vs_torch.sh runs both.
+ * For the mlp it also times sgm_trainer_step (noise draw, preconditioning,
+ * clipping and EMA included) as information.
+ * Inputs are fixed Philox draws; W warm-up steps, then R repetitions of K
+ * timed steps; the best repetition is reported (the machine is shared).
+ * Threads: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS from the environment.
+ *
+ * Usage: bench_train_step [mlp|unet|all] [K] [R] [W]
+ * Output: one line per model "RESULT <model> <steps/s> <ms/step>" plus
+ * human-readable lines; with SGM_BENCH_PROFILE=1 (unet) also a per-phase
+ * breakdown (forward / backward / optimiser). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sgm/sgm_nn.h"
+#include "sgm/sgm_train.h"
+#include "sgm/sgm_unet.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* dout = d/d out of mean((out - target)^2); returns the loss */
+static double mse_grad(float *dout, const float *out, const float *target, size_t n) {
+    double s = 0.0;
+    float k = 2.0f / (float)n;
+    for (size_t i = 0; i < n; i++) {
+        float r = out[i] - target[i];
+        s += (double)r * r;
+        dout[i] = k * r;
+    }
+    return s / (double)n;
+}
+
+typedef struct timing {
+    double best_sps; /* steps per second of the best repetition */
+    double loss;     /* last loss (a sanity figure) */
+} timing;
+
+/* ---------------------------------------------------------------- mlp --- */
+
+static int bench_mlp(int K, int R, int W, timing *res) {
+    sgm_train_config tc = sgm_train_config_default(SGM_PROCESS_VP_LINEAR, SGM_PARAM_EPS);
+    sgm_nn_mlp_config mc;
+    memset(&mc, 0, sizeof mc);
+    mc.d_in = 2, mc.d_emb = tc.emb, mc.width = tc.width, mc.n_blocks = tc.depth;
+    mc.emb = sgm_nn_sinusoidal_defaults();
+    mc.emb.scale = tc.emb_scale;
+    int B = tc.batch, D = mc.d_in;
+    sgm_nn_mlp m;
+    sgm_error err;
+    if (sgm_nn_mlp_init(&m, &mc, B, 1, &err) != SGM_OK) {
+        fprintf(stderr, "bench_train_step: %s\n", err.msg);
+        return 1;
+    }
+    size_t n = (size_t)B * (size_t)D;
+    float *x = malloc(n * sizeof(float)), *tgt = malloc(n * sizeof(float));
+    float *out = malloc(n * sizeof(float)), *dout = malloc(n * sizeof(float));
+    float *c = malloc((size_t)B * sizeof(float));
+    float *mom = calloc(m.n_params, sizeof(float)), *vel = calloc(m.n_params, sizeof(float));
+    if (!x || !tgt || !out || !dout || !c || !mom || !vel) return 1;
+    sgm_nn_fill_normal(x, n, 1.0f, 11, 0);
+    sgm_nn_fill_normal(tgt, n, 1.0f, 11, 1);
+    sgm_nn_fill_uniform(c, (size_t)B, -2.0f, 1.0f, 11, 2); /* c_noise = ln(s)/4 range */
+    sgm_nn_adam opt = sgm_nn_adam_defaults(1);
+    printf("mlp: d_in %d, width %d, %d blocks, emb %d, %zu parameters, batch %d\n", D,
+           mc.width, mc.n_blocks, mc.d_emb, m.n_params, B);
+    long t = 0;
+    double best = 0.0, loss = 0.0;
+    for (int r = -1; r < R; r++) { /* r = -1: W warm-up steps */
+        int steps = r < 0 ? W : K;
+        double t0 = now();
+        for (int s = 0; s < steps; s++) {
+            sgm_nn_zero(m.grads, m.n_params);
+            sgm_nn_mlp_forward(&m, out, x, c, B, &err);
+            loss = mse_grad(dout, out, tgt, n);
+            sgm_nn_mlp_backward(&m, NULL, NULL, dout, B, 1, &err);
+            sgm_nn_adam_step(m.params, m.grads, mom, vel, m.n_params, 1e-3, ++t, &opt);
+        }
+        double sps = (double)steps / (now() - t0);
+        if (r >= 0 && sps > best) best = sps;
+    }
+    res->best_sps = best, res->loss = loss;
+    sgm_nn_mlp_free(&m);
+    free(x), free(tgt), free(out), free(dout), free(c), free(mom), free(vel);
+
+    /* the trainer's step on the same architecture (information only) */
+    size_t rows = 8192;
+    double *data = NULL;
+    sgm_trainer *tr = NULL;
+    if (sgm_data_builtin("8gaussians", rows, 3, &data, &err) == SGM_OK &&
+        sgm_trainer_create(&tc, data, rows, 2, &tr, &err) == SGM_OK) {
+        double tbest = 0.0, l = 0.0;
+        for (int r = -1; r < R; r++) {
+            int steps = r < 0 ? W : K;
+            double t0 = now();
+            for (int s = 0; s < steps; s++) sgm_trainer_step(tr, &l, &err);
+            double sps = (double)steps / (now() - t0);
+            if (r >= 0 && sps > tbest) tbest = sps;
+        }
+        printf("mlp: sgm_trainer_step (noise draw, clip, EMA included): %.1f steps/s\n", tbest);
+    } else {
+        fprintf(stderr, "bench_train_step: trainer: %s\n", err.msg);
+    }
+    sgm_trainer_free(tr);
+    free(data);
+    return 0;
+}
+
+/* --------------------------------------------------------------- unet --- */
+
+static int bench_unet(int K, int R, int W, timing *res) {
+    sgm_unet_config cfg = sgm_unet_config_default();
+    int B = 64;
+    sgm_unet u;
+    sgm_error err;
+    if (sgm_unet_init(&u, &cfg, B, 1, &err) != SGM_OK) {
+        fprintf(stderr, "bench_train_step: %s\n", err.msg);
+        return 1;
+    }
+    size_t n = (size_t)B * (size_t)(cfg.in_ch * cfg.height * cfg.width);
+    float *x = malloc(n * sizeof(float)), *tgt = malloc(n * sizeof(float));
+    float *out = malloc(n * sizeof(float)), *dout = malloc(n * sizeof(float));
+    float *c = malloc((size_t)B * sizeof(float));
+    float *mom = calloc(u.n_params, sizeof(float)), *vel = calloc(u.n_params, sizeof(float));
+    if (!x || !tgt || !out || !dout || !c || !mom || !vel) return 1;
+    sgm_nn_fill_normal(x, n, 1.0f, 12, 0);
+    sgm_nn_fill_normal(tgt, n, 1.0f, 12, 1);
+    sgm_nn_fill_uniform(c, (size_t)B, -2.0f, 1.0f, 12, 2);
+    sgm_nn_adam opt = sgm_nn_adam_defaults(1);
+    printf("unet: base %d, %zu parameters, batch %d\n", cfg.base_ch, u.n_params, B);
+    int prof = getenv("SGM_BENCH_PROFILE") && atoi(getenv("SGM_BENCH_PROFILE")) > 0;
+    double tf = 0, tb = 0, to = 0;
+    long t = 0;
+    double best = 0.0, loss = 0.0;
+    for (int r = -1; r < R; r++) {
+        int steps = r < 0 ? W : K;
+        double t0 = now();
+        for (int s = 0; s < steps; s++) {
+            double a = prof ? now() : 0;
+            sgm_nn_zero(u.grads, u.n_params);
+            sgm_unet_forward(&u, out, x, c, NULL, B, &err);
+            double b = prof ? now() : 0;
+            loss = mse_grad(dout, out, tgt, n);
+            sgm_unet_backward(&u, NULL, NULL, dout, B, 1, &err);
+            double d = prof ? now() : 0;
+            sgm_nn_adam_step(u.params, u.grads, mom, vel, u.n_params, 1e-4, ++t, &opt);
+            if (prof && r >= 0) tf += b - a, tb += d - b, to += now() - d;
+        }
+        double sps = (double)steps / (now() - t0);
+        if (r >= 0 && sps > best) best = sps;
+    }
+    if (prof) {
+        double tot = tf + tb + to;
+        printf("unet profile: forward %.1f%%, loss+backward %.1f%%, adamw %.1f%% "
+               "(%.1f ms/step)\n", 100 * tf / tot, 100 * tb / tot, 100 * to / tot,
+               1e3 * tot / (R * K));
+    }
+    res->best_sps = best, res->loss = loss;
+    sgm_unet_free(&u);
+    free(x), free(tgt), free(out), free(dout), free(c), free(mom), free(vel);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *which = argc > 1 ? argv[1] : "all";
+    int K = argc > 2 ? atoi(argv[2]) : 0, R = argc > 3 ? atoi(argv[3]) : 3,
+        W = argc > 4 ? atoi(argv[4]) : 3;
+    if (R < 1 || W < 0 || K < 0 ||
+        (strcmp(which, "mlp") && strcmp(which, "unet") && strcmp(which, "all"))) {
+        fprintf(stderr, "usage: bench_train_step [mlp|unet|all] [K] [R] [W]\n");
+        return 2;
+    }
+    timing t;
+    if (!strcmp(which, "mlp") || !strcmp(which, "all")) {
+        if (bench_mlp(K ? K : 50, R, W, &t)) return 1;
+        printf("mlp: %.1f steps/s (%.2f ms/step, best of %d x %d), loss %.4f\n", t.best_sps,
+               1e3 / t.best_sps, R, K ? K : 50, t.loss);
+        printf("RESULT mlp %.3f %.4f\n", t.best_sps, 1e3 / t.best_sps);
+    }
+    if (!strcmp(which, "unet") || !strcmp(which, "all")) {
+        if (bench_unet(K ? K : 5, R, W ? W : 1, &t)) return 1;
+        printf("unet: %.2f steps/s (%.1f ms/step, best of %d x %d), loss %.4f\n", t.best_sps,
+               1e3 / t.best_sps, R, K ? K : 5, t.loss);
+        printf("RESULT unet %.3f %.4f\n", t.best_sps, 1e3 / t.best_sps);
+    }
+    return 0;
+}
