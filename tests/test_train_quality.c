@@ -4,8 +4,10 @@
  * dpmpp_2m at 20 steps (Karras schedule) through the network denoiser loaded
  * back from the checkpoint, and compare the mean exact log-density with that
  * of true samples and the per-component masses with the true weights.
- * SGM_TRAIN_FULL=1 runs the full recipe (100,000 training samples, 10,000
- * draws, longer training) and prints the figures (not run by CTest). */
+ * SGM_TRAIN_FULL=1 runs the full recipe (100,000 training samples, width 256,
+ * 4 blocks, batch 1024, 8000 steps, log-normal P_std 1.6; 10,000 draws) with
+ * the acceptance bounds (not run by CTest: about 500 s of CPU on 2 cores).
+ * Measured: gap 0.085 nats, component masses in [0.934, 1.066]x. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,7 @@ int main(void) {
     const int full = getenv("SGM_TRAIN_FULL") && atoi(getenv("SGM_TRAIN_FULL"));
     const size_t n_data = full ? 100000 : 20000, n_draw = full ? 10000 : 4000;
     const int steps = getenv("SGM_TRAIN_STEPS") ? atoi(getenv("SGM_TRAIN_STEPS"))
-                      : full                    ? 6000
+                      : full                    ? 8000
                                                 : 2500;
     char gp[512];
     sgm_error e;
@@ -40,8 +42,11 @@ int main(void) {
     c.ema = full ? 0.999 : 0.99; /* a short run needs a short EMA horizon */
     /* a wider log-normal than EDM's 1.2: the mode weights are decided at
        s ~ 1-4 (standardized units), which a short run must also learn;
-       measured: p_std 1.2 -> masses in [0.52, 1.59]x, 2.0 -> [0.86, 1.11]x */
-    c.p_std = 2.0;
+       measured (short run): p_std 1.2 -> masses in [0.52, 1.59]x, 2.0 ->
+       [0.86, 1.11]x. Full recipe, 6000 steps: p_std 1.2 -> gap -0.05 nats but
+       masses [0.81, 1.27]x; 2.0 -> masses [0.93, 1.05]x but gap 0.25 nats;
+       8000 steps at 1.6 -> gap 0.085 nats, masses [0.934, 1.066]x (passes). */
+    c.p_std = full ? 1.6 : 2.0;
     if (getenv("SGM_TRAIN_PMEAN")) c.p_mean = atof(getenv("SGM_TRAIN_PMEAN"));
     if (getenv("SGM_TRAIN_PSTD")) c.p_std = atof(getenv("SGM_TRAIN_PSTD"));
     sgm_trainer *t = NULL;
