@@ -12,7 +12,7 @@ sgm_nn_adam sgm_nn_adam_defaults(int decoupled) {
     return c;
 }
 
-void sgm_nn_adam_step(float *param, const float *grad, float *m, float *v, size_t n, double lr,
+SGM_NN_SIMD_CLONES void sgm_nn_adam_step(float *param, const float *grad, float *m, float *v, size_t n, double lr,
                       long t, const sgm_nn_adam *cfg) {
     assert(t >= 1);
     /* 1 - beta in double, then rounded (as torch passes the Python float

@@ -32,10 +32,17 @@ void sgm_nn_linear_backward(float *dinp, float *dweight, float *dbias, const flo
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp,
                     C, 1.0f, dweight, C);
     if (dbias) {
-        for (int o = 0; o < OC; o++) {
-            double s = 0.0; /* sum over the batch in double: N may be large */
-            for (int n = 0; n < N; n++) s += dout[(size_t)n * (size_t)OC + (size_t)o];
-            dbias[o] += (float)s;
+        /* sum over the batch in double (N may be large); OC in blocks of 64 so
+         * that the inner loop runs along a row of dout (contiguous, it
+         * vectorises) rather than down a column; same order of summation */
+        for (int o0 = 0; o0 < OC; o0 += 64) {
+            int ob = OC - o0 < 64 ? OC - o0 : 64;
+            double s[64] = {0};
+            for (int n = 0; n < N; n++) {
+                const float *r = dout + (size_t)n * (size_t)OC + (size_t)o0;
+                for (int j = 0; j < ob; j++) s[j] += (double)r[j];
+            }
+            for (int j = 0; j < ob; j++) dbias[o0 + j] += (float)s[j];
         }
     }
 }

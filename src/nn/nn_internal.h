@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <cblas.h>
 #include "sgm/sgm_nn.h"
 
@@ -24,5 +25,48 @@
 #define SGM_NN_OMP_FOR(work)
 #define SGM_NN_OMP_FOR2(work)
 #endif
+
+/* Elementwise kernels that the compiler vectorises get an AVX2 clone next to
+ * the baseline x86-64 (SSE2) code, picked at load time (GCC function
+ * multiversioning, ifunc): the build has no -march flag. Under -std=c11 GCC
+ * does not contract a*b+c into FMA, so both clones round alike. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SGM_NN_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SGM_NN_SIMD_CLONES
+#endif
+
+/* expf for vectorisable loops (glibc's expf is an opaque call that stops
+ * the loop from vectorising): Cody-Waite reduction x = n ln2 + r, |r| <=
+ * ln2/2, Cephes' degree-7 minimax polynomial for e^r (about 1 ulp), 2^n
+ * built in the exponent bits. x is clamped to [-87, 88] (normal results;
+ * e^-87 and e^88 stand in for 0 and inf, which changes x / (1 + e^-x) by
+ * less than 1e-36). Plain IEEE arithmetic, no -ffast-math needed; round to
+ * nearest by the 1.5 2^23 trick. NaN propagates. */
+static inline float sgm__nn_expf(float x) {
+    /* clamp in the integer domain: a float compare may trap (-ftrapping-math)
+     * and keeps GCC from if-converting, hence from vectorising */
+    union { float f; uint32_t u; } xb = {x};
+    uint32_t sign = xb.u & 0x80000000u, mag = xb.u & 0x7FFFFFFFu;
+    uint32_t lim = sign ? 0x42AE0000u : 0x42B00000u; /* 87.0f : 88.0f */
+    mag = (mag > lim && mag <= 0x7F800000u) ? lim : mag; /* +-inf clamped, NaN kept */
+    xb.u = sign | mag;
+    x = xb.f;
+    const float magic = 12582912.0f; /* 1.5 2^23 */
+    float t = x * 1.44269504088896341f + magic;
+    float n = t - magic;
+    float r = x - n * 0.693359375f;  /* ln2 high part (exact in float) */
+    r = r - n * -2.12194440e-4f;     /* ln2 low part */
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { float f; uint32_t u; } tb = {t}, sc; /* unsigned: NaN bits wrap, no UB */
+    sc.u = (tb.u - 0x4B400000u + 127u) << 23;     /* (n + 127) << 23 */
+    return p * sc.f;
+}
 
 #endif

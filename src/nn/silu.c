@@ -1,20 +1,21 @@
 /* silu.c - SiLU / swish activation, out = x sigmoid(x) (Elfwing et al. 2018;
- * torch.nn.SiLU). */
+ * torch.nn.SiLU). e^-x by sgm__nn_expf (nn_internal.h) so that the loops
+ * vectorise. */
 #include <math.h>
 #include "nn/nn_internal.h"
 
-void sgm_nn_silu_forward(float *out, const float *inp, size_t n) {
+SGM_NN_SIMD_CLONES void sgm_nn_silu_forward(float *out, const float *inp, size_t n) {
     long nn = (long)n;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (n >= SGM_NN_PAR_MIN)
 #endif
     for (long i = 0; i < nn; i++) {
         float x = inp[i];
-        out[i] = x / (1.0f + expf(-x));
+        out[i] = x / (1.0f + sgm__nn_expf(-x));
     }
 }
 
-void sgm_nn_silu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+SGM_NN_SIMD_CLONES void sgm_nn_silu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
     /* forward: y = x s(x), s = sigmoid; dy/dx = s (1 + x (1 - s)) */
     long nn = (long)n;
 #ifdef _OPENMP
@@ -22,7 +23,7 @@ void sgm_nn_silu_backward(float *dinp, const float *dout, const float *inp, size
 #endif
     for (long i = 0; i < nn; i++) {
         float x = inp[i];
-        float s = 1.0f / (1.0f + expf(-x));
+        float s = 1.0f / (1.0f + sgm__nn_expf(-x));
         dinp[i] += dout[i] * s * (1.0f + x * (1.0f - s));
     }
 }
