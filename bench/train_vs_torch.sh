@@ -37,11 +37,12 @@ fi
 case "$models" in mlp) list="mlp" ;; unet) list="unet" ;; all) list="mlp unet" ;;
     *) echo "train_vs_torch: MODELS must be mlp, unet or all" >&2; exit 2 ;; esac
 
+ncpu=$(nproc)
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "threads $threads, rounds $rounds, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')," \
-     "nproc $(nproc), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+     "nproc $ncpu, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$rounds"); do
     for m in $list; do
         if [ "$m" = mlp ]; then a=$mlp_args; else a=$unet_args; fi
