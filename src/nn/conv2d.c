@@ -34,6 +34,16 @@ static void check_dims(const sgm_nn_conv2d_dims *d) {
     assert(d->H + 2 * d->pad >= d->K && d->W + 2 * d->pad >= d->K);
 }
 
+/* the output columns ox in [lo, hi) whose input column ox s - pad + kj lies in
+ * [0, W) (the others read the zero padding); hi <= lo when there are none */
+static void ox_range(int *lo, int *hi, const sgm_nn_conv2d_dims *d, int Wo, int kj) {
+    int s = d->stride, off = kj - d->pad; /* ix = ox s + off */
+    int l = off >= 0 ? 0 : (-off + s - 1) / s;
+    int h = d->W - 1 - off < 0 ? 0 : (d->W - 1 - off) / s + 1;
+    *lo = l < Wo ? l : Wo;
+    *hi = h < Wo ? h : Wo;
+}
+
 /* col[(c K + ki) K + kj][oy Wo + ox] = x[c][oy s - pad + ki][ox s - pad + kj] (0 outside) */
 static void im2col(float *col, const float *x, const sgm_nn_conv2d_dims *d, int Ho, int Wo) {
     int K = d->K, H = d->H, W = d->W, s = d->stride, pad = d->pad;
@@ -51,10 +61,14 @@ static void im2col(float *col, const float *x, const sgm_nn_conv2d_dims *d, int 
                         continue;
                     }
                     const float *xr = xc + (size_t)iy * (size_t)W;
-                    for (int ox = 0; ox < Wo; ox++) {
-                        int ix = ox * s - pad + kj;
-                        r[ox] = (ix >= 0 && ix < W) ? xr[ix] : 0.0f;
-                    }
+                    int lo, hi;
+                    ox_range(&lo, &hi, d, Wo, kj);
+                    for (int ox = 0; ox < lo; ox++) r[ox] = 0.0f;
+                    if (s == 1 && hi > lo)
+                        memcpy(r + lo, xr + (lo - pad + kj), (size_t)(hi - lo) * sizeof(float));
+                    else
+                        for (int ox = lo; ox < hi; ox++) r[ox] = xr[ox * s - pad + kj];
+                    for (int ox = hi > lo ? hi : lo; ox < Wo; ox++) r[ox] = 0.0f;
                 }
             }
         }
@@ -76,9 +90,13 @@ static void col2im_add(float *dx, const float *dcol, const sgm_nn_conv2d_dims *d
                     if (iy < 0 || iy >= H) continue;
                     const float *r = row + (size_t)oy * (size_t)Wo;
                     float *dxr = dxc + (size_t)iy * (size_t)W;
-                    for (int ox = 0; ox < Wo; ox++) {
-                        int ix = ox * s - pad + kj;
-                        if (ix >= 0 && ix < W) dxr[ix] += r[ox];
+                    int lo, hi;
+                    ox_range(&lo, &hi, d, Wo, kj);
+                    if (s == 1) { /* contiguous: vectorises */
+                        float *dq = dxr + (kj - pad);
+                        for (int ox = lo; ox < hi; ox++) dq[ox] += r[ox];
+                    } else {
+                        for (int ox = lo; ox < hi; ox++) dxr[ox * s - pad + kj] += r[ox];
                     }
                 }
             }
