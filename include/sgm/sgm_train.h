@@ -38,6 +38,7 @@
 #include "sgm_nn.h"
 #include "sgm_process.h"
 #include "sgm_sampler.h"
+#include "sgm_unet.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,6 +50,16 @@ extern "C" {
  * "rings", "pinwheel"; n rows (n x 2 doubles, malloc'd) from seed. */
 sgm_status sgm_data_builtin(const char *name, size_t n, uint64_t seed, double **out,
                             sgm_error *err);
+/* Image data sets: "fashion-mnist[:DIR]" or "mnist:DIR" (the IDX files
+ * train-images-idx3-ubyte[.gz] / train-labels-idx1-ubyte[.gz] of DIR;
+ * fashion-mnist defaults to SGM_FASHION_MNIST_DIR), "fashion-mnist-test[:DIR]"
+ * (the t10k files). Pixels in [-1, 1], shape (n, 1, H, W) float32 and int
+ * labels (malloc'd); max_n > 0 keeps the first max_n images.
+ * SGM_ERR_UNKNOWN_NAME when spec is not an image spec. */
+sgm_status sgm_data_load_images(const char *spec, size_t max_n, float **x, int **labels,
+                                size_t *n, int *c, int *h, int *w, sgm_error *err);
+/* 1 when spec names an image data set (the prefixes above). */
+int sgm_data_is_image_spec(const char *spec);
 /* A comma-separated list of the built-in names. */
 const char *sgm_data_builtin_names(void);
 /* Any data spec: a built-in name, "gmm:FILE.json" (n exact samples), FILE.npy
@@ -75,6 +86,10 @@ typedef enum sgm_weighting {
     SGM_WEIGHT_MIN_SNR,
     SGM_WEIGHT_EDM
 } sgm_weighting;
+typedef enum sgm_arch {
+    SGM_ARCH_MLP = 0, /* residual MLP (sgm_nn.h), any data width */
+    SGM_ARCH_UNET     /* U-Net (sgm_unet.h) on (C, H, W) images */
+} sgm_arch;
 typedef enum sgm_tsampling {
     SGM_TS_UNIFORM = 0,
     SGM_TS_LOGNORMAL,
@@ -116,6 +131,17 @@ typedef struct sgm_train_config {
     char data_spec[512];
     size_t data_n;
     uint64_t data_seed;
+    /* architecture: U-Net (arch SGM_ARCH_UNET). The data rows are images
+       flattened in (C, H, W) order with in_ch * height * width columns. Image
+       data are NOT standardized per column: pixels are expected in [-1, 1]
+       and the saved statistics are mean 0, std 1 (per-pixel statistics would
+       blow up the near-constant border pixels). unet.n_classes > 0: the
+       network is class-conditional; labels come from sgm_trainer_set_labels
+       and each is replaced by the null class with probability label_dropout
+       (classifier-free guidance, Ho & Salimans 2022). */
+    sgm_arch arch;              /* default mlp */
+    sgm_unet_config unet;       /* default sgm_unet_config_default() */
+    double label_dropout;       /* default 0.1 */
 } sgm_train_config;
 
 sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param);
@@ -126,6 +152,13 @@ typedef struct sgm_trainer sgm_trainer;
  * standardized). */
 sgm_status sgm_trainer_create(const sgm_train_config *cfg, const double *data, size_t rows,
                               size_t cols, sgm_trainer **out, sgm_error *err);
+/* Class labels of the training rows (rows ints in [0, unet.n_classes)),
+ * copied; needed for a class-conditional U-Net (without them every row gets
+ * the null class). Call after create / resume, before the next step.
+ * SGM_ERR_SHAPE on a row count mismatch, SGM_ERR_INVALID_ARG on a label
+ * out of range or a network without classes. */
+sgm_status sgm_trainer_set_labels(sgm_trainer *t, const int *labels, size_t rows,
+                                  sgm_error *err);
 /* Restores a trainer from a checkpoint written by sgm_trainer_save, on the
  * same data (the saved statistics are used). SGM_ERR_SHAPE when the data
  * width differs from the network's. */
@@ -163,6 +196,17 @@ void sgm_net_free(sgm_net *n);
  * matching sgm_prediction (eps, x0, v, flow; x0 for EDM preconditioning). At
  * sigma = 0 it returns the exact limit. Not reentrant (one net per thread). */
 sgm_denoiser sgm_net_denoiser(sgm_net *n);
+/* Class labels for the next queries of a class-conditional U-Net: query row
+ * i gets labels[i % n] (n = 1: one class for all; label -1 = the null
+ * class, the default). Copied. guidance w: classifier-free guidance,
+ * output = (1 + w) F(x, label) - w F(x, null) (Ho & Salimans 2022; w = 0:
+ * plain conditional). Ignored for unconditional networks. */
+sgm_status sgm_net_set_labels(sgm_net *n, const int *labels, size_t count, double guidance,
+                              sgm_error *err);
+/* Classes of the network (0: unconditional or an mlp), and the image shape
+ * (1 for a U-Net, 0 for an mlp: c, h, w untouched). */
+int sgm_net_n_classes(const sgm_net *n);
+int sgm_net_image_shape(const sgm_net *n, int *c, int *h, int *w);
 /* The process the network was trained with (create it with sgm_process_create). */
 const sgm_process_config *sgm_net_process_config(const sgm_net *n);
 size_t sgm_net_dim(const sgm_net *n);

@@ -4,7 +4,9 @@
  * table 1 / eq. 7-8 for EDM preconditioning, lambda(sigma) and the
  * log-normal density; Salimans & Ho 2022 for v; Liu et al. 2022 for flow;
  * Hang et al. 2023 arXiv:2303.09556 for min-SNR-gamma) on the residual MLP
- * of sgm_nn.h, with Adam(W), clipping, warmup + cosine LR and EMA, and the
+ * of sgm_nn.h or the U-Net of sgm_unet.h (images, optional class labels with
+ * label dropout to the null class for classifier-free guidance, Ho & Salimans
+ * 2022), with Adam(W), clipping, warmup + cosine LR and EMA, and the
  * safetensors checkpoint (params, ema, adam_m, adam_v tensors + metadata). */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -119,6 +121,9 @@ sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param
     c.clip = 1;
     c.ema = 0.999;
     c.seed = 0;
+    c.arch = SGM_ARCH_MLP;
+    c.unet = sgm_unet_config_default();
+    c.label_dropout = 0.1;
     return c;
 }
 
@@ -128,6 +133,13 @@ struct sgm_trainer {
     sgm_train_config cfg;
     sgm_process *proc;
     sgm_nn_mlp mlp;
+    sgm_unet unet;
+    int is_unet;
+    float *P, *G;     /* the network's parameters / gradients */
+    size_t np;
+    int *labels;      /* [rows] or NULL */
+    int *lab;         /* [batch] labels of the step (U-Net) */
+    double *ud;       /* [batch] label-dropout uniforms */
     float *ema, *m, *v;
     size_t rows;
     int d;
@@ -165,6 +177,8 @@ static sgm_status validate(const sgm_train_config *c, sgm_error *err) {
                               "warmup >= 0, clip >= 0");
     if (c->process.betas == SGM_BETAS_USER)
         return sgm__set_error(err, SGM_ERR_UNSUPPORTED, "training with user betas");
+    if ((unsigned)c->arch > 1 || !(c->label_dropout >= 0 && c->label_dropout <= 1))
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG, "bad architecture or label dropout");
     return SGM_OK;
 }
 
@@ -181,9 +195,25 @@ static sgm_status build(const sgm_train_config *cfg, const double *data, size_t 
     t->rows = rows;
     t->d = d;
     if ((rc = sgm_process_create(&cfg->process, &t->proc, err)) != SGM_OK) goto fail;
-    sgm_nn_mlp_config mc = sgm__mlp_config(cfg, d);
-    if ((rc = sgm_nn_mlp_init(&t->mlp, &mc, cfg->batch, cfg->seed, err)) != SGM_OK) goto fail;
-    size_t np = t->mlp.n_params, B = (size_t)cfg->batch, D = (size_t)d;
+    if (cfg->arch == SGM_ARCH_UNET) {
+        const sgm_unet_config *uc = &cfg->unet;
+        if ((long)uc->in_ch * uc->height * uc->width != d) {
+            rc = sgm__set_error(err, SGM_ERR_SHAPE,
+                                "the U-Net takes %d x %d x %d images but the data have %d columns",
+                                uc->in_ch, uc->height, uc->width, d);
+            goto fail;
+        }
+        if ((rc = sgm_unet_init(&t->unet, uc, cfg->batch, cfg->seed, err)) != SGM_OK) goto fail;
+        t->is_unet = 1;
+        t->P = t->unet.params, t->G = t->unet.grads, t->np = t->unet.n_params;
+    } else {
+        sgm_nn_mlp_config mc = sgm__mlp_config(cfg, d);
+        if ((rc = sgm_nn_mlp_init(&t->mlp, &mc, cfg->batch, cfg->seed, err)) != SGM_OK) goto fail;
+        t->P = t->mlp.params, t->G = t->mlp.grads, t->np = t->mlp.n_params;
+    }
+    size_t np = t->np, B = (size_t)cfg->batch, D = (size_t)d;
+    t->lab = sgm__calloc(B, sizeof(int));
+    t->ud = sgm__calloc(B, sizeof(double));
     t->ema = malloc(np * sizeof(float));
     t->m = sgm__calloc(np, sizeof(float));
     t->v = sgm__calloc(np, sizeof(float));
@@ -201,14 +231,17 @@ static sgm_status build(const sgm_train_config *cfg, const double *data, size_t 
     t->tgt = sgm__calloc(B * D, sizeof(float));
     t->dout = sgm__calloc(B * D, sizeof(float));
     if (!t->ema || !t->m || !t->v || !t->z || !t->mean || !t->std || !t->u || !t->gn || !t->gl ||
-        !t->w || !t->eps || !t->xin || !t->cn || !t->out || !t->tgt || !t->dout) {
+        !t->w || !t->eps || !t->xin || !t->cn || !t->out || !t->tgt || !t->dout || !t->lab ||
+        !t->ud) {
         rc = sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    memcpy(t->ema, t->mlp.params, np * sizeof(float));
+    memcpy(t->ema, t->P, np * sizeof(float));
     if (mean) {
         memcpy(t->mean, mean, D * sizeof(double));
         memcpy(t->std, std, D * sizeof(double));
+    } else if (t->is_unet) { /* images in [-1, 1]: not standardized (sgm_train.h) */
+        for (size_t j = 0; j < D; j++) t->mean[j] = 0, t->std[j] = 1;
     } else {
         sgm_data_stats(data, rows, D, t->mean, t->std);
     }
@@ -252,11 +285,33 @@ sgm_status sgm_trainer_create(const sgm_train_config *cfg, const double *data, s
 void sgm_trainer_free(sgm_trainer *t) {
     if (!t) return;
     sgm_process_free(t->proc);
-    sgm_nn_mlp_free(&t->mlp);
+    if (t->is_unet) sgm_unet_free(&t->unet);
+    else sgm_nn_mlp_free(&t->mlp);
+    free(t->labels), free(t->lab), free(t->ud);
     free(t->ema), free(t->m), free(t->v), free(t->z), free(t->mean), free(t->std);
     free(t->u), free(t->gn), free(t->gl), free(t->w);
     free(t->eps), free(t->xin), free(t->cn), free(t->out), free(t->tgt), free(t->dout);
     free(t);
+}
+
+sgm_status sgm_trainer_set_labels(sgm_trainer *t, const int *labels, size_t rows,
+                                  sgm_error *err) {
+    if (rows != t->rows)
+        return sgm__set_error(err, SGM_ERR_SHAPE, "%zu labels for %zu training rows", rows,
+                              t->rows);
+    int K = t->is_unet ? t->cfg.unet.n_classes : 0;
+    if (K <= 0)
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG, "the network has no class input");
+    for (size_t i = 0; i < rows; i++)
+        if (labels[i] < 0 || labels[i] >= K)
+            return sgm__set_error(err, SGM_ERR_INVALID_ARG, "label %d of row %zu is outside [0, %d)",
+                                  labels[i], i, K);
+    int *l = malloc(rows * sizeof(int));
+    if (!l) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
+    memcpy(l, labels, rows * sizeof(int));
+    free(t->labels);
+    t->labels = l;
+    return SGM_OK;
 }
 
 long sgm_trainer_steps_done(const sgm_trainer *t) { return t->step; }
@@ -298,6 +353,8 @@ sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
     sgm_rng_uniform_rows_f64(ns, 3 * st, 0, (size_t)B, 2, tr->u);
     sgm_rng_normal_rows_f64(ns, 3 * st + 1, 0, (size_t)B, (size_t)D, tr->gn);
     sgm_rng_normal_rows_f64(ns, 3 * st + 2, 0, (size_t)B, 1, tr->gl);
+    if (tr->is_unet) /* label dropout: its own stream (the mlp's draws stay as they were) */
+        sgm_rng_uniform_rows_f64(ns ^ 0xD1B54A32D192ED03ull, st, 0, (size_t)B, 1, tr->ud);
     const double sd = c->sigma_data;
     for (int i = 0; i < B; i++) {
         size_t row = (size_t)(tr->u[2 * i] * (double)tr->rows);
@@ -321,6 +378,8 @@ sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
         if (c->tsampling == SGM_TS_IMPORTANCE) w /= imp_density(tr->proc, t);
         tr->w[i] = w;
         tr->cn[i] = (float)k.c_noise;
+        tr->lab[i] = (tr->labels && tr->ud[i] >= c->label_dropout) ? tr->labels[row]
+                                                                   : SGM_UNET_NULL_LABEL;
         const float *z = tr->z + row * (size_t)D;
         const double *g = tr->gn + (size_t)i * (size_t)D;
         float *xi = tr->xin + (size_t)i * (size_t)D, *tg = tr->tgt + (size_t)i * (size_t)D;
@@ -330,7 +389,9 @@ sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
             tg[j] = (float)(k.a_x0 * z[j] + k.a_eps * g[j]);
         }
     }
-    sgm_status rc = sgm_nn_mlp_forward(&tr->mlp, tr->out, tr->xin, tr->cn, B, err);
+    sgm_status rc = tr->is_unet
+                        ? sgm_unet_forward(&tr->unet, tr->out, tr->xin, tr->cn, tr->lab, B, err)
+                        : sgm_nn_mlp_forward(&tr->mlp, tr->out, tr->xin, tr->cn, B, err);
     if (rc != SGM_OK) return rc;
     double loss = 0, scale = 1.0 / ((double)B * (double)D);
     for (int i = 0; i < B; i++) {
@@ -348,11 +409,13 @@ sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
         return sgm__set_error(err, SGM_ERR_NONFINITE,
                               "loss is %g at step %ld (diverged: lower the learning rate)", loss,
                               tr->step + 1);
-    size_t np = tr->mlp.n_params;
-    sgm_nn_zero(tr->mlp.grads, np);
-    if ((rc = sgm_nn_mlp_backward(&tr->mlp, NULL, NULL, tr->dout, B, 1, err)) != SGM_OK) return rc;
-    double gn = c->clip > 0 ? sgm_nn_clip_grad_norm(tr->mlp.grads, np, c->clip)
-                            : sgm_nn_grad_norm(tr->mlp.grads, np);
+    size_t np = tr->np;
+    sgm_nn_zero(tr->G, np);
+    rc = tr->is_unet ? sgm_unet_backward(&tr->unet, NULL, NULL, tr->dout, B, 1, err)
+                     : sgm_nn_mlp_backward(&tr->mlp, NULL, NULL, tr->dout, B, 1, err);
+    if (rc != SGM_OK) return rc;
+    double gn = c->clip > 0 ? sgm_nn_clip_grad_norm(tr->G, np, c->clip)
+                            : sgm_nn_grad_norm(tr->G, np);
     if (!isfinite(gn))
         return sgm__set_error(err, SGM_ERR_NONFINITE, "gradient norm is %g at step %ld", gn,
                               tr->step + 1);
@@ -360,17 +423,17 @@ sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
     double lr_min = (c->lr_min < 0 || c->lr_total <= 0) ? c->lr : c->lr_min;
     double lr = sgm_nn_lr_warmup_cosine(tr->step, c->warmup, total, c->lr, lr_min);
     sgm_nn_adam a = {c->beta1, c->beta2, c->adam_eps, c->weight_decay, c->decoupled};
-    sgm_nn_adam_step(tr->mlp.params, tr->mlp.grads, tr->m, tr->v, np, lr, tr->step + 1, &a);
+    sgm_nn_adam_step(tr->P, tr->G, tr->m, tr->v, np, lr, tr->step + 1, &a);
     /* a finite loss can still push the weights to inf (absurd lr): stop here,
        before such weights reach the EMA or a checkpoint */
     float acc = 0;
-    for (size_t i = 0; i < np; i++) acc += 0 * tr->mlp.params[i];
+    for (size_t i = 0; i < np; i++) acc += 0 * tr->P[i];
     if (acc != 0 || !isfinite(acc))
         return sgm__set_error(err, SGM_ERR_NONFINITE,
                               "weights became non-finite at step %ld (diverged: lower the "
                               "learning rate)",
                               tr->step + 1);
-    sgm_nn_ema_update(tr->ema, tr->mlp.params, np, c->ema);
+    sgm_nn_ema_update(tr->ema, tr->P, np, c->ema);
     tr->ema_loss = tr->step == 0 ? loss : 0.99 * tr->ema_loss + 0.01 * loss;
     tr->step++;
     return SGM_OK;
@@ -387,7 +450,7 @@ static char *json_str(cJSON *o) {
 sgm_status sgm_trainer_save(const sgm_trainer *tr, const char *path, sgm_error *err) {
     const sgm_train_config *c = &tr->cfg;
     const sgm_process_config *p = &c->process;
-    int nt = tr->mlp.n_tensors;
+    int nt = tr->is_unet ? tr->unet.n_tensors : tr->mlp.n_tensors;
     sgm_st_tensor *ts = calloc((size_t)nt * 4, sizeof *ts);
     char *names = calloc((size_t)nt * 4, 96);
     char *vals[10] = {0};
@@ -397,19 +460,26 @@ sgm_status sgm_trainer_save(const sgm_trainer *tr, const char *path, sgm_error *
         goto done;
     }
     static const char *const pre[4] = {"params", "ema", "adam_m", "adam_v"};
-    const float *blk[4] = {tr->mlp.params, tr->ema, tr->m, tr->v};
+    const float *blk[4] = {tr->P, tr->ema, tr->m, tr->v};
     for (int b = 0; b < 4; b++)
         for (int i = 0; i < nt; i++) {
             char nm[80];
-            size_t cnt;
-            size_t off = sgm_nn_mlp_tensor(&tr->mlp, i, nm, sizeof nm, &cnt);
+            size_t cnt, off;
+            if (tr->is_unet) {
+                snprintf(nm, sizeof nm, "%s", tr->unet.tensors[i].name);
+                off = tr->unet.tensors[i].off, cnt = tr->unet.tensors[i].count;
+            } else {
+                off = sgm_nn_mlp_tensor(&tr->mlp, i, nm, sizeof nm, &cnt);
+            }
             sgm_st_tensor *x = &ts[b * nt + i];
             char *dst = names + (size_t)(b * nt + i) * 96;
             snprintf(dst, 96, "%s.%s", pre[b], nm);
             x->name = dst;
             x->dtype = SGM_ST_F32;
             size_t len = strlen(nm);
-            if (len > 7 && strcmp(nm + len - 7, ".weight") == 0) {
+            if (tr->is_unet) { /* flat (the PyTorch shape is implied by the name) */
+                x->ndim = 1, x->shape[0] = cnt;
+            } else if (len > 7 && strcmp(nm + len - 7, ".weight") == 0) {
                 size_t r = strncmp(nm, "out.", 4) == 0 ? (size_t)tr->d : (size_t)c->width;
                 x->ndim = 2, x->shape[0] = r, x->shape[1] = cnt / r;
             } else {
@@ -418,6 +488,31 @@ sgm_status sgm_trainer_save(const sgm_trainer *tr, const char *path, sgm_error *
             x->data = blk[b] + off;
         }
     cJSON *a = cJSON_CreateObject();
+    if (tr->is_unet) {
+        const sgm_unet_config *u = &tr->unet.cfg;
+        cJSON_AddNumberToObject(a, "in_ch", u->in_ch);
+        cJSON_AddNumberToObject(a, "out_ch", u->out_ch);
+        cJSON_AddNumberToObject(a, "height", u->height);
+        cJSON_AddNumberToObject(a, "width", u->width);
+        cJSON_AddNumberToObject(a, "base_ch", u->base_ch);
+        cJSON_AddNumberToObject(a, "n_levels", u->n_levels);
+        cJSON *mu = cJSON_AddArrayToObject(a, "mult"), *at = cJSON_AddArrayToObject(a, "attn");
+        for (int l = 0; l < u->n_levels; l++) {
+            cJSON_AddItemToArray(mu, cJSON_CreateNumber(u->mult[l]));
+            cJSON_AddItemToArray(at, cJSON_CreateNumber(u->attn[l]));
+        }
+        cJSON_AddNumberToObject(a, "mid_attn", u->mid_attn);
+        cJSON_AddNumberToObject(a, "n_res", u->n_res);
+        cJSON_AddNumberToObject(a, "groups", u->groups);
+        cJSON_AddNumberToObject(a, "heads", u->heads);
+        cJSON_AddNumberToObject(a, "emb_dim", u->emb_dim);
+        cJSON_AddNumberToObject(a, "n_classes", u->n_classes);
+        cJSON_AddNumberToObject(a, "label_dropout", c->label_dropout);
+        cJSON_AddNumberToObject(a, "unet_emb_flip_sin_to_cos", u->emb.flip_sin_to_cos);
+        cJSON_AddNumberToObject(a, "unet_emb_downscale_freq_shift", u->emb.downscale_freq_shift);
+        cJSON_AddNumberToObject(a, "unet_emb_scale", u->emb.scale);
+        cJSON_AddNumberToObject(a, "unet_emb_max_period", u->emb.max_period);
+    }
     cJSON_AddNumberToObject(a, "d_in", tr->d);
     cJSON_AddNumberToObject(a, "d_emb", c->emb);
     cJSON_AddNumberToObject(a, "width", c->width);
@@ -502,7 +597,7 @@ sgm_status sgm_trainer_save(const sgm_trainer *tr, const char *path, sgm_error *
     const char *cv[11];
     for (int i = 0; i < 9; i++) cv[i] = vals[i];
     cv[9] = "sgm-checkpoint-1";
-    cv[10] = "mlp";
+    cv[10] = tr->is_unet ? "unet" : "mlp";
     rc = sgm_st_save(path, ts, (size_t)nt * 4, keys, cv, 11, err);
 done:
     for (int i = 0; i < 10; i++) free(vals[i]);
@@ -534,6 +629,43 @@ static const char *str(const cJSON *o, const char *k) {
     return cJSON_IsString(x) ? x->valuestring : NULL;
 }
 
+/* the U-Net fields of arch_config (see sgm_trainer_save); 0 on success */
+static int unet_from_json(const cJSON *a, sgm_train_config *cfg, int d) {
+    sgm_unet_config *u = &cfg->unet;
+    double v[16];
+    if (!num(a, "in_ch", &v[0]) || !num(a, "out_ch", &v[1]) || !num(a, "height", &v[2]) ||
+        !num(a, "width", &v[3]) || !num(a, "base_ch", &v[4]) || !num(a, "n_levels", &v[5]) ||
+        !num(a, "mid_attn", &v[6]) || !num(a, "n_res", &v[7]) || !num(a, "groups", &v[8]) ||
+        !num(a, "heads", &v[9]) || !num(a, "emb_dim", &v[10]) || !num(a, "n_classes", &v[11]) ||
+        !num(a, "label_dropout", &cfg->label_dropout) ||
+        !num(a, "unet_emb_flip_sin_to_cos", &v[12]) ||
+        !num(a, "unet_emb_downscale_freq_shift", &u->emb.downscale_freq_shift) ||
+        !num(a, "unet_emb_scale", &u->emb.scale) || !num(a, "unet_emb_max_period", &u->emb.max_period))
+        return 1;
+    for (int i = 0; i < 12; i++)
+        if (!(v[i] >= 0 && v[i] <= 1 << 20)) return 1;
+    u->in_ch = (int)v[0], u->out_ch = (int)v[1], u->height = (int)v[2], u->width = (int)v[3];
+    u->base_ch = (int)v[4], u->n_levels = (int)v[5], u->mid_attn = (int)v[6];
+    u->n_res = (int)v[7], u->groups = (int)v[8], u->heads = (int)v[9], u->emb_dim = (int)v[10];
+    u->n_classes = (int)v[11];
+    u->emb.flip_sin_to_cos = (int)v[12];
+    if (u->n_levels < 1 || u->n_levels > SGM_UNET_MAX_LEVELS ||
+        (long)u->in_ch * u->height * u->width != d)
+        return 1;
+    const cJSON *mu = cJSON_GetObjectItemCaseSensitive(a, "mult"),
+                *at = cJSON_GetObjectItemCaseSensitive(a, "attn");
+    if (!cJSON_IsArray(mu) || !cJSON_IsArray(at) || cJSON_GetArraySize(mu) != u->n_levels ||
+        cJSON_GetArraySize(at) != u->n_levels)
+        return 1;
+    for (int l = 0; l < u->n_levels; l++) {
+        const cJSON *x = cJSON_GetArrayItem(mu, l), *y = cJSON_GetArrayItem(at, l);
+        if (!cJSON_IsNumber(x) || !cJSON_IsNumber(y)) return 1;
+        u->mult[l] = (int)x->valuedouble, u->attn[l] = (int)y->valuedouble;
+    }
+    cfg->arch = SGM_ARCH_UNET;
+    return 0;
+}
+
 sgm_status sgm__ckpt_read(const char *path, sgm_safetensors *st, sgm_train_config *cfg, int *d,
                           double **mean, double **std, long *step, double *ema_loss,
                           sgm_error *err) {
@@ -546,11 +678,13 @@ sgm_status sgm__ckpt_read(const char *path, sgm_safetensors *st, sgm_train_confi
         return sgm__set_error(err, SGM_ERR_FORMAT, "%s: not an sgm checkpoint (format '%s')", path,
                               fmt ? fmt : "missing");
     }
-    if (!arch || strcmp(arch, "mlp") != 0) {
+    if (!arch || (strcmp(arch, "mlp") != 0 && strcmp(arch, "unet") != 0)) {
         sgm_st_free(st);
-        return sgm__set_error(err, SGM_ERR_UNSUPPORTED, "%s: architecture '%s' (this loader: mlp)",
-                              path, arch ? arch : "missing");
+        return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
+                              "%s: architecture '%s' (this loader: mlp, unet)", path,
+                              arch ? arch : "missing");
     }
+    const int is_unet = strcmp(arch, "unet") == 0;
     cJSON *a = NULL, *p = NULL, *tr = NULL, *op = NULL, *ds = NULL, *rg = NULL;
     rc = SGM_ERR_FORMAT;
     if (!(a = meta_json(st, "arch_config", path, err)) || !(p = meta_json(st, "process", path, err)) ||
@@ -619,6 +753,10 @@ sgm_status sgm__ckpt_read(const char *path, sgm_safetensors *st, sgm_train_confi
     cfg->warmup = (long)wu, cfg->lr_total = (long)lt;
     cfg->seed = strtoull(seed, NULL, 10);
     *d = (int)dd;
+    if (is_unet && unet_from_json(a, cfg, *d) != 0) {
+        sgm__set_error(err, SGM_ERR_FORMAT, "%s: incomplete or invalid U-Net metadata", path);
+        goto done;
+    }
     *step = (long)v[5];
     const char *dsrc = sgm_st_meta(st, "data_source");
     cJSON *dj = dsrc ? cJSON_Parse(dsrc) : NULL;
@@ -683,6 +821,34 @@ sgm_status sgm__ckpt_tensors(const sgm_safetensors *st, const char *path, const 
     return SGM_OK;
 }
 
+sgm_status sgm__ckpt_tensors_unet(const sgm_safetensors *st, const char *path, const char *prefix,
+                                  const sgm_unet *u, float *dst, sgm_error *err) {
+    for (int i = 0; i < u->n_tensors; i++) {
+        char full[128];
+        size_t cnt = u->tensors[i].count;
+        snprintf(full, sizeof full, "%s.%s", prefix, u->tensors[i].name);
+        const sgm_st_tensor *t = sgm_st_find(st, full);
+        if (!t)
+            return sgm__set_error(err, SGM_ERR_FORMAT, "%s: tensor '%s' is missing", path, full);
+        size_t c = 1;
+        for (int j = 0; j < t->ndim; j++) c *= t->shape[j];
+        if (t->dtype != SGM_ST_F32 || c != cnt)
+            return sgm__set_error(err, SGM_ERR_SHAPE,
+                                  "%s: tensor '%s' has %zu elements, the architecture needs %zu "
+                                  "float32",
+                                  path, full, c, cnt);
+        memcpy(dst + u->tensors[i].off, t->data, cnt * sizeof(float));
+    }
+    return SGM_OK;
+}
+
+/* params / ema / adam tensors of either network into dst */
+static sgm_status load_block(const sgm_trainer *t, const sgm_safetensors *st, const char *path,
+                             const char *prefix, float *dst, sgm_error *err) {
+    return t->is_unet ? sgm__ckpt_tensors_unet(st, path, prefix, &t->unet, dst, err)
+                      : sgm__ckpt_tensors(st, path, prefix, &t->mlp, dst, err);
+}
+
 sgm_status sgm_trainer_resume(const char *ckpt, const double *data, size_t rows, size_t cols,
                               sgm_trainer **out, sgm_error *err) {
     *out = NULL;
@@ -702,10 +868,10 @@ sgm_status sgm_trainer_resume(const char *ckpt, const double *data, size_t rows,
     }
     sgm_trainer *t;
     if ((rc = build(&cfg, data, rows, d, mean, std, &t, err)) != SGM_OK) goto done;
-    if ((rc = sgm__ckpt_tensors(&st, ckpt, "params", &t->mlp, t->mlp.params, err)) != SGM_OK ||
-        (rc = sgm__ckpt_tensors(&st, ckpt, "ema", &t->mlp, t->ema, err)) != SGM_OK ||
-        (rc = sgm__ckpt_tensors(&st, ckpt, "adam_m", &t->mlp, t->m, err)) != SGM_OK ||
-        (rc = sgm__ckpt_tensors(&st, ckpt, "adam_v", &t->mlp, t->v, err)) != SGM_OK) {
+    if ((rc = load_block(t, &st, ckpt, "params", t->P, err)) != SGM_OK ||
+        (rc = load_block(t, &st, ckpt, "ema", t->ema, err)) != SGM_OK ||
+        (rc = load_block(t, &st, ckpt, "adam_m", t->m, err)) != SGM_OK ||
+        (rc = load_block(t, &st, ckpt, "adam_v", t->v, err)) != SGM_OK) {
         sgm_trainer_free(t);
         goto done;
     }

@@ -31,6 +31,10 @@ sgm_status sgm__ckpt_read(const char *path, sgm_safetensors *st, sgm_train_confi
 sgm_status sgm__ckpt_tensors(const sgm_safetensors *st, const char *path, const char *prefix,
                              const sgm_nn_mlp *m, float *dst, sgm_error *err);
 
+/* The same for the U-Net's named tensors. */
+sgm_status sgm__ckpt_tensors_unet(const sgm_safetensors *st, const char *path, const char *prefix,
+                                  const sgm_unet *u, float *dst, sgm_error *err);
+
 /* net_denoiser.c: the parts of a loaded network that net_grad.c uses. */
 typedef struct sgm__net_parts {
     sgm_nn_mlp *mlp;

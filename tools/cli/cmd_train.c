@@ -1,5 +1,7 @@
 /* cmd_train.c - `sgm train`: denoising score matching of the `mlp` on a data
- * set (built-in 2-D sets, gmm:FILE.json, .npy, .csv) for any process and
+ * set (built-in 2-D sets, gmm:FILE.json, .npy, .csv), or of the `unet` on
+ * images (fashion-mnist[:DIR], mnist:DIR; optional class labels with label
+ * dropout for classifier-free guidance), for any process and
  * parameterization (library: include/sgm/sgm_train.h), with a progress line on
  * stderr, optional JSON-lines log, periodic atomic checkpoints and bit-exact
  * --resume. Exit codes: 0 success; 2 bad input (options, data, checkpoint,
@@ -16,10 +18,20 @@
 #include "sgm/sgm_train.h"
 
 static const cli_opt train_opts[] = {
-    {"data", "SPEC", NULL, "moons|swissroll|checkerboard|8gaussians|rings|pinwheel|gmm:FILE.json|FILE.npy|FILE.csv"},
-    {"n-data", "N", "100000", "rows generated for built-in / gmm data"},
+    {"data", "SPEC", NULL, "moons|swissroll|checkerboard|8gaussians|rings|pinwheel|gmm:FILE.json|FILE.npy|FILE.csv|fashion-mnist[:DIR]|mnist:DIR"},
+    {"n-data", "N", "100000", "rows generated for built-in / gmm data; images: keep the first N (default all)"},
     {"data-seed", "S", "0", "seed of generated data"},
-    {"arch", "NAME", "mlp", "network architecture (mlp)"},
+    {"arch", "NAME", "mlp", "network architecture: mlp|unet (unet: image data)"},
+    {"classes", NULL, NULL, "unet: class-conditional on the data set's labels"},
+    {"label-dropout", "P", "0.1", "unet --classes: probability of the null class (classifier-free guidance)"},
+    {"unet-base", "C", "32", "unet channels of level 0"},
+    {"unet-mult", "LIST", "1,2,2", "unet channel multipliers per level"},
+    {"unet-attn", "LIST", "0,0,1", "unet attention per level (0/1)"},
+    {"unet-mid-attn", "0|1", "1", "unet attention in the middle block"},
+    {"unet-res", "N", "2", "unet res blocks per level"},
+    {"unet-groups", "G", "8", "unet GroupNorm groups"},
+    {"unet-heads", "H", "1", "unet attention heads"},
+    {"unet-emb", "E", "4 base", "unet noise-level embedding width"},
     {"width", "W", "256", "mlp hidden width"},
     {"depth", "L", "4", "mlp residual blocks"},
     {"emb", "E", "128", "noise-level embedding width"},
@@ -68,10 +80,11 @@ int cmd_train(int argc, char **argv) {
     if ((!cli_has(&a, "resume") && cli_require(&a, "data") < 0) || cli_require(&a, "out") < 0)
         goto bad;
     const char *arch = cli_get(&a, "arch");
-    if (arch && strcmp(arch, "mlp") != 0) {
-        cli_fail(&a, "--arch %s: only mlp is available here", arch);
+    if (arch && strcmp(arch, "mlp") != 0 && strcmp(arch, "unet") != 0) {
+        cli_fail(&a, "--arch %s: expected mlp|unet", arch);
         goto bad;
     }
+    const int unet = arch && strcmp(arch, "unet") == 0;
     sgm_process_kind kind = SGM_PROCESS_VP_LINEAR;
     sgm_param par = SGM_PARAM_EPS;
     if (cli_has(&a, "process") && sgm_process_kind_from_name(cli_get(&a, "process"), &kind)) {
@@ -120,6 +133,56 @@ int cmd_train(int argc, char **argv) {
         if (!wd_given) c.weight_decay = 1e-2;
     }
     if (cli_has(&a, "lr-min")) c.lr_total = steps;
+    if (unet) {
+        sgm_unet_config *u = &c.unet;
+        c.arch = SGM_ARCH_UNET;
+        int mid = u->mid_attn;
+        if (cli_get_int(&a, "unet-base", 1, 4096, &u->base_ch) < 0 ||
+            cli_get_int(&a, "unet-mid-attn", 0, 1, &mid) < 0 ||
+            cli_get_int(&a, "unet-res", 1, 16, &u->n_res) < 0 ||
+            cli_get_int(&a, "unet-groups", 1, 4096, &u->groups) < 0 ||
+            cli_get_int(&a, "unet-heads", 1, 4096, &u->heads) < 0 ||
+            cli_get_int(&a, "unet-emb", 1, 65536, &u->emb_dim) < 0 ||
+            cli_get_double(&a, "label-dropout", &c.label_dropout) < 0)
+            goto bad;
+        u->mid_attn = mid;
+        if (cli_has(&a, "unet-base") && !cli_has(&a, "unet-emb")) u->emb_dim = 0;
+        const char *ln[2] = {"unet-mult", "unet-attn"};
+        for (int k = 0; k < 2; k++) {
+            if (!cli_has(&a, ln[k])) continue;
+            double *v = NULL;
+            size_t nv = 0;
+            if (cli_get_list(&a, ln[k], &v, &nv) < 0) goto bad;
+            if (nv < 1 || nv > SGM_UNET_MAX_LEVELS) {
+                free(v);
+                cli_fail(&a, "--%s: 1 to %d values", ln[k], SGM_UNET_MAX_LEVELS);
+                goto bad;
+            }
+            if (k == 0) {
+                u->n_levels = (int)nv;
+                for (int l = 0; l < SGM_UNET_MAX_LEVELS; l++) u->attn[l] = 0;
+                /* default attention: the lowest level only */
+                if (!cli_has(&a, "unet-attn")) u->attn[nv - 1] = 1;
+            } else if ((int)nv != u->n_levels) {
+                free(v);
+                cli_fail(&a, "--unet-attn needs one value per level (%d)", u->n_levels);
+                goto bad;
+            }
+            for (size_t l = 0; l < nv; l++) {
+                if (!(v[l] >= 0 && v[l] <= 64 && v[l] == (int)v[l])) {
+                    free(v);
+                    cli_fail(&a, "--%s: bad value", ln[k]);
+                    goto bad;
+                }
+                if (k == 0) u->mult[l] = (int)v[l];
+                else u->attn[l] = (int)v[l];
+            }
+            free(v);
+        }
+    } else if (cli_has(&a, "classes")) {
+        cli_fail(&a, "--classes needs --arch unet");
+        goto bad;
+    }
 
     sgm_error err = {0};
     const char *spec = cli_get(&a, "data");
@@ -141,19 +204,49 @@ int cmd_train(int argc, char **argv) {
         if (!cli_has(&a, "n-data") && rc_cfg.data_n) n_data = rc_cfg.data_n;
         if (!cli_has(&a, "data-seed")) data_seed = rc_cfg.data_seed;
     }
+    const int images = sgm_data_is_image_spec(spec);
+    if (images && !cli_has(&a, "n-data") && !(cli_has(&a, "resume") && rc_cfg.data_n))
+        n_data = 0; /* all the images */
     snprintf(c.data_spec, sizeof c.data_spec, "%s", spec);
     c.data_n = n_data;
     c.data_seed = data_seed;
     double *data = NULL;
+    int *labels = NULL;
     size_t rows, cols;
-    if (sgm_data_load(spec, n_data, data_seed, &data, &rows, &cols, &err)) {
+    if (images) {
+        float *xf = NULL;
+        int ic, ih, iw;
+        if (sgm_data_load_images(spec, n_data, &xf, &labels, &rows, &ic, &ih, &iw, &err)) {
+            fprintf(stderr, "sgm train: %s\n", err.msg);
+            return 2;
+        }
+        cols = (size_t)ic * (size_t)ih * (size_t)iw;
+        data = malloc(rows * cols * sizeof(double));
+        if (!data) {
+            free(xf), free(labels);
+            fprintf(stderr, "sgm train: out of memory\n");
+            return 1;
+        }
+        for (size_t i = 0; i < rows * cols; i++) data[i] = xf[i];
+        free(xf);
+        c.unet.in_ch = ic, c.unet.height = ih, c.unet.width = iw;
+        if (cli_has(&a, "classes")) {
+            int K = 0;
+            for (size_t i = 0; i < rows; i++)
+                if (labels[i] + 1 > K) K = labels[i] + 1;
+            c.unet.n_classes = K;
+        }
+    } else if (unet) {
+        fprintf(stderr, "sgm train: --arch unet needs image data (fashion-mnist[:DIR], mnist:DIR)\n");
+        return 2;
+    } else if (sgm_data_load(spec, n_data, data_seed, &data, &rows, &cols, &err)) {
         fprintf(stderr, "sgm train: %s\n", err.msg);
         return 2;
     }
     for (size_t i = 0; i < rows * cols; i++)
         if (!isfinite(data[i])) {
             fprintf(stderr, "sgm train: non-finite value in the data (row %zu)\n", i / cols);
-            free(data);
+            free(data), free(labels);
             return 2;
         }
     sgm_trainer *tr = NULL;
@@ -161,8 +254,13 @@ int cmd_train(int argc, char **argv) {
                         ? sgm_trainer_resume(cli_get(&a, "resume"), data, rows, cols, &tr, &err)
                         : sgm_trainer_create(&c, data, rows, cols, &tr, &err);
     free(data);
+    if (rc == SGM_OK && labels && sgm_trainer_config(tr)->arch == SGM_ARCH_UNET &&
+        sgm_trainer_config(tr)->unet.n_classes > 0)
+        rc = sgm_trainer_set_labels(tr, labels, rows, &err);
+    free(labels);
     if (rc != SGM_OK) {
         fprintf(stderr, "sgm train: %s\n", err.msg);
+        sgm_trainer_free(tr);
         return rc == SGM_ERR_NOMEM ? 1 : 2;
     }
     FILE *log = NULL;
