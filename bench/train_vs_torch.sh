@@ -12,7 +12,9 @@
 #   ROUNDS (default 2); MODELS (mlp, unet or all; default all);
 #   PYTHON (default /usr/bin/python3, needs python3-torch);
 #   MLP_ARGS / UNET_ARGS: "K R W" (timed steps per repetition, repetitions,
-#   warm-up steps; defaults "30 3 3" and "3 2 1").
+#   warm-up steps; defaults "30 3 3" and "3 2 1"); OPENBLAS_CORETYPE, when
+#   set, reaches both sides (PyTorch's linear layers may use the same
+#   OpenBLAS), e.g. SkylakeX on CPUs newer than the installed OpenBLAS knows.
 # Exit status 0 when every measured target is met, 1 when one is missed,
 # 2 on a setup error.
 set -u
@@ -42,7 +44,8 @@ export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "threads $threads, rounds $rounds, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')," \
-     "nproc $ncpu, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+     "nproc $ncpu, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+     "OPENBLAS_CORETYPE ${OPENBLAS_CORETYPE:-(auto)}"
 for r in $(seq 1 "$rounds"); do
     for m in $list; do
         if [ "$m" = mlp ]; then a=$mlp_args; else a=$unet_args; fi
