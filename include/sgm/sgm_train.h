@@ -196,8 +196,9 @@ void sgm_net_free(sgm_net *n);
  * matching sgm_prediction (eps, x0, v, flow; x0 for EDM preconditioning). At
  * sigma = 0 it returns the exact limit. Not reentrant (one net per thread). */
 sgm_denoiser sgm_net_denoiser(sgm_net *n);
-/* Class labels for the next queries of a class-conditional U-Net: query row
- * i gets labels[i % n] (n = 1: one class for all; label -1 = the null
+/* Class labels for the next queries of a class-conditional U-Net: the row
+ * with global index r (sgm_eval.row0 + i) gets labels[r % n] (n = 1: one
+ * class for all; label -1 = the null
  * class, the default). Copied. guidance w: classifier-free guidance,
  * output = (1 + w) F(x, label) - w F(x, null) (Ho & Salimans 2022; w = 0:
  * plain conditional). Ignored for unconditional networks. */

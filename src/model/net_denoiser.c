@@ -1,9 +1,13 @@
 /* net_denoiser.c - a trained network (an sgm checkpoint) as an sgm_denoiser:
  * maps the sampler's query (x_t, t, alpha, sigma) to the network's input
  * (c_in x_t, c_noise = log(sigma/alpha)/4, as in training: sgm_train.h),
- * runs the MLP forward in chunks and returns the output with its
- * sgm_prediction; EDM preconditioning (Karras et al. 2022, eq. 7) is applied
- * here and reported as x0. Samples live in standardized units; 
+ * runs the MLP or the U-Net forward in chunks and returns the output with
+ * its sgm_prediction; EDM preconditioning (Karras et al. 2022, eq. 7) is
+ * applied here and reported as x0. A class-conditional U-Net gets per-row
+ * labels (default: the null class) and optional classifier-free guidance
+ * F = (1 + w) F(x, c) - w F(x, null) (Ho & Salimans 2022, eq. 6; linear in
+ * the output, so it holds for every parameterization). Samples live in
+ * standardized units (mean 0, std 1 for images: no change); 
  * sgm_net_unstandardize maps them back to data units. */
 #include <math.h>
 #include <stdlib.h>
@@ -15,24 +19,31 @@
 struct sgm_net {
     sgm_train_config cfg;
     sgm_process *proc;
-    sgm_nn_mlp mlp;
+    sgm_nn_mlp mlp;   /* zeroed for a U-Net (net_grad.c's VJP then fails cleanly) */
+    sgm_unet unet;
+    int is_unet;
     int d, max_batch;
     double *mean, *std;
-    float *xin, *cn, *out;
+    float *xin, *cn, *out, *out2;
+    int *lab, *lab_null;   /* [max_batch] */
+    int *labels;           /* [n_labels] query-row labels, NULL: null class */
+    size_t n_labels;
+    double guidance;
 };
 
 void sgm_net_free(sgm_net *n) {
     if (!n) return;
     sgm_process_free(n->proc);
-    sgm_nn_mlp_free(&n->mlp);
+    if (n->is_unet) sgm_unet_free(&n->unet);
+    else sgm_nn_mlp_free(&n->mlp);
     free(n->mean), free(n->std), free(n->xin), free(n->cn), free(n->out);
+    free(n->out2), free(n->lab), free(n->lab_null), free(n->labels);
     free(n);
 }
 
 sgm_status sgm_net_load(const char *path, int use_ema, int max_batch, sgm_net **out,
                         sgm_error *err) {
     *out = NULL;
-    if (max_batch <= 0) max_batch = 4096;
     sgm_net *n = calloc(1, sizeof *n);
     if (!n) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
     sgm_safetensors st;
@@ -43,22 +54,35 @@ sgm_status sgm_net_load(const char *path, int use_ema, int max_batch, sgm_net **
         free(n);
         return rc;
     }
+    n->is_unet = n->cfg.arch == SGM_ARCH_UNET;
+    /* default chunk: 4096 rows for the mlp; 64 images for the U-Net (its
+       activations take ~100 floats per pixel and channel) */
+    if (max_batch <= 0) max_batch = n->is_unet ? 64 : 4096;
     n->max_batch = max_batch;
-    sgm_nn_mlp_config mc = sgm__mlp_config(&n->cfg, n->d);
-    if ((rc = sgm_process_create(&n->cfg.process, &n->proc, err)) != SGM_OK ||
-        (rc = sgm_nn_mlp_init(&n->mlp, &mc, max_batch, 0, err)) != SGM_OK)
-        goto fail;
-    if ((rc = sgm__ckpt_tensors(&st, path, use_ema ? "ema" : "params", &n->mlp, n->mlp.params,
-                                err)) != SGM_OK)
-        goto fail;
+    const char *pre = use_ema ? "ema" : "params";
+    if ((rc = sgm_process_create(&n->cfg.process, &n->proc, err)) != SGM_OK) goto fail;
+    if (n->is_unet) {
+        if ((rc = sgm_unet_init(&n->unet, &n->cfg.unet, max_batch, 0, err)) != SGM_OK) goto fail;
+        if ((rc = sgm__ckpt_tensors_unet(&st, path, pre, &n->unet, n->unet.params, err)) != SGM_OK)
+            goto fail;
+    } else {
+        sgm_nn_mlp_config mc = sgm__mlp_config(&n->cfg, n->d);
+        if ((rc = sgm_nn_mlp_init(&n->mlp, &mc, max_batch, 0, err)) != SGM_OK) goto fail;
+        if ((rc = sgm__ckpt_tensors(&st, path, pre, &n->mlp, n->mlp.params, err)) != SGM_OK)
+            goto fail;
+    }
     size_t B = (size_t)max_batch, D = (size_t)n->d;
     n->xin = sgm__calloc(B * D, sizeof(float));
     n->cn = sgm__calloc(B, sizeof(float));
     n->out = sgm__calloc(B * D, sizeof(float));
-    if (!n->xin || !n->cn || !n->out) {
+    n->out2 = sgm__calloc(B * D, sizeof(float));
+    n->lab = sgm__calloc(B, sizeof(int));
+    n->lab_null = sgm__calloc(B, sizeof(int));
+    if (!n->xin || !n->cn || !n->out || !n->out2 || !n->lab || !n->lab_null) {
         rc = sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    for (size_t i = 0; i < B; i++) n->lab[i] = n->lab_null[i] = SGM_UNET_NULL_LABEL;
     sgm_st_free(&st);
     *out = n;
     return SGM_OK;
@@ -107,7 +131,32 @@ static int net_fn(const sgm_eval *q, void *outp, void *user) {
         for (size_t i = 0; i < m * D; i++)
             n->xin[i] = (float)(k.c_in * (f32 ? xf[r0 * D + i] : xd[r0 * D + i]));
         for (size_t i = 0; i < m; i++) n->cn[i] = (float)k.c_noise;
-        if (sgm_nn_mlp_forward(&n->mlp, n->out, n->xin, n->cn, (int)m, NULL) != SGM_OK) return 1;
+        if (n->is_unet) {
+            int cond = 0;
+            for (size_t i = 0; i < m; i++) {
+                n->lab[i] = n->labels ? n->labels[(q->row0 + r0 + i) % n->n_labels]
+                                    : SGM_UNET_NULL_LABEL;
+                cond |= n->lab[i] != SGM_UNET_NULL_LABEL;
+            }
+            if (sgm_unet_forward(&n->unet, n->out, n->xin, n->cn, cond ? n->lab : NULL, (int)m,
+                                 NULL) != SGM_OK)
+                return 1;
+            if (cond && n->guidance != 0) { /* F = (1 + w) F_c - w F_null (per row) */
+                if (sgm_unet_forward(&n->unet, n->out2, n->xin, n->cn, n->lab_null, (int)m, NULL) !=
+                    SGM_OK)
+                    return 1;
+                const double w = n->guidance;
+                for (size_t i = 0; i < m; i++) {
+                    if (n->lab[i] == SGM_UNET_NULL_LABEL) continue;
+                    float *o = n->out + i * D;
+                    const float *u = n->out2 + i * D;
+                    for (size_t j = 0; j < D; j++)
+                        o[j] = (float)((1 + w) * (double)o[j] - w * (double)u[j]);
+                }
+            }
+        } else if (sgm_nn_mlp_forward(&n->mlp, n->out, n->xin, n->cn, (int)m, NULL) != SGM_OK) {
+            return 1;
+        }
         for (size_t i = 0; i < m * D; i++) {
             double v = n->out[i];
             if (p == SGM_PARAM_EDM)
@@ -125,6 +174,40 @@ sgm_denoiser sgm_net_denoiser(sgm_net *n) {
     d.user_data = n;
     d.prediction = pred_of(n->cfg.param);
     return d;
+}
+
+sgm_status sgm_net_set_labels(sgm_net *n, const int *labels, size_t count, double guidance,
+                              sgm_error *err) {
+    if (!isfinite(guidance))
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG, "guidance %g is not finite", guidance);
+    int K = sgm_net_n_classes(n);
+    if (count > 0 && !labels) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "NULL labels");
+    for (size_t i = 0; i < count; i++)
+        if (labels[i] != SGM_UNET_NULL_LABEL && (labels[i] < 0 || labels[i] >= K))
+            return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                                  "class %d: the network has %d classes (-1: the null class)",
+                                  labels[i], K);
+    int *l = NULL;
+    if (count > 0 && K > 0) {
+        l = malloc(count * sizeof(int));
+        if (!l) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
+        memcpy(l, labels, count * sizeof(int));
+    }
+    free(n->labels);
+    n->labels = l;
+    n->n_labels = l ? count : 0;
+    n->guidance = guidance;
+    return SGM_OK;
+}
+
+int sgm_net_n_classes(const sgm_net *n) { return n->is_unet ? n->cfg.unet.n_classes : 0; }
+
+int sgm_net_image_shape(const sgm_net *n, int *c, int *h, int *w) {
+    if (!n->is_unet) return 0;
+    if (c) *c = n->cfg.unet.in_ch;
+    if (h) *h = n->cfg.unet.height;
+    if (w) *w = n->cfg.unet.width;
+    return 1;
 }
 
 const sgm_process_config *sgm_net_process_config(const sgm_net *n) { return &n->cfg.process; }

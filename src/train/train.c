@@ -492,8 +492,8 @@ sgm_status sgm_trainer_save(const sgm_trainer *tr, const char *path, sgm_error *
         const sgm_unet_config *u = &tr->unet.cfg;
         cJSON_AddNumberToObject(a, "in_ch", u->in_ch);
         cJSON_AddNumberToObject(a, "out_ch", u->out_ch);
-        cJSON_AddNumberToObject(a, "height", u->height);
-        cJSON_AddNumberToObject(a, "width", u->width);
+        cJSON_AddNumberToObject(a, "image_height", u->height);
+        cJSON_AddNumberToObject(a, "image_width", u->width);
         cJSON_AddNumberToObject(a, "base_ch", u->base_ch);
         cJSON_AddNumberToObject(a, "n_levels", u->n_levels);
         cJSON *mu = cJSON_AddArrayToObject(a, "mult"), *at = cJSON_AddArrayToObject(a, "attn");
@@ -633,8 +633,11 @@ static const char *str(const cJSON *o, const char *k) {
 static int unet_from_json(const cJSON *a, sgm_train_config *cfg, int d) {
     sgm_unet_config *u = &cfg->unet;
     double v[16];
-    if (!num(a, "in_ch", &v[0]) || !num(a, "out_ch", &v[1]) || !num(a, "height", &v[2]) ||
-        !num(a, "width", &v[3]) || !num(a, "base_ch", &v[4]) || !num(a, "n_levels", &v[5]) ||
+    /* "height" / "width": the keys of the first U-Net checkpoints (written
+       before the mlp's own "width", so the first match is the image's) */
+    int hw = (num(a, "image_height", &v[2]) || num(a, "height", &v[2])) &&
+             (num(a, "image_width", &v[3]) || num(a, "width", &v[3]));
+    if (!num(a, "in_ch", &v[0]) || !num(a, "out_ch", &v[1]) || !hw || !num(a, "base_ch", &v[4]) || !num(a, "n_levels", &v[5]) ||
         !num(a, "mid_attn", &v[6]) || !num(a, "n_res", &v[7]) || !num(a, "groups", &v[8]) ||
         !num(a, "heads", &v[9]) || !num(a, "emb_dim", &v[10]) || !num(a, "n_classes", &v[11]) ||
         !num(a, "label_dropout", &cfg->label_dropout) ||

@@ -13,6 +13,11 @@
  * and parameterization: --process / --prediction and the process options may
  * only repeat them (else exit 2); x_T (--init, --save-init) is in the
  * network's standardized units and the samples are written in data units.
+ * An image checkpoint (U-Net) writes [N, C, H, W]; --class picks the class
+ * of a class-conditional one (a number, "rows": N/K consecutive samples per
+ * class, or a comma list cycled over the samples; default the null class)
+ * and --guidance W applies classifier-free guidance. --grid OUT.png also
+ * writes the samples as an image grid (images) or a scatter plot (2-D).
  *
  * Exit codes: 0 success; 2 bad input, including a configuration the sampler
  * refuses when it starts (nothing is written); 1 a failure while sampling or
@@ -32,6 +37,7 @@
 #include "args.h"
 #include "cli.h"
 #include "model.h"
+#include "sgm/sgm_png.h"
 
 static const cli_opt sample_opts[] = {
     {"model", "KIND:PATH", NULL, "gmm:model.json or ckpt:model.safetensors (trained)"},
@@ -69,6 +75,10 @@ static const cli_opt sample_opts[] = {
     {"out", "OUT.npy", NULL, "output file (written atomically)"},
     {"out-dtype", "f64|f32", "f64", "element type of the output file"},
     {"save-init", "X.npy", NULL, "also write the x_T used (float64; for --init reruns)"},
+    {"grid", "OUT.png", NULL, "also write the samples as a PNG: image grid (image models) or scatter (2-D)"},
+    {"grid-cols", "N", "per class (--class rows) or sqrt(N)", "images per grid row"},
+    {"class", "K|rows|LIST", "null class", "ckpt U-Net with classes: class of the samples"},
+    {"guidance", "W", "0", "classifier-free guidance (1 + W) F(x, c) - W F(x, null)"},
     {"quiet", NULL, "off", "no progress lines"},
     {"report", NULL, "off", "gmm: compare sample moments and component masses with the model"},
     {NULL, NULL, NULL, NULL}};
@@ -221,6 +231,64 @@ done:
     free(mass);
 }
 
+/* --class: per-sample labels (malloc'd, n) for a K-class network; -1 on a
+ * bad value (a->err set). "rows": class i K / n (blocks of n / K). */
+static int parse_classes(cli_args *a, int K, size_t n, int **out) {
+    *out = NULL;
+    const char *v = cli_get(a, "class");
+    if (!v) return 0;
+    if (K <= 0) return cli_fail(a, "--class: the model has no class input");
+    int *l = malloc(n * sizeof(int));
+    if (!l) return cli_fail(a, "out of memory");
+    if (strcmp(v, "rows") == 0) {
+        for (size_t i = 0; i < n; i++) l[i] = (int)(i * (size_t)K / n);
+    } else {
+        int vals[1024], nv = 0;
+        const char *p = v;
+        while (*p && nv < 1024) {
+            char *e;
+            long c = strtol(p, &e, 10);
+            if (e == p || c < -1 || c >= K || (*e && *e != ',')) {
+                free(l);
+                return cli_fail(a, "--class %s: expected rows or classes in [0, %d) (-1: null)", v,
+                                K);
+            }
+            vals[nv++] = (int)c;
+            p = *e ? e + 1 : e;
+        }
+        if (nv == 0) {
+            free(l);
+            return cli_fail(a, "--class: empty");
+        }
+        for (size_t i = 0; i < n; i++) l[i] = vals[i % (size_t)nv];
+    }
+    *out = l;
+    return 0;
+}
+
+/* --grid: the samples (data units) as a PNG */
+static int write_grid(const char *path, const cli_model *m, const double *x, size_t n, size_t d,
+                      int ncols, sgm_error *err) {
+    int c, h, w;
+    if (m->net && sgm_net_image_shape(m->net, &c, &h, &w)) {
+        float *f = malloc(n * d * sizeof *f);
+        if (!f) {
+            snprintf(err->msg, sizeof err->msg, "out of memory");
+            return 1;
+        }
+        for (size_t i = 0; i < n * d; i++) f[i] = (float)x[i];
+        sgm_png_grid g = sgm_png_grid_defaults();
+        g.ncols = ncols;
+        g.scale = 2;
+        g.pad = 2;
+        sgm_status st = sgm_png_write_grid(path, f, (int)n, c, h, w, &g, err);
+        free(f);
+        return st != SGM_OK;
+    }
+    sgm_png_scatter sc = sgm_png_scatter_defaults();
+    return sgm_png_write_scatter(path, NULL, 0, x, n, &sc, err) != SGM_OK;
+}
+
 int cmd_sample(int argc, char **argv) {
     cli_args a;
     memset(&a, 0, sizeof a);
@@ -239,6 +307,7 @@ int cmd_sample(int argc, char **argv) {
     double *x = NULL;
     float *xf = NULL;
     double *x_init = NULL; /* copy of x_T for --save-init */
+    int *labels = NULL;    /* --class */
     size_t shape[SGM_NPY_MAX_DIMS];
     int ndim = 2;
 
@@ -275,6 +344,13 @@ int cmd_sample(int argc, char **argv) {
     if (check_out_path(&a, out_path) < 0) goto bad;
     const char *init_path = cli_get(&a, "save-init");
     if (init_path && check_out_path(&a, init_path) < 0) goto bad;
+    const char *grid_path = cli_get(&a, "grid");
+    if (grid_path && check_out_path(&a, grid_path) < 0) goto bad;
+    double guidance = 0;
+    int grid_cols = 0;
+    if (cli_get_double(&a, "guidance", &guidance) < 0 ||
+        cli_get_int(&a, "grid-cols", 1, 100000, &grid_cols) < 0)
+        goto bad;
 
     if (cli_model_load(cli_get(&a, "model"), &model, a.err, sizeof a.err) < 0) goto bad;
     sgm_prediction pred = SGM_PRED_X0;
@@ -313,6 +389,11 @@ int cmd_sample(int argc, char **argv) {
     } else {
         shape[0] = n;
         shape[1] = d;
+        int ic, ih, iw;
+        if (model.net && sgm_net_image_shape(model.net, &ic, &ih, &iw)) { /* [N, C, H, W] */
+            ndim = 4;
+            shape[1] = (size_t)ic, shape[2] = (size_t)ih, shape[3] = (size_t)iw;
+        }
         if (n > ((size_t)-1 / sizeof(double)) / d || !(x = malloc(n * d * sizeof *x))) {
             cli_fail(&a, "--n %zu: cannot allocate %zu x %zu values", n, n, d);
             goto bad;
@@ -321,6 +402,20 @@ int cmd_sample(int argc, char **argv) {
     if (init_path && !(x_init = malloc(n * d * sizeof *x_init))) {
         cli_fail(&a, "out of memory");
         goto bad;
+    }
+    if (cli_has(&a, "class") || cli_has(&a, "guidance")) {
+        int K = model.net ? sgm_net_n_classes(model.net) : 0;
+        if (K <= 0) {
+            cli_fail(&a, "--class / --guidance need a class-conditional checkpoint");
+            goto bad;
+        }
+        if (parse_classes(&a, K, n, &labels) < 0) goto bad;
+        if (!labels) {
+            cli_fail(&a, "--guidance needs --class");
+            goto bad;
+        }
+        if (!grid_cols && strcmp(cli_get(&a, "class"), "rows") == 0 && n % (size_t)K == 0)
+            grid_cols = (int)(n / (size_t)K);
     }
     if (batch == 0) batch = n < 4096 ? n : 4096;
     if (batch > n) batch = n;
@@ -369,6 +464,12 @@ int cmd_sample(int argc, char **argv) {
         sgm_rng rng = {seed, 1}; /* draw 0 is x_T */
         prog.batch = b;
         sgm_error err = {0};
+        /* row r of the run is query row row0 + i: labels are indexed globally */
+        if (labels && b == 0 && sgm_net_set_labels(model.net, labels, n, guidance, &err)) {
+            fprintf(stderr, "sgm sample: %s\n", err.msg);
+            rc = 2;
+            goto done;
+        }
         sgm_status st = sgm_sampler_run(smp, sched, &den, &rng, (uint64_t)r0, m, xs, &err);
         if (st) {
             fprintf(stderr, "sgm sample: %s (%s)\n", err.msg, sgm_status_str(st));
@@ -389,7 +490,8 @@ int cmd_sample(int argc, char **argv) {
     {
         sgm_error err = {0};
         if ((x_init && sgm_npy_save(init_path, ndim, shape, x_init, 0, &err)) ||
-            sgm_npy_save(out_path, ndim, shape, x, out_f32, &err)) {
+            sgm_npy_save(out_path, ndim, shape, x, out_f32, &err) ||
+            (grid_path && write_grid(grid_path, &model, x, n, d, grid_cols, &err))) {
             fprintf(stderr, "sgm sample: %s\n", err.msg);
             rc = 1;
             goto done;
@@ -417,5 +519,6 @@ done:
     free(x);
     free(xf);
     free(x_init);
+    free(labels);
     return rc;
 }

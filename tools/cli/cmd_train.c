@@ -293,6 +293,7 @@ int cmd_train(int argc, char **argv) {
             if (log)
                 fprintf(log, "{\"step\":%ld,\"loss\":%.9g,\"ema_loss\":%.9g,\"it_s\":%.4g,\"time_s\":%.4g}\n",
                         s, loss, sgm_trainer_ema_loss(tr), ips, el);
+            if (log) fflush(log); /* a running job's log can be followed */
         }
         if ((save_every > 0 && s % save_every == 0) || s == steps) {
             if (sgm_trainer_save(tr, out, &err) != SGM_OK) {
