@@ -16,8 +16,10 @@
  * An image checkpoint (U-Net) writes [N, C, H, W]; --class picks the class
  * of a class-conditional one (a number, "rows": N/K consecutive samples per
  * class, or a comma list cycled over the samples; default the null class)
- * and --guidance W applies classifier-free guidance. --grid OUT.png also
- * writes the samples as an image grid (images) or a scatter plot (2-D).
+ * and --guidance W applies classifier-free guidance. --grid OUT.png (any
+ * --grid value ending in .png; other values are the diffusers grid of the
+ * schedule options) or --png OUT.png also writes the samples as an image
+ * grid (images) or a scatter plot (2-D).
  *
  * Exit codes: 0 success; 2 bad input, including a configuration the sampler
  * refuses when it starts (nothing is written); 1 a failure while sampling or
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #ifdef _OPENMP
@@ -75,7 +78,8 @@ static const cli_opt sample_opts[] = {
     {"out", "OUT.npy", NULL, "output file (written atomically)"},
     {"out-dtype", "f64|f32", "f64", "element type of the output file"},
     {"save-init", "X.npy", NULL, "also write the x_T used (float64; for --init reruns)"},
-    {"grid", "OUT.png", NULL, "also write the samples as a PNG: image grid (image models) or scatter (2-D)"},
+    {"png", "OUT.png", NULL, "also write the samples as a PNG: image grid (image models) or scatter (2-D); "
+                             "--grid OUT.png (a value ending in .png) does the same"},
     {"grid-cols", "N", "per class (--class rows) or sqrt(N)", "images per grid row"},
     {"class", "K|rows|LIST", "null class", "ckpt U-Net with classes: class of the samples"},
     {"guidance", "W", "0", "classifier-free guidance (1 + W) F(x, c) - W F(x, null)"},
@@ -344,7 +348,19 @@ int cmd_sample(int argc, char **argv) {
     if (check_out_path(&a, out_path) < 0) goto bad;
     const char *init_path = cli_get(&a, "save-init");
     if (init_path && check_out_path(&a, init_path) < 0) goto bad;
-    const char *grid_path = cli_get(&a, "grid");
+    const char *grid_path = cli_get(&a, "png");
+    for (size_t i = 0; i < a.n_opts; i++) { /* --grid X.png: the picture, not the diffusers grid */
+        const char *v = a.val[i];
+        size_t L = v ? strlen(v) : 0;
+        if (strcmp(a.opts[i]->name, "grid") == 0 && L > 4 && strcasecmp(v + L - 4, ".png") == 0) {
+            if (grid_path) {
+                cli_fail(&a, "give either --png or --grid OUT.png");
+                goto bad;
+            }
+            grid_path = v;
+            a.val[i] = NULL;
+        }
+    }
     if (grid_path && check_out_path(&a, grid_path) < 0) goto bad;
     double guidance = 0;
     int grid_cols = 0;
