@@ -1,16 +1,30 @@
 /* conv2d.c - 2-D convolution with square kernels, zero padding and a stride
- * (torch.nn.Conv2d, weight (OC, C, K, K)), computed per sample as
- * im2col + one cblas_sgemm (Chellapilla et al. 2006, "High performance
- * convolutional neural networks for document processing"):
- *   col (C K K, Ho Wo) = im2col(x_n);   y_n (OC, Ho Wo) = W (OC, C K K) @ col + b
- * backward: dW += dy_n @ col^T;  dcol = W^T @ dy_n;  dx_n += col2im(dcol).
- * A 1x1, stride-1, unpadded conv uses x_n itself as col (no scratch).
- * Threading comes from OpenBLAS inside sgemm only: the sample loop and
- * im2col / col2im are serial, because OpenMP regions interleaved with
- * threaded sgemm calls make the two thread pools fight for the cores (a
- * 5-8x slowdown measured on 2 cores). */
+ * (torch.nn.Conv2d, weight (OC, C, K, K)), computed by im2col + cblas_sgemm
+ * (Chellapilla et al. 2006, "High performance convolutional neural networks
+ * for document processing") over blocks of nb samples at a time, the columns
+ * of the block's samples side by side (Caffe / PyTorch's slow_conv2d lay
+ * out one sample per GEMM; batching them gives one GEMM of nb times the
+ * width, where OpenBLAS is much nearer its peak for the small OC of a U-Net):
+ *   col (C K K, nb Ho Wo) = [im2col(x_n0) ... im2col(x_n0+nb-1)]
+ *   Y (OC, nb Ho Wo) = W (OC, C K K) @ col;   y_n (OC, Ho Wo) = Y[:, n slice] + b
+ * backward, with dY (OC, nb Ho Wo) the block's dy_n side by side:
+ *   dW += dY @ col^T;  dcol = W^T @ dY;  dx_n += col2im(dcol[:, n slice]).
+ * nb is the largest block whose scratch (col + Y) fits SGM_NN_CONV2D_SCRATCH_MAX
+ * floats (at least one sample); with nb = 1 the sample's own arrays are used
+ * where they can (a 1x1, stride-1, unpadded conv then needs no copy at all).
+ * Threading comes from OpenBLAS inside sgemm only: im2col / col2im and the
+ * gathers are serial, because OpenMP regions interleaved with threaded sgemm
+ * calls make the two thread pools fight for the cores (a 5-8x slowdown
+ * measured on 2 cores). */
 #include <string.h>
 #include "nn/nn_internal.h"
+
+/* scratch budget in floats (16 Mi floats = 64 MB): bounds the block of
+ * samples per GEMM; a single sample may exceed it. Overridable at compile
+ * time (-DSGM_NN_CONV2D_SCRATCH_MAX=...) to test blocks smaller than N. */
+#ifndef SGM_NN_CONV2D_SCRATCH_MAX
+#define SGM_NN_CONV2D_SCRATCH_MAX ((size_t)16 << 20)
+#endif
 
 int sgm_nn_conv2d_out_size(int in, int K, int stride, int pad) {
     return (in + 2 * pad - K) / stride + 1;
@@ -20,11 +34,26 @@ static int is_pointwise(const sgm_nn_conv2d_dims *d) {
     return d->K == 1 && d->stride == 1 && d->pad == 0;
 }
 
-size_t sgm_nn_conv2d_scratch_size(const sgm_nn_conv2d_dims *d) {
-    if (is_pointwise(d)) return 0;
+/* floats of scratch per sample of a block: col (C K K, P) + Y (OC, P) */
+static size_t per_sample(const sgm_nn_conv2d_dims *d) {
     size_t Ho = (size_t)sgm_nn_conv2d_out_size(d->H, d->K, d->stride, d->pad);
     size_t Wo = (size_t)sgm_nn_conv2d_out_size(d->W, d->K, d->stride, d->pad);
-    return (size_t)d->C * (size_t)d->K * (size_t)d->K * Ho * Wo;
+    return ((size_t)d->C * (size_t)d->K * (size_t)d->K + (size_t)d->OC) * Ho * Wo;
+}
+
+/* samples per block: as many as the budget allows, at least 1, at most N;
+ * nondecreasing in N, so scratch sized for N serves every smaller batch */
+static int block_size(const sgm_nn_conv2d_dims *d) {
+    size_t b = SGM_NN_CONV2D_SCRATCH_MAX / per_sample(d);
+    size_t n = d->N > 1 ? (size_t)d->N : 1;
+    if (b > n) b = n;
+    return b < 1 ? 1 : (int)b;
+}
+
+size_t sgm_nn_conv2d_scratch_size(const sgm_nn_conv2d_dims *d) {
+    int nb = block_size(d);
+    if (nb == 1 && is_pointwise(d)) return 0;
+    return (size_t)nb * per_sample(d);
 }
 
 static void check_dims(const sgm_nn_conv2d_dims *d) {
@@ -44,15 +73,24 @@ static void ox_range(int *lo, int *hi, const sgm_nn_conv2d_dims *d, int Wo, int 
     *hi = h < Wo ? h : Wo;
 }
 
-/* col[(c K + ki) K + kj][oy Wo + ox] = x[c][oy s - pad + ki][ox s - pad + kj] (0 outside) */
-static void im2col(float *col, const float *x, const sgm_nn_conv2d_dims *d, int Ho, int Wo) {
+/* col[(c K + ki) K + kj][oy Wo + ox] = x[c][oy s - pad + ki][ox s - pad + kj]
+ * (0 outside), rows ld floats apart */
+static void im2col(float *col, size_t ld, const float *x, const sgm_nn_conv2d_dims *d, int Ho,
+                   int Wo) {
     int K = d->K, H = d->H, W = d->W, s = d->stride, pad = d->pad;
-    size_t P = (size_t)Ho * (size_t)Wo;
+    if (is_pointwise(d)) { /* col = x: a copy of each channel plane */
+        size_t P = (size_t)H * (size_t)W;
+        for (int c = 0; c < d->C; c++)
+            memcpy(col + (size_t)c * ld, x + (size_t)c * P, P * sizeof(float));
+        return;
+    }
     for (int c = 0; c < d->C; c++) {
         const float *xc = x + (size_t)c * (size_t)H * (size_t)W;
         for (int ki = 0; ki < K; ki++) {
             for (int kj = 0; kj < K; kj++) {
-                float *row = col + ((size_t)(c * K + ki) * (size_t)K + (size_t)kj) * P;
+                float *row = col + ((size_t)(c * K + ki) * (size_t)K + (size_t)kj) * ld;
+                int lo, hi;
+                ox_range(&lo, &hi, d, Wo, kj);
                 for (int oy = 0; oy < Ho; oy++) {
                     int iy = oy * s - pad + ki;
                     float *r = row + (size_t)oy * (size_t)Wo;
@@ -61,8 +99,6 @@ static void im2col(float *col, const float *x, const sgm_nn_conv2d_dims *d, int 
                         continue;
                     }
                     const float *xr = xc + (size_t)iy * (size_t)W;
-                    int lo, hi;
-                    ox_range(&lo, &hi, d, Wo, kj);
                     for (int ox = 0; ox < lo; ox++) r[ox] = 0.0f;
                     if (s == 1 && hi > lo)
                         memcpy(r + lo, xr + (lo - pad + kj), (size_t)(hi - lo) * sizeof(float));
@@ -75,23 +111,23 @@ static void im2col(float *col, const float *x, const sgm_nn_conv2d_dims *d, int 
     }
 }
 
-/* dx[c][iy][ix] += dcol[...] over every (ki, kj, oy, ox) that read it */
-static void col2im_add(float *dx, const float *dcol, const sgm_nn_conv2d_dims *d, int Ho,
-                       int Wo) {
+/* dx[c][iy][ix] += dcol[...] over every (ki, kj, oy, ox) that read it; dcol
+ * rows ld floats apart */
+static void col2im_add(float *dx, const float *dcol, size_t ld, const sgm_nn_conv2d_dims *d,
+                       int Ho, int Wo) {
     int K = d->K, H = d->H, W = d->W, s = d->stride, pad = d->pad;
-    size_t P = (size_t)Ho * (size_t)Wo;
     for (int c = 0; c < d->C; c++) { /* channels own disjoint planes of dx */
         float *dxc = dx + (size_t)c * (size_t)H * (size_t)W;
         for (int ki = 0; ki < K; ki++) {
             for (int kj = 0; kj < K; kj++) {
-                const float *row = dcol + ((size_t)(c * K + ki) * (size_t)K + (size_t)kj) * P;
+                const float *row = dcol + ((size_t)(c * K + ki) * (size_t)K + (size_t)kj) * ld;
+                int lo, hi;
+                ox_range(&lo, &hi, d, Wo, kj);
                 for (int oy = 0; oy < Ho; oy++) {
                     int iy = oy * s - pad + ki;
                     if (iy < 0 || iy >= H) continue;
                     const float *r = row + (size_t)oy * (size_t)Wo;
                     float *dxr = dxc + (size_t)iy * (size_t)W;
-                    int lo, hi;
-                    ox_range(&lo, &hi, d, Wo, kj);
                     if (s == 1) { /* contiguous: vectorises */
                         float *dq = dxr + (kj - pad);
                         for (int ox = lo; ox < hi; ox++) dq[ox] += r[ox];
@@ -109,26 +145,45 @@ void sgm_nn_conv2d_forward(float *out, float *scratch, const float *inp, const f
     check_dims(d);
     int Ho = sgm_nn_conv2d_out_size(d->H, d->K, d->stride, d->pad);
     int Wo = sgm_nn_conv2d_out_size(d->W, d->K, d->stride, d->pad);
-    int P = Ho * Wo, CKK = d->C * d->K * d->K;
+    int P = Ho * Wo, CKK = d->C * d->K * d->K, OC = d->OC;
     size_t in_sz = (size_t)d->C * (size_t)d->H * (size_t)d->W;
-    size_t out_sz = (size_t)d->OC * (size_t)P;
-    for (int n = 0; n < d->N; n++) {
-        const float *x = inp + (size_t)n * in_sz;
-        float *y = out + (size_t)n * out_sz;
-        const float *col = x;
-        if (!is_pointwise(d)) {
-            im2col(scratch, x, d, Ho, Wo);
-            col = scratch;
+    size_t out_sz = (size_t)OC * (size_t)P;
+    int nbmax = block_size(d), pw = is_pointwise(d);
+    float *colbuf = scratch, *ybuf = NULL; /* scratch is NULL for a pointwise nb = 1 */
+    if (scratch) ybuf = scratch + (size_t)nbmax * (size_t)CKK * (size_t)P;
+    for (int n0 = 0; n0 < d->N; n0 += nbmax) {
+        int nb = d->N - n0 < nbmax ? d->N - n0 : nbmax;
+        size_t ld = (size_t)nb * (size_t)P; /* row length of col / Y */
+        const float *x0 = inp + (size_t)n0 * in_sz;
+        float *y0 = out + (size_t)n0 * out_sz;
+        const float *col = x0;
+        if (nb > 1 || !pw) {
+            for (int j = 0; j < nb; j++)
+                im2col(colbuf + (size_t)j * (size_t)P, ld, x0 + (size_t)j * in_sz, d, Ho, Wo);
+            col = colbuf;
         }
-        float beta = 0.0f;
-        if (bias) {
-            for (int o = 0; o < d->OC; o++)
-                for (int p = 0; p < P; p++) y[(size_t)o * (size_t)P + (size_t)p] = bias[o];
-            beta = 1.0f;
+        if (nb == 1) { /* Y is y_n itself: bias first, then accumulate */
+            float beta = 0.0f;
+            if (bias) {
+                for (int o = 0; o < OC; o++)
+                    for (int p = 0; p < P; p++) y0[(size_t)o * (size_t)P + (size_t)p] = bias[o];
+                beta = 1.0f;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, CKK, 1.0f, weight,
+                        CKK, col, P, beta, y0, P);
+            continue;
         }
-        /* y (OC, P) = W (OC, CKK) @ col (CKK, P) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->OC, P, CKK, 1.0f, weight,
-                    CKK, col, P, beta, y, P);
+        /* Y (OC, nb P) = W (OC, CKK) @ col (CKK, nb P), then y_n = Y[:, n] + b */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)ld, CKK, 1.0f, weight,
+                    CKK, col, (int)ld, 0.0f, ybuf, (int)ld);
+        for (int j = 0; j < nb; j++) {
+            float *y = y0 + (size_t)j * out_sz;
+            for (int o = 0; o < OC; o++) {
+                const float *r = ybuf + (size_t)o * ld + (size_t)j * (size_t)P;
+                float *yo = y + (size_t)o * (size_t)P, bo = bias ? bias[o] : 0.0f;
+                for (int p = 0; p < P; p++) yo[p] = r[p] + bo;
+            }
+        }
     }
 }
 
@@ -138,36 +193,56 @@ void sgm_nn_conv2d_backward(float *dinp, float *dweight, float *dbias, float *sc
     check_dims(d);
     int Ho = sgm_nn_conv2d_out_size(d->H, d->K, d->stride, d->pad);
     int Wo = sgm_nn_conv2d_out_size(d->W, d->K, d->stride, d->pad);
-    int P = Ho * Wo, CKK = d->C * d->K * d->K;
+    int P = Ho * Wo, CKK = d->C * d->K * d->K, OC = d->OC;
     size_t in_sz = (size_t)d->C * (size_t)d->H * (size_t)d->W;
-    size_t out_sz = (size_t)d->OC * (size_t)P;
-    int pw = is_pointwise(d);
-    for (int n = 0; n < d->N; n++) {
-        const float *x = inp + (size_t)n * in_sz;
-        const float *dy = dout + (size_t)n * out_sz;
+    size_t out_sz = (size_t)OC * (size_t)P;
+    int nbmax = block_size(d), pw = is_pointwise(d);
+    float *colbuf = scratch, *dybuf = NULL;
+    if (scratch) dybuf = scratch + (size_t)nbmax * (size_t)CKK * (size_t)P;
+    for (int n0 = 0; n0 < d->N && (dweight || dinp); n0 += nbmax) {
+        int nb = d->N - n0 < nbmax ? d->N - n0 : nbmax;
+        size_t ld = (size_t)nb * (size_t)P;
+        const float *x0 = inp + (size_t)n0 * in_sz;
+        const float *dy0 = dout + (size_t)n0 * out_sz;
+        const float *dY = dy0; /* dY (OC, nb P): the block's dy_n side by side */
+        if (nb > 1) {
+            for (int j = 0; j < nb; j++)
+                for (int o = 0; o < OC; o++)
+                    memcpy(dybuf + (size_t)o * ld + (size_t)j * (size_t)P,
+                           dy0 + (size_t)j * out_sz + (size_t)o * (size_t)P,
+                           (size_t)P * sizeof(float));
+            dY = dybuf;
+        }
         if (dweight) {
-            const float *col = x;
-            if (!pw) {
-                im2col(scratch, x, d, Ho, Wo);
-                col = scratch;
+            const float *col = x0;
+            if (nb > 1 || !pw) {
+                for (int j = 0; j < nb; j++)
+                    im2col(colbuf + (size_t)j * (size_t)P, ld, x0 + (size_t)j * in_sz, d, Ho,
+                           Wo);
+                col = colbuf;
             }
-            /* dW (OC, CKK) += dy (OC, P) @ col^T (P, CKK) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->OC, CKK, P, 1.0f, dy, P,
-                        col, P, 1.0f, dweight, CKK);
+            /* dW (OC, CKK) += dY (OC, nb P) @ col^T (nb P, CKK) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, (int)ld, 1.0f, dY,
+                        (int)ld, col, (int)ld, 1.0f, dweight, CKK);
         }
         if (dinp) {
-            float *dx = dinp + (size_t)n * in_sz;
-            if (pw) { /* dx (C, P) += W^T (C, OC) @ dy (OC, P) */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, P, d->OC, 1.0f,
-                            weight, CKK, dy, P, 1.0f, dx, P);
-            } else { /* dcol (CKK, P) = W^T @ dy, then scatter-add */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, P, d->OC, 1.0f,
-                            weight, CKK, dy, P, 0.0f, scratch, P);
-                col2im_add(dx, scratch, d, Ho, Wo);
+            float *dx0 = dinp + (size_t)n0 * in_sz;
+            if (nb == 1 && pw) { /* dx (C, P) += W^T (C, OC) @ dy (OC, P) */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, P, OC, 1.0f, weight,
+                            CKK, dY, P, 1.0f, dx0, P);
+            } else { /* dcol (CKK, nb P) = W^T @ dY, then scatter-add per sample */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, (int)ld, OC, 1.0f,
+                            weight, CKK, dY, (int)ld, 0.0f, colbuf, (int)ld);
+                for (int j = 0; j < nb; j++)
+                    col2im_add(dx0 + (size_t)j * in_sz, colbuf + (size_t)j * (size_t)P, ld, d,
+                               Ho, Wo);
             }
         }
-        if (dbias) {
-            for (int o = 0; o < d->OC; o++) {
+    }
+    if (dbias) {
+        for (int n = 0; n < d->N; n++) {
+            const float *dy = dout + (size_t)n * out_sz;
+            for (int o = 0; o < OC; o++) {
                 double s = 0.0;
                 const float *r = dy + (size_t)o * (size_t)P;
                 for (int p = 0; p < P; p++) s += r[p];
