@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# unet.sh - the U-Net in the CLI: `sgm train --arch unet --classes` on the
+# first 64 Fashion-MNIST images (a tiny net, a few steps), --resume to a
+# later step, `sgm sample` from the image checkpoint ([N, 1, 28, 28] npy,
+# --class rows / lists, --guidance, --grid OUT.png and --png), and bad input
+# (exit 2, one line on stderr, nothing written). Skipped (passes) when the
+# Debian dataset-fashion-mnist files are not installed.
+set -u
+SGM="${SGM_BUILD_DIR:?}/sgm"
+if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] &&
+    [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte ]; then
+    echo "fashion-mnist not installed: skipped"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+
+expect_bad() {
+    local name="$1" pat="$2"
+    shift 2
+    rm -f "$T/out.npy" "$T/out.png" "$T/x.safetensors"
+    "$SGM" "$@" >"$T/stdout" 2>"$T/stderr"
+    local rc=$? lines
+    lines=$(wc -l <"$T/stderr")
+    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && [ ! -e "$T/out.npy" ] && [ ! -e "$T/out.png" ] &&
+        [ ! -e "$T/x.safetensors" ] && [ ! -s "$T/stdout" ] && grep -qi -e "$pat" "$T/stderr"; then
+        ok
+    else
+        bad "$name: rc=$rc (want 2), $lines stderr lines (want 1)"
+        sed 's/^/    stderr: /' "$T/stderr"
+    fi
+}
+
+NET=(--arch unet --data fashion-mnist --n-data 64 --classes --unet-base 8 --unet-mult 1,2
+    --unet-groups 4 --unet-res 1 --batch 8 --prediction edm --sigma-data 0.5 --quiet)
+M="$T/m.safetensors"
+if "$SGM" train "${NET[@]}" --steps 4 --save-every 2 --out "$M" 2>"$T/err"; then ok; else
+    bad "train: $(cat "$T/err")"; fi
+# resume 2 -> 4 from the step-2 checkpoint gives the same file as the straight run
+"$SGM" train "${NET[@]}" --steps 2 --out "$T/r.safetensors" 2>/dev/null
+if "$SGM" train --resume "$T/r.safetensors" --steps 4 --quiet --out "$T/r4.safetensors" \
+    2>"$T/err" && cmp -s "$M" "$T/r4.safetensors"; then ok; else
+    bad "resume is not bit for bit: $(cat "$T/err")"; fi
+
+# sampling: [4, 1, 28, 28] float64 (npy header), PNG written
+if "$SGM" sample --model "ckpt:$M" --sampler dpmpp_2m --schedule karras --steps 4 --n 4 \
+    --class rows --guidance 1 --quiet --out "$T/s.npy" --grid "$T/s.png" >/dev/null 2>"$T/err" &&
+    head -c 128 "$T/s.npy" | grep -q "'shape': (4, 1, 28, 28)" &&
+    [ "$(head -c 4 "$T/s.png" | tail -c 3)" = "PNG" ]; then ok; else
+    bad "sample grid: $(cat "$T/err")"; fi
+if "$SGM" sample --model "ckpt:$M" --sampler heun --schedule karras --steps 2 --n 3 \
+    --class 0,9,-1 --grid ddim --png "$T/p.png" --quiet --out "$T/s2.npy" >/dev/null 2>"$T/err" &&
+    [ -s "$T/p.png" ]; then ok; else bad "sample --png with a diffusers --grid: $(cat "$T/err")"; fi
+
+expect_bad "class range" "classes in" sample --model "ckpt:$M" --sampler heun \
+    --schedule karras --steps 2 --n 2 --class 10 --out "$T/out.npy"
+expect_bad "guidance without class" "needs --class" sample --model "ckpt:$M" --sampler heun \
+    --schedule karras --steps 2 --n 2 --guidance 2 --out "$T/out.npy"
+expect_bad "png twice" "either --png" sample --model "ckpt:$M" --sampler heun \
+    --schedule karras --steps 2 --n 2 --png "$T/out.png" --grid "$T/b.png" --out "$T/out.npy"
+expect_bad "unet on 2-D data" "image data" train --arch unet --data moons --out "$T/x.safetensors"
+expect_bad "classes on the mlp" "needs --arch unet" train --data moons --classes \
+    --out "$T/x.safetensors"
+expect_bad "attn list" "one value per level" train --arch unet --data fashion-mnist \
+    --unet-mult 1,2 --unet-attn 0,1,1 --out "$T/x.safetensors"
+expect_bad "levels vs size" "divisible" train --arch unet --data fashion-mnist --n-data 8 \
+    --unet-mult 1,2,2,2 --out "$T/x.safetensors"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
