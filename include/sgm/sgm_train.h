@@ -3,7 +3,8 @@
  * and trained networks as denoisers.
  *
  * Training works on standardized data z = (x - mean) / std (per column; the
- * statistics are saved in the checkpoint). For a batch: t from the noise-level
+ * statistics are saved in the checkpoint; images for the U-Net are used as
+ * given, in [-1, 1], with mean 0 / std 1 recorded). For a batch: t from the noise-level
  * density, x_t = alpha(t) z + sigma(t) eps, the network sees
  *   input   c_in x_t,  c_in = 1 / sqrt(alpha^2 sigma_data^2 + sigma^2)
  *   noise   c_noise = log(sigma / alpha) / 4 = -lambda / 4   (EDM's ln(sigma)/4
