@@ -148,8 +148,11 @@ typedef struct sgm_nn_conv2d_dims {
 } sgm_nn_conv2d_dims;
 /* Output size along one axis: (in + 2 pad - K) / stride + 1. */
 int sgm_nn_conv2d_out_size(int in, int K, int stride, int pad);
-/* Floats of scratch that forward/backward need (C K K Ho Wo; 0 for a 1x1,
- * stride 1, pad 0 conv). */
+/* Floats of scratch that forward/backward need for up to d->N samples: the
+ * samples are processed in blocks of nb (one GEMM per block), nb the most
+ * that fit a fixed budget (1 MB; at least 1, at most N), and the scratch is
+ * nb (C K K + OC) Ho Wo (0 for a 1x1, stride 1, pad 0 conv with nb = 1).
+ * Nondecreasing in N: scratch sized for N serves any smaller batch. */
 size_t sgm_nn_conv2d_scratch_size(const sgm_nn_conv2d_dims *d);
 void sgm_nn_conv2d_forward(float *out,          /* (N, OC, Ho, Wo) */
                            float *scratch,      /* sgm_nn_conv2d_scratch_size floats */

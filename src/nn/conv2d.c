@@ -2,9 +2,9 @@
  * (torch.nn.Conv2d, weight (OC, C, K, K)), computed by im2col + cblas_sgemm
  * (Chellapilla et al. 2006, "High performance convolutional neural networks
  * for document processing") over blocks of nb samples at a time, the columns
- * of the block's samples side by side (Caffe / PyTorch's slow_conv2d lay
- * out one sample per GEMM; batching them gives one GEMM of nb times the
- * width, where OpenBLAS is much nearer its peak for the small OC of a U-Net):
+ * of the block's samples side by side (Caffe / PyTorch's slow_conv2d run one
+ * GEMM per sample; a block gives fewer, wider GEMMs, which helps the small
+ * 7x7 and 14x14 layers of a U-Net most):
  *   col (C K K, nb Ho Wo) = [im2col(x_n0) ... im2col(x_n0+nb-1)]
  *   Y (OC, nb Ho Wo) = W (OC, C K K) @ col;   y_n (OC, Ho Wo) = Y[:, n slice] + b
  * backward, with dY (OC, nb Ho Wo) the block's dy_n side by side:
@@ -19,11 +19,15 @@
 #include <string.h>
 #include "nn/nn_internal.h"
 
-/* scratch budget in floats (16 Mi floats = 64 MB): bounds the block of
- * samples per GEMM; a single sample may exceed it. Overridable at compile
- * time (-DSGM_NN_CONV2D_SCRATCH_MAX=...) to test blocks smaller than N. */
+/* scratch budget in floats (256 Ki floats = 1 MB, one core's L2 here): bounds
+ * the block of samples per GEMM; a single sample may exceed it. Measured on
+ * the default U-Net at batch 64 (bench_train_step, 2026-11-22): budgets of
+ * 0.25-4 MB ran 5-7% faster than one sample per GEMM, 16 MB as fast and
+ * 64 MB 10-15% slower (the block's columns no longer stay in cache between
+ * im2col and the GEMM's packing). Overridable at compile time
+ * (-DSGM_NN_CONV2D_SCRATCH_MAX=...), e.g. to test blocks smaller than N. */
 #ifndef SGM_NN_CONV2D_SCRATCH_MAX
-#define SGM_NN_CONV2D_SCRATCH_MAX ((size_t)16 << 20)
+#define SGM_NN_CONV2D_SCRATCH_MAX ((size_t)1 << 18)
 #endif
 
 int sgm_nn_conv2d_out_size(int in, int K, int stride, int pad) {
