@@ -42,6 +42,15 @@ double *rc_vec(const cJSON *obj, const char *path, size_t *n);
  * den may be NULL (the exact GMM, prediction x0). */
 int rc_run(refcase *rc, const sgm_process *proc, const sgm_schedule *sched,
            const sgm_sampler_config *cfg, const sgm_denoiser *den);
+/* diffusers cases (refcase_diffusers_model.c): the process of a scheduler
+ * config and the exact-GMM model answering eps / v at its own noise level */
+typedef struct rc_dmodel {
+    const sgm_gmm *g;
+    const sgm_process *p; /* vp-discrete, SGM_INTERP_LOG_SIGMA */
+    sgm_prediction pred;
+} rc_dmodel;
+int rc_dmodel_fn(const sgm_eval *q, void *out, void *user);
+int rc_diffusers_process(refcase *rc, const cJSON *cfg, sgm_process **p);
 /* Stores a 1-D output vector (schedule cases). Copies v. */
 int rc_set_vec(refcase *rc, const double *v, size_t n);
 

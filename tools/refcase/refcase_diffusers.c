@@ -23,33 +23,6 @@
 
 int refcase_diffusers_dpm(refcase *rc);
 
-/* ---- the model: eps / v of the exact GMM at the model's noise level ---- */
-
-typedef struct dmodel {
-    const sgm_gmm *g;
-    const sgm_process *p; /* vp-discrete, SGM_INTERP_LOG_SIGMA */
-    sgm_prediction pred;
-    double *tmp;          /* [n_max, d] */
-} dmodel;
-
-static int dmodel_fn(const sgm_eval *q, void *out, void *user_data) {
-    const dmodel *m = user_data;
-    if (q->dtype != SGM_F64) return 1;
-    /* log sigma_ve linear in the (fractional) timestep, clamped */
-    double s = sgm_process_sigma_ve(m->p, q->t);
-    double a = 1 / sqrt(1 + s * s), sg = s * a;
-    const double *x = q->x;
-    double *o = out;
-    size_t cnt = q->n * q->d;
-    for (size_t i = 0; i < cnt; i++) m->tmp[i] = x[i] / a;
-    sgm_gmm_denoise(m->g, q->n, m->tmp, s, o); /* o = x0_hat */
-    for (size_t i = 0; i < cnt; i++) {
-        double x0 = o[i], eps = (x[i] - a * x0) / sg;
-        o[i] = m->pred == SGM_PRED_V ? a * eps - sg * x0 : eps;
-    }
-    return 0;
-}
-
 /* ---- case helpers ---- */
 
 /* consecutive duplicates removed (PNDM's PLMS list, Heun's interleaved arrays) */
@@ -61,23 +34,6 @@ static double *uniq_vec(const cJSON *j, const char *path, size_t *n) {
         if (k == 0 || v[k - 1] != v[i]) v[k++] = v[i];
     *n = k;
     return v;
-}
-
-static int make_process(refcase *rc, const cJSON *cfg, sgm_process **p) {
-    sgm_process_config pc = sgm_process_config_default(SGM_PROCESS_VP_DISCRETE);
-    pc.n_train = (int)rc_num(cfg, "num_train_timesteps", 1000);
-    pc.beta_start = rc_num(cfg, "beta_start", 1e-4);
-    pc.beta_end = rc_num(cfg, "beta_end", 0.02);
-    const char *bs = rc_str(cfg, "beta_schedule", "linear");
-    if (strcmp(bs, "linear") == 0) pc.betas = SGM_BETAS_LINEAR;
-    else if (strcmp(bs, "scaled_linear") == 0) pc.betas = SGM_BETAS_SCALED_LINEAR;
-    else if (strcmp(bs, "squaredcos_cap_v2") == 0) pc.betas = SGM_BETAS_SQUAREDCOS_CAP_V2;
-    else return rc_fail(rc, "beta_schedule '%s' not supported", bs);
-    if (cJSON_IsArray(rc_get(cfg, "trained_betas")))
-        return rc_fail(rc, "trained_betas not supported");
-    pc.rescale_zero_snr = (int)rc_num(cfg, "rescale_betas_zero_snr", 0);
-    pc.interp = SGM_INTERP_LOG_SIGMA;
-    return sgm_process_create(&pc, p, &rc->err) != SGM_OK;
 }
 
 /* DDIM / PNDM: the library's spacing, checked against the case's timesteps */
@@ -196,20 +152,17 @@ int refcase_diffusers(refcase *rc) {
     else return rc_fail(rc, "prediction_type '%s' not supported", pt);
 
     sgm_process *p = NULL;
-    if (make_process(rc, cfg, &p)) return 1;
+    if (rc_diffusers_process(rc, cfg, &p)) return 1;
     sgm_schedule *sched = NULL;
     int bad = ddim_grid ? ddim_grid_schedule(rc, cfg, p, &sched) : array_schedule(rc, p, &sched);
-    dmodel m = {rc->gmm, p, pred, NULL};
+    rc_dmodel m = {rc->gmm, p, pred};
     size_t cnt = rc->init.ndim == 2 ? rc->init.shape[0] * rc->init.shape[1] : 0;
-    if (!bad && !(m.tmp = malloc((cnt ? cnt : 1) * sizeof(double))))
-        bad = rc_fail(rc, "out of memory");
     if (!bad && sigma_space) /* VE sample -> process coordinates */
         for (size_t i = 0; i < cnt; i++) rc->init.data[i] *= sched->alpha[0];
-    sgm_denoiser den = {dmodel_fn, &m, pred};
+    sgm_denoiser den = {rc_dmodel_fn, &m, pred};
     if (!bad) bad = rc_run(rc, p, sched, &sc, &den);
     if (!bad && sigma_space) /* back to the VE sample diffusers returns */
         for (size_t i = 0; i < cnt; i++) rc->out[i] /= sched->alpha[sched->n - 1];
-    free(m.tmp);
     sgm_schedule_free(sched);
     sgm_process_free(p);
     return bad;

@@ -20,49 +20,6 @@
 
 int refcase_diffusers_dpm(refcase *rc);
 
-typedef struct {
-    const sgm_gmm *g;
-    const sgm_process *p; /* vp-discrete, SGM_INTERP_LOG_SIGMA */
-    sgm_prediction pred;
-} dd_model;
-
-static int dd_model_fn(const sgm_eval *q, void *out, void *user) {
-    const dd_model *m = user;
-    if (q->dtype != SGM_F64) return 1;
-    double s = sgm_process_sigma_ve(m->p, q->t); /* log sigma linear in the timestep */
-    double a = 1 / sqrt(1 + s * s), sg = s * a;
-    size_t cnt = q->n * q->d;
-    const double *x = q->x;
-    double *o = out;
-    double *xs = malloc(cnt * sizeof *xs);
-    if (!xs) return 1;
-    for (size_t i = 0; i < cnt; i++) xs[i] = x[i] / a;
-    sgm_gmm_denoise(m->g, q->n, xs, s, o);
-    free(xs);
-    for (size_t i = 0; i < cnt; i++) {
-        double x0 = o[i], eps = (x[i] - a * x0) / sg;
-        o[i] = m->pred == SGM_PRED_V ? a * eps - sg * x0 : eps;
-    }
-    return 0;
-}
-
-static int dd_process(refcase *rc, const cJSON *cfg, sgm_process **p) {
-    sgm_process_config pc = sgm_process_config_default(SGM_PROCESS_VP_DISCRETE);
-    pc.n_train = (int)rc_num(cfg, "num_train_timesteps", 1000);
-    pc.beta_start = rc_num(cfg, "beta_start", 1e-4);
-    pc.beta_end = rc_num(cfg, "beta_end", 0.02);
-    const char *bs = rc_str(cfg, "beta_schedule", "linear");
-    if (strcmp(bs, "linear") == 0) pc.betas = SGM_BETAS_LINEAR;
-    else if (strcmp(bs, "scaled_linear") == 0) pc.betas = SGM_BETAS_SCALED_LINEAR;
-    else if (strcmp(bs, "squaredcos_cap_v2") == 0) pc.betas = SGM_BETAS_SQUAREDCOS_CAP_V2;
-    else return rc_fail(rc, "beta_schedule '%s' not supported", bs);
-    if (cJSON_IsArray(rc_get(cfg, "trained_betas")))
-        return rc_fail(rc, "trained_betas not supported");
-    pc.rescale_zero_snr = (int)rc_num(cfg, "rescale_betas_zero_snr", 0);
-    pc.interp = SGM_INTERP_LOG_SIGMA;
-    return sgm_process_create(&pc, p, &rc->err) != SGM_OK;
-}
-
 static int dd_schedule(refcase *rc, const sgm_process *p, sgm_schedule **out) {
     size_t nt = 0, ns = 0;
     double *ts = rc_vec(rc->json, "timesteps", &nt);
@@ -118,7 +75,7 @@ int refcase_diffusers_dpm(refcase *rc) {
         rc_num(cfg, "lower_order_final", multistep ? 1 : 0) ? SGM_LOF_DIFFUSERS : SGM_LOF_NONE;
     sc.singlestep_plan = SGM_SSPLAN_DIFFUSERS;
 
-    dd_model m;
+    rc_dmodel m;
     m.g = rc->gmm;
     const char *pt = rc_str(cfg, "prediction_type", "epsilon");
     if (strcmp(pt, "epsilon") == 0) m.pred = SGM_PRED_EPS;
@@ -126,11 +83,11 @@ int refcase_diffusers_dpm(refcase *rc) {
     else return rc_fail(rc, "prediction_type '%s' not supported", pt);
 
     sgm_process *p = NULL;
-    if (dd_process(rc, cfg, &p)) return 1;
+    if (rc_diffusers_process(rc, cfg, &p)) return 1;
     m.p = p;
     sgm_schedule *sched = NULL;
     int bad = dd_schedule(rc, p, &sched);
-    sgm_denoiser den = {dd_model_fn, &m, m.pred};
+    sgm_denoiser den = {rc_dmodel_fn, &m, m.pred};
     if (!bad) bad = rc_run(rc, p, sched, &sc, &den);
     sgm_schedule_free(sched);
     sgm_process_free(p);

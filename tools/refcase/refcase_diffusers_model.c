@@ -1,0 +1,47 @@
+/* refcase_diffusers_model.c - what every diffusers case shares: the
+ * vp-discrete process built from the scheduler config (betas, zero-SNR
+ * rescale; log-sigma interpolation as the cases' model uses) and the exact-GMM
+ * model that answers eps or v at the model's own noise level sigma_ve(t)
+ * (see the cases' parameterization.doc). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "refcase.h"
+
+int rc_dmodel_fn(const sgm_eval *q, void *out, void *user) {
+    const rc_dmodel *m = user;
+    if (q->dtype != SGM_F64) return 1;
+    double s = sgm_process_sigma_ve(m->p, q->t); /* log sigma linear in the timestep */
+    double a = 1 / sqrt(1 + s * s), sg = s * a;
+    size_t cnt = q->n * q->d;
+    const double *x = q->x;
+    double *o = out;
+    double *xs = malloc((cnt ? cnt : 1) * sizeof *xs);
+    if (!xs) return 1;
+    for (size_t i = 0; i < cnt; i++) xs[i] = x[i] / a;
+    sgm_gmm_denoise(m->g, q->n, xs, s, o); /* o = x0_hat */
+    free(xs);
+    for (size_t i = 0; i < cnt; i++) {
+        double x0 = o[i], eps = (x[i] - a * x0) / sg;
+        o[i] = m->pred == SGM_PRED_V ? a * eps - sg * x0 : eps;
+    }
+    return 0;
+}
+
+int rc_diffusers_process(refcase *rc, const cJSON *cfg, sgm_process **p) {
+    sgm_process_config pc = sgm_process_config_default(SGM_PROCESS_VP_DISCRETE);
+    pc.n_train = (int)rc_num(cfg, "num_train_timesteps", 1000);
+    pc.beta_start = rc_num(cfg, "beta_start", 1e-4);
+    pc.beta_end = rc_num(cfg, "beta_end", 0.02);
+    const char *bs = rc_str(cfg, "beta_schedule", "linear");
+    if (strcmp(bs, "linear") == 0) pc.betas = SGM_BETAS_LINEAR;
+    else if (strcmp(bs, "scaled_linear") == 0) pc.betas = SGM_BETAS_SCALED_LINEAR;
+    else if (strcmp(bs, "squaredcos_cap_v2") == 0) pc.betas = SGM_BETAS_SQUAREDCOS_CAP_V2;
+    else return rc_fail(rc, "beta_schedule '%s' not supported", bs);
+    if (cJSON_IsArray(rc_get(cfg, "trained_betas")))
+        return rc_fail(rc, "trained_betas not supported");
+    pc.rescale_zero_snr = (int)rc_num(cfg, "rescale_betas_zero_snr", 0);
+    pc.interp = SGM_INTERP_LOG_SIGMA;
+    return sgm_process_create(&pc, p, &rc->err) != SGM_OK;
+}
