@@ -802,24 +802,32 @@ done:
     return rc;
 }
 
+/* copies tensor PREFIX.NAME (float32, cnt values) into dst, or names the problem */
+static sgm_status ckpt_tensor(const sgm_safetensors *st, const char *path, const char *prefix,
+                              const char *name, size_t cnt, float *dst, sgm_error *err) {
+    char full[128];
+    snprintf(full, sizeof full, "%s.%s", prefix, name);
+    const sgm_st_tensor *t = sgm_st_find(st, full);
+    if (!t) return sgm__set_error(err, SGM_ERR_FORMAT, "%s: tensor '%s' is missing", path, full);
+    size_t c = 1;
+    for (int j = 0; j < t->ndim; j++) c *= t->shape[j];
+    if (t->dtype != SGM_ST_F32 || c != cnt)
+        return sgm__set_error(err, SGM_ERR_SHAPE,
+                              "%s: tensor '%s' has %zu elements, the architecture needs %zu "
+                              "float32",
+                              path, full, c, cnt);
+    memcpy(dst, t->data, cnt * sizeof(float));
+    return SGM_OK;
+}
+
 sgm_status sgm__ckpt_tensors(const sgm_safetensors *st, const char *path, const char *prefix,
                              const sgm_nn_mlp *m, float *dst, sgm_error *err) {
     for (int i = 0; i < m->n_tensors; i++) {
-        char nm[80], full[128];
+        char nm[80];
         size_t cnt;
         size_t off = sgm_nn_mlp_tensor(m, i, nm, sizeof nm, &cnt);
-        snprintf(full, sizeof full, "%s.%s", prefix, nm);
-        const sgm_st_tensor *t = sgm_st_find(st, full);
-        if (!t)
-            return sgm__set_error(err, SGM_ERR_FORMAT, "%s: tensor '%s' is missing", path, full);
-        size_t c = 1;
-        for (int j = 0; j < t->ndim; j++) c *= t->shape[j];
-        if (t->dtype != SGM_ST_F32 || c != cnt)
-            return sgm__set_error(err, SGM_ERR_SHAPE,
-                                  "%s: tensor '%s' has %zu elements, the architecture needs %zu "
-                                  "float32",
-                                  path, full, c, cnt);
-        memcpy(dst + off, t->data, cnt * sizeof(float));
+        sgm_status r = ckpt_tensor(st, path, prefix, nm, cnt, dst + off, err);
+        if (r) return r;
     }
     return SGM_OK;
 }
@@ -827,20 +835,9 @@ sgm_status sgm__ckpt_tensors(const sgm_safetensors *st, const char *path, const 
 sgm_status sgm__ckpt_tensors_unet(const sgm_safetensors *st, const char *path, const char *prefix,
                                   const sgm_unet *u, float *dst, sgm_error *err) {
     for (int i = 0; i < u->n_tensors; i++) {
-        char full[128];
-        size_t cnt = u->tensors[i].count;
-        snprintf(full, sizeof full, "%s.%s", prefix, u->tensors[i].name);
-        const sgm_st_tensor *t = sgm_st_find(st, full);
-        if (!t)
-            return sgm__set_error(err, SGM_ERR_FORMAT, "%s: tensor '%s' is missing", path, full);
-        size_t c = 1;
-        for (int j = 0; j < t->ndim; j++) c *= t->shape[j];
-        if (t->dtype != SGM_ST_F32 || c != cnt)
-            return sgm__set_error(err, SGM_ERR_SHAPE,
-                                  "%s: tensor '%s' has %zu elements, the architecture needs %zu "
-                                  "float32",
-                                  path, full, c, cnt);
-        memcpy(dst + u->tensors[i].off, t->data, cnt * sizeof(float));
+        sgm_status r = ckpt_tensor(st, path, prefix, u->tensors[i].name, u->tensors[i].count,
+                                   dst + u->tensors[i].off, err);
+        if (r) return r;
     }
     return SGM_OK;
 }

@@ -15,17 +15,8 @@ GMM="$DATA/models/gmm2d.json"
 X="$MD/xg.npy" # 50 x 2 points
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
-# the float64 payload of an .npy, one value per line
-values() {
-    local shl
-    shl=$(od -A n -t u2 -j 8 -N 2 "$1" | tr -d ' ')
-    tail -c +$((10 + shl + 1)) "$1" | od -A n -v -t f8 -w8 | tr -d ' '
-}
 
 # expect_bad NAME PATTERN CMD ARGS...
 expect_bad() {

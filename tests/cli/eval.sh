@@ -10,29 +10,8 @@ MD="$DATA/metrics"
 GMM="$DATA/models/gmm2d.json"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
-# npy NAME SHAPE SRC.npy SKIP_ROWS... : writes $T/in_NAME.npy, float64 with
-# the given shape string, data bytes copied from SRC's data (header skipped)
-npy() {
-    local name="$1" shape="$2" src="$3" nbytes="$4"
-    local h="{'descr': '<f8', 'fortran_order': False, 'shape': $shape, }"
-    local pad=$(((64 - (10 + ${#h} + 1) % 64) % 64))
-    local hl=$((${#h} + pad + 1))
-    {
-        printf '\x93NUMPY\x01\x00'
-        printf "\\x$(printf %02x $((hl % 256)))\\x$(printf %02x $((hl / 256)))"
-        printf '%s%*s\n' "$h" "$pad" ""
-        if [ "$nbytes" -gt 0 ]; then
-            local shl
-            shl=$(od -A n -t u2 -j 8 -N 2 "$src" | tr -d ' ')
-            tail -c +$((10 + shl + 1)) "$src" | head -c "$nbytes"
-        fi
-    } >"$T/in_$name.npy"
-}
 
 # expect_bad NAME PATTERN ARGS...
 expect_bad() {

@@ -70,23 +70,7 @@ static int array_schedule(refcase *rc, const sgm_process *p, sgm_schedule **out)
     size_t nt = 0, ns = 0;
     double *ts = uniq_vec(rc->json, "timesteps", &nt);
     double *sg = uniq_vec(rc->json, "sigmas", &ns);
-    int bad = 0;
-    if (!ts || !sg || ns != nt + 1) {
-        bad = rc_fail(rc, "case needs timesteps [n] and sigmas [n + 1] (got %zu, %zu)", nt, ns);
-    } else {
-        double *t = malloc(ns * sizeof *t);
-        if (!t) bad = rc_fail(rc, "out of memory");
-        for (size_t i = 0; !bad && i < nt; i++) t[i] = sgm_process_timestep_to_t(p, ts[i]);
-        if (!bad) {
-            /* the model is never called at the final point */
-            t[nt] = sg[nt] > 0 ? sgm_process_t_of_lambda(p, -log(sg[nt])) : 0;
-            bad = sgm_schedule_from_arrays(p, ns, t, sg, out, &rc->err) != SGM_OK;
-        }
-        free(t);
-    }
-    free(ts);
-    free(sg);
-    return bad;
+    return rc_diffusers_array_schedule(rc, p, ts, nt, sg, ns, out);
 }
 
 int refcase_diffusers(refcase *rc) {

@@ -24,28 +24,7 @@ static int dd_schedule(refcase *rc, const sgm_process *p, sgm_schedule **out) {
     size_t nt = 0, ns = 0;
     double *ts = rc_vec(rc->json, "timesteps", &nt);
     double *sg = rc_vec(rc->json, "sigmas", &ns);
-    int bad = 0;
-    if (!ts || !sg || ns != nt + 1) {
-        bad = rc_fail(rc, "case needs timesteps [n] and sigmas [n + 1] (got %zu, %zu)", nt, ns);
-    } else {
-        double *t = malloc(ns * sizeof *t);
-        if (!t) bad = rc_fail(rc, "out of memory");
-        for (size_t i = 0; !bad && i < nt; i++) t[i] = sgm_process_timestep_to_t(p, ts[i]);
-        /* Karras sigmas with final_sigmas_type='sigma_min' repeat sigma_min: diffusers'
-         * last step then has h = 0 and leaves the sample unchanged (after one more
-         * model call). The library needs strictly decreasing sigmas, so the repeated
-         * value is lowered by a relative 1e-12: a step whose effect is ~1e-12. */
-        if (!bad && nt > 0 && sg[nt] > 0 && sg[nt] >= sg[nt - 1]) sg[nt] = sg[nt - 1] * (1 - 1e-12);
-        if (!bad) {
-            /* the model is never called at the final point */
-            t[nt] = sg[nt] > 0 ? sgm_process_t_of_lambda(p, -log(sg[nt])) : 0;
-            bad = sgm_schedule_from_arrays(p, ns, t, sg, out, &rc->err) != SGM_OK;
-        }
-        free(t);
-    }
-    free(ts);
-    free(sg);
-    return bad;
+    return rc_diffusers_array_schedule(rc, p, ts, nt, sg, ns, out);
 }
 
 int refcase_diffusers_dpm(refcase *rc) {

@@ -45,3 +45,29 @@ int rc_diffusers_process(refcase *rc, const cJSON *cfg, sgm_process **p) {
     pc.interp = SGM_INTERP_LOG_SIGMA;
     return sgm_process_create(&pc, p, &rc->err) != SGM_OK;
 }
+
+int rc_diffusers_array_schedule(refcase *rc, const sgm_process *p, double *ts, size_t nt,
+                                double *sg, size_t ns, sgm_schedule **out) {
+    int bad = 0;
+    if (!ts || !sg || ns != nt + 1) {
+        bad = rc_fail(rc, "case needs timesteps [n] and sigmas [n + 1] (got %zu, %zu)", nt, ns);
+    } else {
+        double *t = malloc(ns * sizeof *t);
+        if (!t) bad = rc_fail(rc, "out of memory");
+        for (size_t i = 0; !bad && i < nt; i++) t[i] = sgm_process_timestep_to_t(p, ts[i]);
+        /* Karras sigmas with final_sigmas_type='sigma_min' repeat sigma_min: diffusers'
+         * last step then has h = 0 and leaves the sample unchanged (after one more
+         * model call). The library needs strictly decreasing sigmas, so the repeated
+         * value is lowered by a relative 1e-12: a step whose effect is ~1e-12. */
+        if (!bad && nt > 0 && sg[nt] > 0 && sg[nt] >= sg[nt - 1]) sg[nt] = sg[nt - 1] * (1 - 1e-12);
+        if (!bad) {
+            /* the model is never called at the final point */
+            t[nt] = sg[nt] > 0 ? sgm_process_t_of_lambda(p, -log(sg[nt])) : 0;
+            bad = sgm_schedule_from_arrays(p, ns, t, sg, out, &rc->err) != SGM_OK;
+        }
+        free(t);
+    }
+    free(ts);
+    free(sg);
+    return bad;
+}
