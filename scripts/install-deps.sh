@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sgm needs, only those missing (idempotent).
 set -euo pipefail
-pkgs=(build-essential cmake libcjson-dev libopenblas-dev libpng-dev zlib1g-dev dataset-fashion-mnist)
+pkgs=(build-essential cmake libcjson-dev libopenblas-dev libpng-dev zlib1g-dev libcairo2-dev
+      dataset-fashion-mnist)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
