@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sgm needs, only those missing (idempotent).
 set -euo pipefail
-pkgs=(build-essential cmake libcjson-dev libopenblas-dev libpng-dev zlib1g-dev libcairo2-dev
+pkgs=(build-essential cmake libcjson-dev libopenblas-dev libopenblas-openmp-dev libpng-dev zlib1g-dev libcairo2-dev libdnnl-dev
       dataset-fashion-mnist)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -85,6 +85,13 @@ typedef struct sgm_unet {
 sgm_status sgm_unet_init(sgm_unet *u, const sgm_unet_config *cfg, int max_batch, uint64_t seed,
                          sgm_error *err);
 void sgm_unet_free(sgm_unet *u);
+/* Chooses the convolution backend of every conv layer (sgm_nn.h; init picks
+ * SGM_NN_CONV2D_AUTO: oneDNN when sgm is built with it). For tests and
+ * benchmarks that compare the two. SGM_ERR_UNSUPPORTED: DNNL in a build
+ * without oneDNN (the U-Net then has no usable backend until a call with
+ * GEMM or AUTO succeeds). */
+sgm_status sgm_unet_set_conv_backend(sgm_unet *u, sgm_nn_conv2d_backend backend,
+                                     sgm_error *err);
 /* index of the tensor with this name, or -1 */
 int sgm_unet_find(const sgm_unet *u, const char *name);
 /* out (N, out_ch, H, W) = unet(x (N, in_ch, H, W), c (N), labels (N) or

@@ -31,6 +31,7 @@ typedef struct op {
     int cache;         /* activation tensor used as a cache (GN stats, attention), -1 */
     int a, b, c, d;    /* op-specific sizes (see run_forward) */
     sgm_nn_conv2d_dims cd;
+    sgm_nn_conv2d_plan *plan; /* OP_CONV: the layer's convolution backend */
 } op;
 
 typedef struct tape {
@@ -314,6 +315,8 @@ static const char *check_config(const sgm_unet_config *c) {
 
 static void tape_free(tape *t) {
     if (!t) return;
+    for (int i = 0; i < t->n_ops; i++)
+        if (t->ops[i].type == OP_CONV) sgm_nn_conv2d_plan_free(t->ops[i].plan);
     free(t->ops);
     free(t->t_per);
     free(t->t_off);
@@ -374,31 +377,50 @@ sgm_status sgm_unet_init(sgm_unet *u, const sgm_unet_config *cfg, int max_batch,
             sgm_nn_fill_normal(p, n, 1.0f, seed, (uint64_t)i);
     }
     /* activations (and their gradients), scratch */
-    size_t tot = 0, conv_s = 0, att_t = 1;
+    size_t tot = 0, att_t = 1;
     for (int i = 0; i < t->n_t; i++) {
         t->t_off[i] = tot;
         tot += (t->t_per[i] * (size_t)max_batch + 15) / 16 * 16;
     }
     for (int i = 0; i < t->n_ops; i++) {
         op *o = &t->ops[i];
-        if (o->type == OP_CONV) {
-            o->cd.N = max_batch;
-            size_t s = sgm_nn_conv2d_scratch_size(&o->cd);
-            if (s > conv_s) conv_s = s;
-        }
+        if (o->type == OP_CONV) o->cd.N = max_batch;
         if (o->type == OP_ATTN && (size_t)o->a > att_t) att_t = (size_t)o->a;
     }
     u->n_acts = 2 * tot;
     t->acts = sgm__calloc(2 * tot, sizeof(float));
     t->dacts = t->acts ? t->acts + tot : NULL;
-    t->scratch = sgm__calloc(conv_s ? conv_s : 1, sizeof(float));
     t->att_scratch = sgm__calloc(att_t * att_t, sizeof(float));
     t->labels = sgm__calloc((size_t)max_batch, sizeof(int));
-    if (!t->acts || !t->scratch || !t->att_scratch || !t->labels) goto nomem;
-    return SGM_OK;
+    if (!t->acts || !t->att_scratch || !t->labels) goto nomem;
+    sgm_status st = sgm_unet_set_conv_backend(u, SGM_NN_CONV2D_AUTO, err);
+    if (st != SGM_OK) sgm_unet_free(u);
+    return st;
 nomem:
     sgm_unet_free(u);
     return sgm__set_error(err, SGM_ERR_NOMEM, "unet: out of memory");
+}
+
+sgm_status sgm_unet_set_conv_backend(sgm_unet *u, sgm_nn_conv2d_backend backend,
+                                     sgm_error *err) {
+    if (!u || !u->impl_) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "unet: NULL argument");
+    tape *t = u->impl_;
+    size_t conv_s = 1;
+    for (int i = 0; i < t->n_ops; i++) {
+        op *o = &t->ops[i];
+        if (o->type != OP_CONV) continue;
+        sgm_nn_conv2d_plan_free(o->plan);
+        o->plan = NULL;
+        sgm_status st = sgm_nn_conv2d_plan_create(&o->plan, &o->cd, backend, err);
+        if (st != SGM_OK) return st;
+        size_t s = sgm_nn_conv2d_plan_scratch_size(o->plan);
+        if (s > conv_s) conv_s = s;
+    }
+    float *scr = sgm__calloc(conv_s, sizeof(float));
+    if (!scr) return sgm__set_error(err, SGM_ERR_NOMEM, "unet: out of memory");
+    free(t->scratch);
+    t->scratch = scr;
+    return SGM_OK;
 }
 
 int sgm_unet_find(const sgm_unet *u, const char *name) {
@@ -416,7 +438,7 @@ static float *Gp(const sgm_unet *u, int i, int pg) {
     return pg ? u->grads + u->tensors[i].off : NULL;
 }
 
-static void run_forward(sgm_unet *u, tape *t, const op *o, int N) {
+static sgm_status run_forward(sgm_unet *u, tape *t, const op *o, int N, sgm_error *err) {
     size_t n = (size_t)N * t->t_per[o->out];
     float *out = A(t, o->out);
     switch (o->type) {
@@ -432,12 +454,9 @@ static void run_forward(sgm_unet *u, tape *t, const op *o, int N) {
     case OP_CLASS:
         sgm_nn_class_embed_forward(out, t->labels, P(u, o->p), N, o->a, o->b);
         break;
-    case OP_CONV: {
-        sgm_nn_conv2d_dims cd = o->cd;
-        cd.N = N;
-        sgm_nn_conv2d_forward(out, t->scratch, A(t, o->in0), P(u, o->p), P(u, o->p + 1), &cd);
-        break;
-    }
+    case OP_CONV:
+        return sgm_nn_conv2d_plan_forward(o->plan, out, t->scratch, A(t, o->in0), P(u, o->p),
+                                          P(u, o->p + 1), N, err);
     case OP_GN: {
         float *mean = A(t, o->cache), *rstd = mean + (size_t)N * (size_t)o->c;
         sgm_nn_groupnorm_forward(out, mean, rstd, A(t, o->in0), P(u, o->p), P(u, o->p + 1), N,
@@ -470,10 +489,11 @@ static void run_forward(sgm_unet *u, tape *t, const op *o, int N) {
     case OP_ATTN:
         sgm_nn_attention_forward(out, A(t, o->cache), A(t, o->in0), N, o->a, o->b, o->c);
         break;
-    }
+    }    return SGM_OK;
 }
 
-static void run_backward(sgm_unet *u, tape *t, const op *o, int N, int pg) {
+static sgm_status run_backward(sgm_unet *u, tape *t, const op *o, int N, int pg,
+                               sgm_error *err) {
     size_t n = (size_t)N * t->t_per[o->out];
     const float *dout = DA(t, o->out);
     float *din = o->in0 >= 0 ? DA(t, o->in0) : NULL;
@@ -490,13 +510,9 @@ static void run_backward(sgm_unet *u, tape *t, const op *o, int N, int pg) {
     case OP_CLASS:
         if (pg) sgm_nn_class_embed_backward(Gp(u, o->p, pg), dout, t->labels, N, o->a, o->b);
         break;
-    case OP_CONV: {
-        sgm_nn_conv2d_dims cd = o->cd;
-        cd.N = N;
-        sgm_nn_conv2d_backward(din, Gp(u, o->p, pg), Gp(u, o->p + 1, pg), t->scratch, dout,
-                               A(t, o->in0), P(u, o->p), &cd);
-        break;
-    }
+    case OP_CONV:
+        return sgm_nn_conv2d_plan_backward(o->plan, din, Gp(u, o->p, pg), Gp(u, o->p + 1, pg),
+                                           t->scratch, dout, A(t, o->in0), P(u, o->p), N, err);
     case OP_GN: {
         float *mean = A(t, o->cache), *rstd = mean + (size_t)N * (size_t)o->c;
         sgm_nn_groupnorm_backward(din, Gp(u, o->p, pg), Gp(u, o->p + 1, pg), dout, A(t, o->in0),
@@ -539,7 +555,7 @@ static void run_backward(sgm_unet *u, tape *t, const op *o, int N, int pg) {
         sgm_nn_attention_backward(din, t->att_scratch, dout, A(t, o->in0), A(t, o->cache), N,
                                   o->a, o->b, o->c);
         break;
-    }
+    }    return SGM_OK;
 }
 
 sgm_status sgm_unet_forward(sgm_unet *u, float *out, const float *x, const float *c,
@@ -553,7 +569,11 @@ sgm_status sgm_unet_forward(sgm_unet *u, float *out, const float *x, const float
     memcpy(A(t, t->x_t), x, (size_t)N * t->t_per[t->x_t] * sizeof(float));
     memcpy(A(t, t->c_t), c, (size_t)N * sizeof(float));
     for (int i = 0; i < N; i++) t->labels[i] = labels ? labels[i] : SGM_UNET_NULL_LABEL;
-    for (int i = 0; i < t->n_ops; i++) run_forward(u, t, &t->ops[i], N);
+    u->last_n = 0;
+    for (int i = 0; i < t->n_ops; i++) {
+        sgm_status st = run_forward(u, t, &t->ops[i], N, err);
+        if (st != SGM_OK) return st;
+    }
     memcpy(out, A(t, t->out_t), (size_t)N * t->t_per[t->out_t] * sizeof(float));
     u->last_n = N;
     return SGM_OK;
@@ -576,7 +596,8 @@ sgm_status sgm_unet_backward(sgm_unet *u, float *dx, float *dc, const float *dou
         /* the embedding chain (and each block's projection of it) only
          * matters for parameter gradients and dc: skipped for a pure VJP */
         if (!pg && !dc && (i < t->n_emb_ops || o->in0 == t->semb)) continue;
-        run_backward(u, t, o, N, pg);
+        sgm_status st = run_backward(u, t, o, N, pg, err);
+        if (st != SGM_OK) return st;
     }
     if (dx) {
         const float *g = DA(t, t->x_t);
