@@ -62,6 +62,7 @@ struct sgm__dnnl_conv {
     /* backward weights: src, diff_dst, diff_weights (reordered with sum), diff_bias */
     arg w_src, w_ddst, w_dw;
     dnnl_memory_t w_db;
+    int ddst_shared; /* w_ddst reads d_ddst's block (same format) */
     size_t fwd_scratch, bwd_scratch; /* floats of caller scratch, this batch */
     size_t cap;                      /* floats of caller scratch available */
 };
@@ -255,7 +256,16 @@ static void layout(sgm__dnnl_conv *c, dnnl_primitive_desc_t pd[3], const plain *
     plan_arg(&c->d_w, q(pd[1], dnnl_query_weights_md), &p->w, 0, &top);
     plan_arg(&c->d_dsrc, q(pd[1], dnnl_query_diff_src_md), &p->src, 1, &top);
     plan_arg(&c->w_src, q(pd[2], dnnl_query_src_md), &p->src, 0, &top);
-    plan_arg(&c->w_ddst, q(pd[2], dnnl_query_diff_dst_md), &p->dst, 0, &top);
+    /* backward weights reads diff_dst in the format backward data had it
+     * reordered to when they agree (the usual case): one reorder, not two */
+    c->ddst_shared = c->d_ddst.size > 0 &&
+                     dnnl_memory_desc_equal(q(pd[2], dnnl_query_diff_dst_md), &c->d_ddst.md);
+    if (c->ddst_shared) {
+        c->w_ddst.md = c->d_ddst.md;
+        c->w_ddst.size = 0;
+    } else {
+        plan_arg(&c->w_ddst, q(pd[2], dnnl_query_diff_dst_md), &p->dst, 0, &top);
+    }
     plan_arg(&c->w_dw, q(pd[2], dnnl_query_diff_weights_md), &p->w, 1, &top);
     take(&top, (size_t)c->d.OC); /* diff_bias */
     c->bwd_scratch = top;
@@ -423,7 +433,14 @@ sgm_status sgm__dnnl_conv_backward(sgm__dnnl_conv *c, float *dinp, float *dweigh
     if (dweight || dbias) {
         float *db = scratch + c->bwd_scratch - (c->d.OC + 15) / 16 * 16;
         RUN(bind_in(c, &c->w_src, scratch, inp, err));
-        RUN(bind_in(c, &c->w_ddst, scratch, dout, err));
+        if (c->ddst_shared && dinp) { /* d_ddst's block holds dout already */
+            TRY(dnnl_memory_set_data_handle(c->w_ddst.mem, scratch + c->d_ddst.off), "set handle");
+        } else if (c->ddst_shared) {
+            RUN(bind_in(c, &c->d_ddst, scratch, dout, err));
+            TRY(dnnl_memory_set_data_handle(c->w_ddst.mem, scratch + c->d_ddst.off), "set handle");
+        } else {
+            RUN(bind_in(c, &c->w_ddst, scratch, dout, err));
+        }
         RUN(bind_out(&c->w_dw, scratch, NULL, err));
         TRY(dnnl_memory_set_data_handle(c->w_db, db), "set handle");
         dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, c->w_src.mem},

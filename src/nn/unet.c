@@ -49,6 +49,10 @@ typedef struct tape {
     int semb;        /* SiLU(embedding), input of every emb_proj */
     int n_emb_ops;   /* ops [0, n_emb_ops) compute the embedding */
     int fail;        /* allocation failure while building */
+    int *first_writer; /* per tensor: the op that first accumulates into its
+                        * gradient when backward runs the tape in reverse
+                        * (-1 none); backward clears the gradient right
+                        * before that op, when it is hot in cache for it */
 } tape;
 
 /* ------------------------------------------------------------ builder --- */
@@ -107,6 +111,11 @@ static op mk(op_type ty, int in0, int in1, int out) {
     memset(&o, 0, sizeof o);
     o.type = ty, o.in0 = in0, o.in1 = in1, o.out = out, o.p = -1, o.cache = -1;
     return o;
+}
+
+/* 1 when the op's backward accumulates into the gradient of in1 as well */
+static int writes_din1(const op *o) {
+    return o->in1 >= 0 && (o->type == OP_ADD || o->type == OP_FILM || o->type == OP_CONCAT);
 }
 
 /* Conv2d(C, OC, K, stride, pad) named prefix.weight / .bias */
@@ -326,6 +335,7 @@ static void tape_free(tape *t) {
     free(t->att_scratch);
     free(t->labels);
     free(t->pblock);
+    free(t->first_writer);
     free(t);
 }
 
@@ -392,7 +402,14 @@ sgm_status sgm_unet_init(sgm_unet *u, const sgm_unet_config *cfg, int max_batch,
     t->dacts = t->acts ? t->acts + tot : NULL;
     t->att_scratch = sgm__calloc(att_t * att_t, sizeof(float));
     t->labels = sgm__calloc((size_t)max_batch, sizeof(int));
-    if (!t->acts || !t->att_scratch || !t->labels) goto nomem;
+    t->first_writer = sgm__calloc((size_t)t->n_t, sizeof(int));
+    if (!t->acts || !t->att_scratch || !t->labels || !t->first_writer) goto nomem;
+    for (int i = 0; i < t->n_t; i++) t->first_writer[i] = -1;
+    for (int i = t->n_ops - 1; i >= 0; i--) {
+        const op *o = &t->ops[i];
+        if (o->in0 >= 0 && t->first_writer[o->in0] < 0) t->first_writer[o->in0] = i;
+        if (writes_din1(o) && t->first_writer[o->in1] < 0) t->first_writer[o->in1] = i;
+    }
     sgm_status st = sgm_unet_set_conv_backend(u, SGM_NN_CONV2D_AUTO, err);
     if (st != SGM_OK) sgm_unet_free(u);
     return st;
@@ -588,11 +605,18 @@ sgm_status sgm_unet_backward(sgm_unet *u, float *dx, float *dc, const float *dou
                               "unet: backward of batch %d without a forward of that batch", N);
     tape *t = u->impl_;
     int pg = param_grads != 0;
-    /* clear the activation gradients in use (a batch-N prefix of each tensor) */
-    for (int i = 0; i < t->n_t; i++) sgm_nn_zero(DA(t, i), (size_t)N * t->t_per[i]);
+    /* activation gradients (a batch-N prefix of each tensor) are cleared
+     * right before the first op that accumulates into them; those no op
+     * writes are cleared now */
+    for (int i = 0; i < t->n_t; i++)
+        if (t->first_writer[i] < 0) sgm_nn_zero(DA(t, i), (size_t)N * t->t_per[i]);
     memcpy(DA(t, t->out_t), dout, (size_t)N * t->t_per[t->out_t] * sizeof(float));
     for (int i = t->n_ops - 1; i >= 0; i--) {
         const op *o = &t->ops[i];
+        if (o->in0 >= 0 && t->first_writer[o->in0] == i)
+            sgm_nn_zero(DA(t, o->in0), (size_t)N * t->t_per[o->in0]);
+        if (writes_din1(o) && t->first_writer[o->in1] == i)
+            sgm_nn_zero(DA(t, o->in1), (size_t)N * t->t_per[o->in1]);
         /* the embedding chain (and each block's projection of it) only
          * matters for parameter gradients and dc: skipped for a pure VJP */
         if (!pg && !dc && (i < t->n_emb_ops || o->in0 == t->semb)) continue;
