@@ -89,7 +89,8 @@ static sgm_status check_call(const sgm_nn_conv2d_plan *p, int N, int ok_ptrs, sg
 sgm_status sgm_nn_conv2d_plan_forward(sgm_nn_conv2d_plan *plan, float *out, float *scratch,
                                       const float *inp, const float *weight, const float *bias,
                                       int N, sgm_error *err) {
-    sgm_status st = check_call(plan, N, out && inp && weight && (scratch || !plan->scratch), err);
+    sgm_status st =
+        check_call(plan, N, out && inp && weight && (scratch || (plan && !plan->scratch)), err);
     if (st != SGM_OK) return st;
     if (plan->backend == SGM_NN_CONV2D_GEMM) {
         sgm_nn_conv2d_dims d = plan->d;
@@ -108,7 +109,8 @@ sgm_status sgm_nn_conv2d_plan_backward(sgm_nn_conv2d_plan *plan, float *dinp, fl
                                        float *dbias, float *scratch, const float *dout,
                                        const float *inp, const float *weight, int N,
                                        sgm_error *err) {
-    sgm_status st = check_call(plan, N, dout && inp && weight && (scratch || !plan->scratch), err);
+    sgm_status st =
+        check_call(plan, N, dout && inp && weight && (scratch || (plan && !plan->scratch)), err);
     if (st != SGM_OK) return st;
     if (!dinp && !dweight && !dbias) return SGM_OK;
     if (plan->backend == SGM_NN_CONV2D_GEMM) {
