@@ -2,7 +2,9 @@
  * (tools/ref/gen_unet.py, fixture tests/data/unet/unet_tiny.bin): a tiny
  * 3-channel 8x8 net with 2 levels, attention at level 1 and in the middle,
  * 2 heads, 3 classes and the null label; forward output, input gradients
- * (dx, dc) and the gradient of every parameter tensor, all matched by name. */
+ * (dx, dc) and the gradient of every parameter tensor, all matched by name;
+ * once with the im2col + sgemm convolutions and once with oneDNN's (when sgm
+ * is built with it), to the same tolerances. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +91,9 @@ static const rec *get(const char *name) {
  * because float32 sums of many terms of both signs (convolutions over 9 C
  * inputs, GroupNorm statistics) leave errors of ~1e-7 of the terms' size,
  * which is unbounded relative to an element that cancels to near zero. */
-static void cmp(const char *what, const float *got, const rec *want, size_t n) {
+static void cmp(const char *be, const char *what, const float *got, const rec *want, size_t n) {
     if (!want || want->count != n) {
-        CHECK(0, "%s: reference missing or of %zu elements, not %zu", what,
+        CHECK(0, "%s: %s: reference missing or of %zu elements, not %zu", be, what,
               want ? want->count : 0, n);
         return;
     }
@@ -105,8 +107,8 @@ static void cmp(const char *what, const float *got, const rec *want, size_t n) {
         if (!(d <= lim)) ok = 0;
         if (d / (lim > 0 ? lim : 1e-300) > worst) worst = d / (lim > 0 ? lim : 1e-300), wi = i;
     }
-    CHECK(ok, "%s: element %zu got %.9g want %.9g (max|w| %.3g)", what, wi, (double)got[wi],
-          want->data[wi], mx);
+    CHECK(ok, "%s: %s: element %zu got %.9g want %.9g (max|w| %.3g)", be, what, wi,
+          (double)got[wi], want->data[wi], mx);
 }
 
 int main(void) {
@@ -156,27 +158,43 @@ int main(void) {
     for (size_t i = 0; i < no; i++) dout[i] = (float)rd->data[i];
     for (int i = 0; i < N; i++) cc[i] = (float)rc->data[i], labels[i] = (int)rl->data[i];
 
-    CHECK(sgm_unet_forward(&u, out, x, cc, labels, N, &err) == SGM_OK, "forward: %s", err.msg);
-    cmp("out", out, get("out"), no);
-    sgm_nn_zero(u.grads, u.n_params);
-    CHECK(sgm_unet_backward(&u, dx, dc, dout, N, 1, &err) == SGM_OK, "backward: %s", err.msg);
-    cmp("dx", dx, get("dx"), nx);
-    cmp("dc", dc, get("dc"), (size_t)N);
-    for (int i = 0; i < u.n_tensors; i++) {
-        char nm[128];
-        snprintf(nm, sizeof nm, "g:%s", u.tensors[i].name);
-        cmp(nm, u.grads + u.tensors[i].off, get(nm), u.tensors[i].count);
-    }
-    /* the input VJP alone (no parameter gradients, no dc) gives the same dx
-     * and leaves the parameter gradients untouched */
+    /* the same net and parameters through each convolution backend */
+    static const sgm_nn_conv2d_backend bes[] = {SGM_NN_CONV2D_GEMM, SGM_NN_CONV2D_DNNL};
     float *dx2 = calloc(nx, sizeof(float));
-    sgm_nn_zero(u.grads, u.n_params);
-    CHECK(sgm_unet_backward(&u, dx2, NULL, dout, N, 0, &err) == SGM_OK, "vjp: %s", err.msg);
-    int same = 1, untouched = 1;
-    for (size_t i = 0; i < nx; i++) same &= dx2[i] == dx[i];
-    for (size_t i = 0; i < u.n_params; i++) untouched &= u.grads[i] == 0.0f;
-    CHECK(same, "input VJP differs from the full backward's dx (the same float ops: exact)");
-    CHECK(untouched, "input VJP wrote parameter gradients");
+    if (!dx2) return 2;
+    for (int k = 0; k < 2; k++) {
+        const char *be = k ? "DNNL" : "GEMM";
+        if (bes[k] == SGM_NN_CONV2D_DNNL && !sgm_nn_conv2d_have_dnnl()) {
+            printf("DNNL: SKIPPED (sgm built without oneDNN)\n");
+            continue;
+        }
+        CHECK(sgm_unet_set_conv_backend(&u, bes[k], &err) == SGM_OK, "%s: %s", be, err.msg);
+        sgm_nn_zero(out, no), sgm_nn_zero(dx, nx), sgm_nn_zero(dx2, nx), sgm_nn_zero(dc, 16);
+        CHECK(sgm_unet_forward(&u, out, x, cc, labels, N, &err) == SGM_OK, "%s: forward: %s", be,
+              err.msg);
+        cmp(be, "out", out, get("out"), no);
+        sgm_nn_zero(u.grads, u.n_params);
+        CHECK(sgm_unet_backward(&u, dx, dc, dout, N, 1, &err) == SGM_OK, "%s: backward: %s", be,
+              err.msg);
+        cmp(be, "dx", dx, get("dx"), nx);
+        cmp(be, "dc", dc, get("dc"), (size_t)N);
+        for (int i = 0; i < u.n_tensors; i++) {
+            char nm[128];
+            snprintf(nm, sizeof nm, "g:%s", u.tensors[i].name);
+            cmp(be, nm, u.grads + u.tensors[i].off, get(nm), u.tensors[i].count);
+        }
+        /* the input VJP alone (no parameter gradients, no dc) gives the same dx
+         * and leaves the parameter gradients untouched */
+        sgm_nn_zero(u.grads, u.n_params);
+        CHECK(sgm_unet_backward(&u, dx2, NULL, dout, N, 0, &err) == SGM_OK, "%s: vjp: %s", be,
+              err.msg);
+        int same = 1, untouched = 1;
+        for (size_t i = 0; i < nx; i++) same &= dx2[i] == dx[i];
+        for (size_t i = 0; i < u.n_params; i++) untouched &= u.grads[i] == 0.0f;
+        CHECK(same, "%s: input VJP differs from the full backward's dx (the same float ops: "
+              "exact)", be);
+        CHECK(untouched, "%s: input VJP wrote parameter gradients", be);
+    }
     free(dx2);
     free(x), free(out), free(dout), free(dx);
     sgm_unet_free(&u);
