@@ -200,6 +200,13 @@ sgm_status sgm_nn_conv2d_plan_create(sgm_nn_conv2d_plan **plan, const sgm_nn_con
 void sgm_nn_conv2d_plan_free(sgm_nn_conv2d_plan *plan);
 /* the backend the plan runs (never AUTO) */
 sgm_nn_conv2d_backend sgm_nn_conv2d_plan_backend(const sgm_nn_conv2d_plan *plan);
+/* Training: with on != 0, a forward keeps its input in the backend's own
+ * format (oneDNN: one blocked copy at the largest batch, allocated at the
+ * first backward) and the backward that follows it, with the same inp
+ * pointer and batch, computes the weight gradient from that copy instead of
+ * converting inp again. The caller promises that the contents of inp do not
+ * change between the forward and that backward. No effect on GEMM plans. */
+void sgm_nn_conv2d_plan_keep_input(sgm_nn_conv2d_plan *plan, int on);
 /* floats of caller scratch forward/backward need, for any batch up to d->N */
 size_t sgm_nn_conv2d_plan_scratch_size(const sgm_nn_conv2d_plan *plan);
 sgm_status sgm_nn_conv2d_plan_forward(sgm_nn_conv2d_plan *plan,
@@ -218,6 +225,22 @@ sgm_status sgm_nn_conv2d_plan_backward(sgm_nn_conv2d_plan *plan,
                                        const float *inp,    /* (N, C, H, W) */
                                        const float *weight, /* (OC, C, K, K) */
                                        int N, sgm_error *err);
+
+/* ---------------------------------------------------------------- FiLM --- */
+
+/* Feature-wise scale and shift (Perez et al. 2018) as improved-diffusion's
+ * scale-shift norm: out[n, c] = h[n, c] (1 + ss[n, c]) + ss[n, C + c] for
+ * every position, ss (N, 2C) the per-sample (scale, shift). */
+void sgm_nn_film_forward(float *out,       /* (N, C, HW) */
+                         const float *h,   /* (N, C, HW) */
+                         const float *ss,  /* (N, 2 C) */
+                         int N, int C, int HW);
+void sgm_nn_film_backward(float *dh,        /* (N, C, HW) or NULL */
+                          float *dss,       /* (N, 2 C) or NULL */
+                          const float *dout, /* (N, C, HW) */
+                          const float *h,   /* (N, C, HW) */
+                          const float *ss,  /* (N, 2 C) */
+                          int N, int C, int HW);
 
 /* ---------------------------------------------------------- resampling --- */
 

@@ -63,6 +63,14 @@ struct sgm__dnnl_conv {
     arg w_src, w_ddst, w_dw;
     dnnl_memory_t w_db;
     int ddst_shared; /* w_ddst reads d_ddst's block (same format) */
+    /* keep_input: forward leaves its reordered input in `kept` (allocated at
+     * the first backward, for the largest batch) and the backward right
+     * after it reads that instead of reordering inp again */
+    int keep_input;
+    float *kept;
+    size_t kept_cap;         /* floats */
+    const float *kept_inp;   /* the inp of the forward that filled `kept` */
+    int kept_n;              /* its batch; 0: nothing kept */
     size_t fwd_scratch, bwd_scratch; /* floats of caller scratch, this batch */
     size_t cap;                      /* floats of caller scratch available */
 };
@@ -120,6 +128,7 @@ static void free_shape(sgm__dnnl_conv *c) {
     if (c->w_db) dnnl_memory_destroy(c->w_db);
     c->f_bias = c->w_db = NULL;
     c->n = 0;
+    c->kept_n = 0;
 }
 
 /* the plain descriptors of a batch n */
@@ -345,6 +354,7 @@ sgm_status sgm__dnnl_conv_create(sgm__dnnl_conv **out, const sgm_nn_conv2d_dims 
 void sgm__dnnl_conv_free(sgm__dnnl_conv *c) {
     if (!c) return;
     free_shape(c);
+    free(c->kept);
     if (c->st) dnnl_stream_destroy(c->st);
     if (c->eng) dnnl_engine_destroy(c->eng);
     free(c);
@@ -352,19 +362,23 @@ void sgm__dnnl_conv_free(sgm__dnnl_conv *c) {
 
 /* binds an argument: its memory to the scratch block, reordering the user
  * array in (to_user 0) - or to the user array when no reorder is needed */
-static sgm_status bind_in(sgm__dnnl_conv *c, arg *a, float *scratch, const float *user,
-                          sgm_error *err) {
+static sgm_status bind_in_at(sgm__dnnl_conv *c, arg *a, float *blk, const float *user,
+                             sgm_error *err) {
     if (!a->size) {
         TRY(dnnl_memory_set_data_handle(a->mem, (void *)(uintptr_t)user), "set handle");
         return SGM_OK;
     }
-    float *blk = scratch + a->off;
     TRY(dnnl_memory_set_data_handle(a->mem, blk), "set handle");
     TRY(dnnl_memory_set_data_handle(a->r.from, (void *)(uintptr_t)user), "set handle");
     TRY(dnnl_memory_set_data_handle(a->r.to, blk), "set handle");
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a->r.from}, {DNNL_ARG_TO, a->r.to}};
     TRY(dnnl_primitive_execute(a->r.prim, c->st, 2, args), "reorder");
     return SGM_OK;
+}
+
+static sgm_status bind_in(sgm__dnnl_conv *c, arg *a, float *scratch, const float *user,
+                          sgm_error *err) {
+    return bind_in_at(c, a, a->size ? scratch + a->off : NULL, user, err);
 }
 
 /* binds an output argument (its memory to the scratch block or the user array) */
@@ -399,7 +413,11 @@ sgm_status sgm__dnnl_conv_forward(sgm__dnnl_conv *c, float *out, float *scratch,
         memset(zb, 0, (size_t)c->d.OC * sizeof(float));
         bias = zb;
     }
-    RUN(bind_in(c, &c->f_src, scratch, inp, err));
+    c->kept_n = 0;
+    /* with a kept-input buffer, the reordered input goes there */
+    int keep = c->kept && c->f_src.size > 0 && c->f_src.size <= c->kept_cap &&
+               dnnl_memory_desc_equal(&c->f_src.md, &c->w_src.md);
+    RUN(bind_in_at(c, &c->f_src, keep ? c->kept : scratch + c->f_src.off, inp, err));
     RUN(bind_in(c, &c->f_w, scratch, weight, err));
     RUN(bind_out(&c->f_dst, scratch, out, err));
     TRY(dnnl_memory_set_data_handle(c->f_bias, (void *)(uintptr_t)bias), "set handle");
@@ -411,6 +429,7 @@ sgm_status sgm__dnnl_conv_forward(sgm__dnnl_conv *c, float *out, float *scratch,
     TRY(dnnl_primitive_execute(c->fwd.prim, c->st, c->fwd.pad_mem ? 5 : 4, args), "forward");
     RUN(flush_out(c, &c->f_dst, scratch, out, err));
     TRY(dnnl_stream_wait(c->st), "stream");
+    if (keep) c->kept_inp = inp, c->kept_n = N;
     return SGM_OK;
 }
 
@@ -432,7 +451,11 @@ sgm_status sgm__dnnl_conv_backward(sgm__dnnl_conv *c, float *dinp, float *dweigh
     }
     if (dweight || dbias) {
         float *db = scratch + c->bwd_scratch - (c->d.OC + 15) / 16 * 16;
-        RUN(bind_in(c, &c->w_src, scratch, inp, err));
+        if (c->kept_n == N && c->kept_inp == inp) {
+            TRY(dnnl_memory_set_data_handle(c->w_src.mem, c->kept), "set handle");
+        } else {
+            RUN(bind_in(c, &c->w_src, scratch, inp, err));
+        }
         if (c->ddst_shared && dinp) { /* d_ddst's block holds dout already */
             TRY(dnnl_memory_set_data_handle(c->w_ddst.mem, scratch + c->d_ddst.off), "set handle");
         } else if (c->ddst_shared) {
@@ -455,7 +478,25 @@ sgm_status sgm__dnnl_conv_backward(sgm__dnnl_conv *c, float *dinp, float *dweigh
             for (int o = 0; o < c->d.OC; o++) dbias[o] += db[o];
     }
     TRY(dnnl_stream_wait(c->st), "stream");
+    c->kept_n = 0; /* one backward per forward */
+    if (c->keep_input && !c->kept && c->w_src.size > 0) {
+        /* first backward: from now on forwards keep their input */
+        size_t cap = c->cap; /* bounds the block at every batch */
+        c->kept = malloc(cap * sizeof(float));
+        if (!c->kept) return sgm__set_error(err, SGM_ERR_NOMEM, "conv2d (oneDNN): out of memory");
+        c->kept_cap = cap;
+    }
     return SGM_OK;
+}
+
+void sgm__dnnl_conv_keep_input(sgm__dnnl_conv *c, int on) {
+    c->keep_input = on != 0;
+    if (!c->keep_input) {
+        free(c->kept);
+        c->kept = NULL;
+        c->kept_cap = 0;
+        c->kept_n = 0;
+    }
 }
 
 #else

@@ -77,6 +77,14 @@ sgm_nn_conv2d_backend sgm_nn_conv2d_plan_backend(const sgm_nn_conv2d_plan *plan)
     return plan->backend;
 }
 
+void sgm_nn_conv2d_plan_keep_input(sgm_nn_conv2d_plan *plan, int on) {
+#ifdef SGM_HAVE_DNNL
+    if (plan && plan->dnnl) sgm__dnnl_conv_keep_input(plan->dnnl, on);
+#else
+    (void)plan, (void)on;
+#endif
+}
+
 size_t sgm_nn_conv2d_plan_scratch_size(const sgm_nn_conv2d_plan *plan) { return plan->scratch; }
 
 static sgm_status check_call(const sgm_nn_conv2d_plan *p, int N, int ok_ptrs, sgm_error *err) {

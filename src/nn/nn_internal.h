@@ -31,7 +31,7 @@
  * multiversioning, ifunc): the build has no -march flag. Under -std=c11 GCC
  * does not contract a*b+c into FMA, so both clones round alike. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SGM_NN_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define SGM_NN_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define SGM_NN_SIMD_CLONES
 #endif

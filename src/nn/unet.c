@@ -430,6 +430,8 @@ sgm_status sgm_unet_set_conv_backend(sgm_unet *u, sgm_nn_conv2d_backend backend,
         o->plan = NULL;
         sgm_status st = sgm_nn_conv2d_plan_create(&o->plan, &o->cd, backend, err);
         if (st != SGM_OK) return st;
+        /* activations stay untouched between forward and backward */
+        sgm_nn_conv2d_plan_keep_input(o->plan, 1);
         size_t s = sgm_nn_conv2d_plan_scratch_size(o->plan);
         if (s > conv_s) conv_s = s;
     }
@@ -480,18 +482,9 @@ static sgm_status run_forward(sgm_unet *u, tape *t, const op *o, int N, sgm_erro
                                  o->a, o->b, o->c, 1e-5f);
         break;
     }
-    case OP_FILM: { /* out = h (1 + scale) + shift, (scale, shift) = ss[:C], ss[C:] */
-        size_t C = (size_t)o->a, HW = (size_t)o->b;
-        const float *h = A(t, o->in0), *ss = A(t, o->in1);
-        for (size_t b = 0; b < (size_t)N; b++)
-            for (size_t ch = 0; ch < C; ch++) {
-                float sc = 1.0f + ss[b * 2 * C + ch], sh = ss[b * 2 * C + C + ch];
-                const float *hi = h + (b * C + ch) * HW;
-                float *oi = out + (b * C + ch) * HW;
-                for (size_t k = 0; k < HW; k++) oi[k] = hi[k] * sc + sh;
-            }
+    case OP_FILM: /* out = h (1 + scale) + shift, (scale, shift) = ss[:C], ss[C:] */
+        sgm_nn_film_forward(out, A(t, o->in0), A(t, o->in1), N, o->a, o->b);
         break;
-    }
     case OP_CONCAT: {
         size_t c1 = (size_t)o->a * (size_t)o->c, c2 = (size_t)o->b * (size_t)o->c;
         const float *x1 = A(t, o->in0), *x2 = A(t, o->in1);
@@ -536,26 +529,10 @@ static sgm_status run_backward(sgm_unet *u, tape *t, const op *o, int N, int pg,
                                   P(u, o->p), mean, rstd, N, o->a, o->b, o->c);
         break;
     }
-    case OP_FILM: {
-        size_t C = (size_t)o->a, HW = (size_t)o->b;
-        const float *h = A(t, o->in0), *ss = A(t, o->in1);
-        float *dss = DA(t, o->in1);
-        for (size_t b = 0; b < (size_t)N; b++)
-            for (size_t ch = 0; ch < C; ch++) {
-                float sc = 1.0f + ss[b * 2 * C + ch];
-                const float *hi = h + (b * C + ch) * HW, *gi = dout + (b * C + ch) * HW;
-                float *di = din + (b * C + ch) * HW;
-                double dsc = 0, dsh = 0;
-                for (size_t k = 0; k < HW; k++) {
-                    di[k] += gi[k] * sc;
-                    dsc += (double)gi[k] * hi[k];
-                    dsh += gi[k];
-                }
-                dss[b * 2 * C + ch] += (float)dsc;
-                dss[b * 2 * C + C + ch] += (float)dsh;
-            }
+    case OP_FILM:
+        sgm_nn_film_backward(din, DA(t, o->in1), dout, A(t, o->in0), A(t, o->in1), N, o->a,
+                             o->b);
         break;
-    }
     case OP_CONCAT: {
         size_t c1 = (size_t)o->a * (size_t)o->c, c2 = (size_t)o->b * (size_t)o->c;
         float *d2 = DA(t, o->in1);
