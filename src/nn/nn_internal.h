@@ -10,11 +10,14 @@
 #include "sgm/sgm_nn.h"
 
 /* OpenMP on outer loops, only for loops with at least SGM_NN_PAR_MIN
- * elements of work: these kernels sit between threaded sgemm calls, and an
- * OpenMP team that spins after a small region steals the cores OpenBLAS's
- * threads need (measured: residual MLP N 1024, width 256, 6x slower with
- * per-layer regions at 2 threads). Large memory-bound loops still gain. */
-#define SGM_NN_PAR_MIN ((size_t)1 << 20)
+ * elements of work (below it a parallel region costs more than it saves).
+ * sgm links the OpenMP build of OpenBLAS and oneDNN runs on OpenMP too, so
+ * the kernels, the GEMMs and the convolutions share one thread pool; with
+ * OpenBLAS's pthreads build the two pools fought for the cores (per-layer
+ * regions made the residual MLP 6x slower at 2 threads) and this threshold
+ * was 2^20. Measured at 2^15 vs 2^20 (bench_train_step, 2 threads): mlp
+ * 42 -> 58 steps/s, U-Net 2.4 -> 2.5 steps/s. */
+#define SGM_NN_PAR_MIN ((size_t)1 << 15)
 #ifdef _OPENMP
 #define SGM_NN_PRAGMA_(x) _Pragma(#x)
 #define SGM_NN_OMP_FOR(work) \
@@ -26,10 +29,12 @@
 #define SGM_NN_OMP_FOR2(work)
 #endif
 
-/* Elementwise kernels that the compiler vectorises get an AVX2 clone next to
- * the baseline x86-64 (SSE2) code, picked at load time (GCC function
- * multiversioning, ifunc): the build has no -march flag. Under -std=c11 GCC
- * does not contract a*b+c into FMA, so both clones round alike. */
+/* Elementwise kernels that the compiler vectorises get AVX-512 and AVX2
+ * clones next to the baseline x86-64 (SSE2) code, picked at load time (GCC
+ * function multiversioning, ifunc): the build has no -march flag. Under
+ * -std=c11 GCC does not contract a*b+c into FMA, and the reductions use a
+ * fixed lane split, so every clone rounds alike. The AVX-512 clone halved
+ * SiLU forward / backward on the U-Net's tensors (Zen 5). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define SGM_NN_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
