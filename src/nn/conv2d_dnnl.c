@@ -45,6 +45,7 @@ typedef struct arg {
     dnnl_memory_desc_t md; /* the primitive's format */
     dnnl_memory_t mem;     /* bound to the user array or a scratch block */
     reorder r;             /* user <-> md; prim NULL when md is the plain format */
+    reorder set;           /* accumulating outputs: the same reorder without the sum */
     size_t off, size;      /* scratch block (floats) when reordered */
 } arg;
 
@@ -106,6 +107,7 @@ static void free_reorder(reorder *r) {
 
 static void free_arg(arg *a) {
     free_reorder(&a->r);
+    free_reorder(&a->set);
     if (a->mem) dnnl_memory_destroy(a->mem);
     memset(a, 0, sizeof *a);
 }
@@ -211,12 +213,22 @@ static void plan_arg(arg *a, const dnnl_memory_desc_t *md, const dnnl_memory_des
 
 /* creates the reorder (user plain <-> blocked) of an argument that needs
  * one; to_user: blocked -> plain, with a sum post-op when accumulate */
+static sgm_status make_reorder(reorder *r, sgm__dnnl_conv *c, const dnnl_memory_desc_t *from,
+                               const dnnl_memory_desc_t *to, int accumulate, sgm_error *err);
+
 static sgm_status make_arg(arg *a, sgm__dnnl_conv *c, const dnnl_memory_desc_t *plain_md,
                            int to_user, int accumulate, sgm_error *err) {
     TRY(dnnl_memory_create(&a->mem, &a->md, c->eng, DNNL_MEMORY_NONE), "memory");
     if (!a->size) return SGM_OK;
     const dnnl_memory_desc_t *from = to_user ? &a->md : plain_md;
     const dnnl_memory_desc_t *to = to_user ? plain_md : &a->md;
+    sgm_status st = make_reorder(&a->r, c, from, to, accumulate, err);
+    if (st == SGM_OK && accumulate) st = make_reorder(&a->set, c, from, to, 0, err);
+    return st;
+}
+
+static sgm_status make_reorder(reorder *r, sgm__dnnl_conv *c, const dnnl_memory_desc_t *from,
+                               const dnnl_memory_desc_t *to, int accumulate, sgm_error *err) {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t rpd = NULL;
@@ -228,9 +240,9 @@ static sgm_status make_arg(arg *a, sgm__dnnl_conv *c, const dnnl_memory_desc_t *
         if (s == dnnl_success) s = dnnl_primitive_attr_set_post_ops(attr, po);
     }
     if (s == dnnl_success) s = dnnl_reorder_primitive_desc_create(&rpd, from, c->eng, to, c->eng, attr);
-    if (s == dnnl_success) s = dnnl_primitive_create(&a->r.prim, rpd);
-    if (s == dnnl_success) s = dnnl_memory_create(&a->r.from, from, c->eng, DNNL_MEMORY_NONE);
-    if (s == dnnl_success) s = dnnl_memory_create(&a->r.to, to, c->eng, DNNL_MEMORY_NONE);
+    if (s == dnnl_success) s = dnnl_primitive_create(&r->prim, rpd);
+    if (s == dnnl_success) s = dnnl_memory_create(&r->from, from, c->eng, DNNL_MEMORY_NONE);
+    if (s == dnnl_success) s = dnnl_memory_create(&r->to, to, c->eng, DNNL_MEMORY_NONE);
     if (rpd) dnnl_primitive_desc_destroy(rpd);
     if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
@@ -388,15 +400,21 @@ static sgm_status bind_out(arg *a, float *scratch, float *user, sgm_error *err) 
 }
 
 /* after the primitive: reorders an output's block to the user array (with
- * the sum post-op when the argument accumulates) */
+ * the sum post-op when the argument accumulates, unless overwrite) */
+static sgm_status flush_out_mode(sgm__dnnl_conv *c, arg *a, float *scratch, float *user,
+                                 int overwrite, sgm_error *err) {
+    if (!a->size) return SGM_OK;
+    reorder *r = overwrite && a->set.prim ? &a->set : &a->r;
+    TRY(dnnl_memory_set_data_handle(r->from, scratch + a->off), "set handle");
+    TRY(dnnl_memory_set_data_handle(r->to, user), "set handle");
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, r->from}, {DNNL_ARG_TO, r->to}};
+    TRY(dnnl_primitive_execute(r->prim, c->st, 2, args), "reorder");
+    return SGM_OK;
+}
+
 static sgm_status flush_out(sgm__dnnl_conv *c, arg *a, float *scratch, float *user,
                             sgm_error *err) {
-    if (!a->size) return SGM_OK;
-    TRY(dnnl_memory_set_data_handle(a->r.from, scratch + a->off), "set handle");
-    TRY(dnnl_memory_set_data_handle(a->r.to, user), "set handle");
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a->r.from}, {DNNL_ARG_TO, a->r.to}};
-    TRY(dnnl_primitive_execute(a->r.prim, c->st, 2, args), "reorder");
-    return SGM_OK;
+    return flush_out_mode(c, a, scratch, user, 0, err);
 }
 
 #define RUN(x)                              \
@@ -435,7 +453,7 @@ sgm_status sgm__dnnl_conv_forward(sgm__dnnl_conv *c, float *out, float *scratch,
 
 sgm_status sgm__dnnl_conv_backward(sgm__dnnl_conv *c, float *dinp, float *dweight, float *dbias,
                                    float *scratch, const float *dout, const float *inp,
-                                   const float *weight, int N, sgm_error *err) {
+                                   const float *weight, int N, int overwrite, sgm_error *err) {
     RUN(set_batch(c, N, err));
     if (dinp) {
         RUN(bind_in(c, &c->d_ddst, scratch, dout, err));
@@ -447,7 +465,7 @@ sgm_status sgm__dnnl_conv_backward(sgm__dnnl_conv *c, float *dinp, float *dweigh
                                    {DNNL_ARG_SCRATCHPAD, c->bwd_d.pad_mem}};
         TRY(dnnl_primitive_execute(c->bwd_d.prim, c->st, c->bwd_d.pad_mem ? 4 : 3, args),
             "backward data");
-        RUN(flush_out(c, &c->d_dsrc, scratch, dinp, err));
+        RUN(flush_out_mode(c, &c->d_dsrc, scratch, dinp, overwrite, err));
     }
     if (dweight || dbias) {
         float *db = scratch + c->bwd_scratch - (c->d.OC + 15) / 16 * 16;

@@ -17,7 +17,7 @@ sgm_status sgm__dnnl_conv_forward(sgm__dnnl_conv *c, float *out, float *scratch,
                                   const float *weight, const float *bias, int N, sgm_error *err);
 sgm_status sgm__dnnl_conv_backward(sgm__dnnl_conv *c, float *dinp, float *dweight, float *dbias,
                                    float *scratch, const float *dout, const float *inp,
-                                   const float *weight, int N, sgm_error *err);
+                                   const float *weight, int N, int overwrite, sgm_error *err);
 /* on: forward keeps its reordered input for the backward that follows
  * (the caller promises inp is unchanged in between); see
  * sgm_nn_conv2d_plan_keep_input */

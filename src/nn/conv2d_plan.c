@@ -117,6 +117,15 @@ sgm_status sgm_nn_conv2d_plan_backward(sgm_nn_conv2d_plan *plan, float *dinp, fl
                                        float *dbias, float *scratch, const float *dout,
                                        const float *inp, const float *weight, int N,
                                        sgm_error *err) {
+    return sgm__nn_conv2d_plan_backward_mode(plan, dinp, dweight, dbias, scratch, dout, inp,
+                                             weight, N, 0, err);
+}
+
+sgm_status sgm__nn_conv2d_plan_backward_mode(sgm_nn_conv2d_plan *plan, float *dinp,
+                                             float *dweight, float *dbias, float *scratch,
+                                             const float *dout, const float *inp,
+                                             const float *weight, int N, int overwrite,
+                                             sgm_error *err) {
     sgm_status st =
         check_call(plan, N, dout && inp && weight && (scratch || (plan && !plan->scratch)), err);
     if (st != SGM_OK) return st;
@@ -124,12 +133,14 @@ sgm_status sgm_nn_conv2d_plan_backward(sgm_nn_conv2d_plan *plan, float *dinp, fl
     if (plan->backend == SGM_NN_CONV2D_GEMM) {
         sgm_nn_conv2d_dims d = plan->d;
         d.N = N;
+        if (dinp && overwrite)
+            sgm_nn_zero(dinp, (size_t)N * (size_t)d.C * (size_t)d.H * (size_t)d.W);
         sgm_nn_conv2d_backward(dinp, dweight, dbias, scratch, dout, inp, weight, &d);
         return SGM_OK;
     }
 #ifdef SGM_HAVE_DNNL
     return sgm__dnnl_conv_backward(plan->dnnl, dinp, dweight, dbias, scratch, dout, inp, weight,
-                                   N, err);
+                                   N, overwrite, err);
 #else
     return sgm__set_error(err, SGM_ERR_UNSUPPORTED, "conv2d: built without oneDNN");
 #endif

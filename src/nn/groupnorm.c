@@ -100,9 +100,10 @@ void sgm_nn_groupnorm_forward(float *out, float *mean, float *rstd, const float 
 }
 
 SGM_NN_SIMD_CLONES
-void sgm_nn_groupnorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                               const float *inp, const float *weight, const float *mean,
-                               const float *rstd, int N, int C, int HW, int G) {
+void sgm__nn_groupnorm_backward_mode(float *dinp, float *dweight, float *dbias, const float *dout,
+                                     const float *inp, const float *weight, const float *mean,
+                                     const float *rstd, int N, int C, int HW, int G,
+                                     int overwrite) {
     /* forward: xh = (x - mean_g) rstd_g; y = xh w_c + b_c
      * dx = rstd_g (gr - mean_grp(gr) - xh mean_grp(gr xh)), gr = dy w_c;
      * per channel c of the group: sum(gr) = w_c S_c, sum(gr xh) = w_c rstd T_c
@@ -145,8 +146,18 @@ void sgm_nn_groupnorm_backward(float *dinp, float *dweight, float *dbias, const 
                 size_t o = (size_t)cc * (size_t)HW;
                 const float *dyc = dy + o, *xc = x + o;
                 float *dxc = dx + o;
-                for (int p = 0; p < HW; p++) dxc[p] += dyc[p] * A + (xc[p] - m) * B + D;
+                if (overwrite)
+                    for (int p = 0; p < HW; p++) dxc[p] = dyc[p] * A + (xc[p] - m) * B + D;
+                else
+                    for (int p = 0; p < HW; p++) dxc[p] += dyc[p] * A + (xc[p] - m) * B + D;
             }
         }
     }
+}
+
+void sgm_nn_groupnorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                               const float *inp, const float *weight, const float *mean,
+                               const float *rstd, int N, int C, int HW, int G) {
+    sgm__nn_groupnorm_backward_mode(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C,
+                                    HW, G, 0);
 }

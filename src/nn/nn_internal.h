@@ -74,4 +74,21 @@ static inline float sgm__nn_expf(float x) {
     return p * sc.f;
 }
 
+/* Overwrite variants of backward kernels (mode 0 = the public accumulate
+ * semantics): with overwrite != 0 the input gradient is SET, not added to,
+ * so a caller that knows the buffer holds no gradient yet (the U-Net, for
+ * the first op that writes it in reverse order) skips clearing it and
+ * reading it back. Parameter gradients still accumulate. */
+void sgm__nn_silu_backward_mode(float *dinp, const float *dout, const float *inp, size_t n,
+                                int overwrite);
+void sgm__nn_groupnorm_backward_mode(float *dinp, float *dweight, float *dbias, const float *dout,
+                                     const float *inp, const float *weight, const float *mean,
+                                     const float *rstd, int N, int C, int HW, int G,
+                                     int overwrite);
+sgm_status sgm__nn_conv2d_plan_backward_mode(sgm_nn_conv2d_plan *plan, float *dinp,
+                                             float *dweight, float *dbias, float *scratch,
+                                             const float *dout, const float *inp,
+                                             const float *weight, int N, int overwrite,
+                                             sgm_error *err);
+
 #endif

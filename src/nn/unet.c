@@ -113,6 +113,12 @@ static op mk(op_type ty, int in0, int in1, int out) {
     return o;
 }
 
+/* 1 for the ops whose backward can set the input gradient instead of
+ * adding to it (and whose in1, if any, is not in0) */
+static int can_overwrite(const op *o) {
+    return (o->type == OP_SILU || o->type == OP_GN || o->type == OP_CONV) && o->in1 != o->in0;
+}
+
 /* 1 when the op's backward accumulates into the gradient of in1 as well */
 static int writes_din1(const op *o) {
     return o->in1 >= 0 && (o->type == OP_ADD || o->type == OP_FILM || o->type == OP_CONCAT);
@@ -502,7 +508,9 @@ static sgm_status run_forward(sgm_unet *u, tape *t, const op *o, int N, sgm_erro
     }    return SGM_OK;
 }
 
-static sgm_status run_backward(sgm_unet *u, tape *t, const op *o, int N, int pg,
+/* ow: the op's input gradient holds nothing yet and is SET (ops that have
+ * an overwrite mode, see can_overwrite) */
+static sgm_status run_backward(sgm_unet *u, tape *t, const op *o, int N, int pg, int ow,
                                sgm_error *err) {
     size_t n = (size_t)N * t->t_per[o->out];
     const float *dout = DA(t, o->out);
@@ -515,18 +523,20 @@ static sgm_status run_backward(sgm_unet *u, tape *t, const op *o, int N, int pg,
         sgm_nn_linear_backward(din, Gp(u, o->p, pg), Gp(u, o->p + 1, pg), dout, A(t, o->in0),
                                P(u, o->p), N * o->a, o->b, o->c);
         break;
-    case OP_SILU: sgm_nn_silu_backward(din, dout, A(t, o->in0), n); break;
+    case OP_SILU: sgm__nn_silu_backward_mode(din, dout, A(t, o->in0), n, ow); break;
     case OP_ADD: sgm_nn_add_backward(din, DA(t, o->in1), dout, n); break;
     case OP_CLASS:
         if (pg) sgm_nn_class_embed_backward(Gp(u, o->p, pg), dout, t->labels, N, o->a, o->b);
         break;
     case OP_CONV:
-        return sgm_nn_conv2d_plan_backward(o->plan, din, Gp(u, o->p, pg), Gp(u, o->p + 1, pg),
-                                           t->scratch, dout, A(t, o->in0), P(u, o->p), N, err);
+        return sgm__nn_conv2d_plan_backward_mode(o->plan, din, Gp(u, o->p, pg),
+                                                 Gp(u, o->p + 1, pg), t->scratch, dout,
+                                                 A(t, o->in0), P(u, o->p), N, ow, err);
     case OP_GN: {
         float *mean = A(t, o->cache), *rstd = mean + (size_t)N * (size_t)o->c;
-        sgm_nn_groupnorm_backward(din, Gp(u, o->p, pg), Gp(u, o->p + 1, pg), dout, A(t, o->in0),
-                                  P(u, o->p), mean, rstd, N, o->a, o->b, o->c);
+        sgm__nn_groupnorm_backward_mode(din, Gp(u, o->p, pg), Gp(u, o->p + 1, pg), dout,
+                                        A(t, o->in0), P(u, o->p), mean, rstd, N, o->a, o->b,
+                                        o->c, ow);
         break;
     }
     case OP_FILM:
@@ -590,14 +600,22 @@ sgm_status sgm_unet_backward(sgm_unet *u, float *dx, float *dc, const float *dou
     memcpy(DA(t, t->out_t), dout, (size_t)N * t->t_per[t->out_t] * sizeof(float));
     for (int i = t->n_ops - 1; i >= 0; i--) {
         const op *o = &t->ops[i];
-        if (o->in0 >= 0 && t->first_writer[o->in0] == i)
-            sgm_nn_zero(DA(t, o->in0), (size_t)N * t->t_per[o->in0]);
+        int ow = 0; /* the op sets its input gradient instead of clearing + adding */
+        if (o->in0 >= 0 && t->first_writer[o->in0] == i) {
+            if (can_overwrite(o))
+                ow = 1;
+            else
+                sgm_nn_zero(DA(t, o->in0), (size_t)N * t->t_per[o->in0]);
+        }
         if (writes_din1(o) && t->first_writer[o->in1] == i)
             sgm_nn_zero(DA(t, o->in1), (size_t)N * t->t_per[o->in1]);
         /* the embedding chain (and each block's projection of it) only
          * matters for parameter gradients and dc: skipped for a pure VJP */
-        if (!pg && !dc && (i < t->n_emb_ops || o->in0 == t->semb)) continue;
-        sgm_status st = run_backward(u, t, o, N, pg, err);
+        if (!pg && !dc && (i < t->n_emb_ops || o->in0 == t->semb)) {
+            if (ow) sgm_nn_zero(DA(t, o->in0), (size_t)N * t->t_per[o->in0]);
+            continue;
+        }
+        sgm_status st = run_backward(u, t, o, N, pg, ow, err);
         if (st != SGM_OK) return st;
     }
     if (dx) {
