@@ -8,13 +8,15 @@
  *   forth give bitwise the results of a fresh plan at that batch, and a
  *   repeated call is bitwise identical (determinism at a fixed batch and
  *   thread count);
+ * - keep_input (the forward's converted input reused by the backward): the
+ *   same gradients, and the copy ignored where it is not the input asked for;
  * - batch-row independence of the forward (a row of a batch-7 call vs that
  *   row alone);
  * - error returns of create / forward / backward, the backend query;
  * - a finite-difference check of the DNNL gradients.
  * Caller scratch is filled with NaN before every call, so a result that
  * depended on stale scratch (e.g. the channel padding of a blocked format
- * not being zeroed) would show. Without oneDNN the DNNL parts are skipped
+ * not being zeroed) would show, and guarded at its end against overruns. Without oneDNN the DNNL parts are skipped
  * and say so; the GEMM checks still run, and a pass exits 77 (skipped). */
 #include <math.h>
 #include <stdint.h>
@@ -59,12 +61,27 @@ static float *fcopy(const float *a, size_t n) {
     return p;
 }
 
-/* a scratch block of the plan's size filled with NaN */
+/* A scratch block of the plan's size filled with NaN, followed by CANARY
+ * guard floats. oneDNN writes the scratch from its JIT kernels and its own
+ * (uninstrumented) library, where AddressSanitizer does not see an
+ * overrun, so the guard is checked after every call (scratch_done). */
+#define CANARY 64
+static const float canary_value = 1234.5f;
+
 static float *nan_scratch(const sgm_nn_conv2d_plan *p) {
     size_t n = sgm_nn_conv2d_plan_scratch_size(p);
-    float *s = falloc(n);
+    float *s = falloc(n + CANARY);
     for (size_t i = 0; i < n; i++) s[i] = NAN;
+    for (size_t i = n; i < n + CANARY; i++) s[i] = canary_value;
     return s;
+}
+
+static void scratch_done(const sgm_nn_conv2d_plan *p, float *s, const char *what) {
+    size_t n = sgm_nn_conv2d_plan_scratch_size(p);
+    int ok = 1;
+    for (size_t i = n; i < n + CANARY; i++) ok &= s[i] == canary_value;
+    CHECK(ok, "%s: a call wrote past the plan's scratch size (%zu floats)", what, n);
+    free(s);
 }
 
 /* max |a - b| over max |b| (relative to the scale of the result) */
@@ -132,16 +149,22 @@ static void fwd(sgm_nn_conv2d_plan *p, float *out, const layer *l, const float *
     sgm_status st = sgm_nn_conv2d_plan_forward(p, out, s, x, l->w, with_bias ? l->b : NULL, N,
                                                &err);
     CHECK(st == SGM_OK, "%s: forward N %d: %s", l->name, N, err.msg);
-    free(s);
+    scratch_done(p, s, l->name);
 }
 
-static void bwd(sgm_nn_conv2d_plan *p, float *dx, float *dw, float *db, const layer *l, int N) {
+/* backward of the first N rows with input x (l->x unless given) */
+static void bwd_at(sgm_nn_conv2d_plan *p, float *dx, float *dw, float *db, const layer *l,
+                   const float *x, int N) {
     float *s = nan_scratch(p);
     sgm_error err;
     err.msg[0] = 0;
-    sgm_status st = sgm_nn_conv2d_plan_backward(p, dx, dw, db, s, l->dy, l->x, l->w, N, &err);
+    sgm_status st = sgm_nn_conv2d_plan_backward(p, dx, dw, db, s, l->dy, x, l->w, N, &err);
     CHECK(st == SGM_OK, "%s: backward N %d: %s", l->name, N, err.msg);
-    free(s);
+    scratch_done(p, s, l->name);
+}
+
+static void bwd(sgm_nn_conv2d_plan *p, float *dx, float *dw, float *db, const layer *l, int N) {
+    bwd_at(p, dx, dw, db, l, l->x, N);
 }
 
 /* every result of one backend for one layer */
@@ -323,6 +346,78 @@ done:
     layer_free(&l);
 }
 
+/* ---------------------------------------------------------- keep input --- */
+
+/* sgm_nn_conv2d_plan_keep_input: a forward keeps its input in the backend's
+ * format and the backward right after it, with the same inp pointer and
+ * batch, reads that copy (the first backward allocates it, so the copy is
+ * used from the second forward on). Gradients must be bitwise those of a
+ * plan without it, and the copy must be ignored when it is not the input
+ * asked for: another pointer forwarded last, another batch, or a second
+ * backward after the caller changed inp (one backward per forward). */
+static void check_keep_input(const char *name, sgm_nn_conv2d_dims d, sgm_nn_conv2d_backend be) {
+    layer l = layer_make(name, d);
+    float *x2 = frand(l.nx, -1, 1), *buf = fcopy(l.x, l.nx);
+    sgm_nn_conv2d_plan *r = plan_new(&d, be), *k = plan_new(&d, be);
+    float *y = falloc(l.ny);
+    float *g[2][3]; /* [reference, keep][dx, dw, db] */
+    size_t n3[3] = {l.nx, l.nw, l.nb};
+    for (int a = 0; a < 2; a++)
+        for (int t = 0; t < 3; t++) g[a][t] = falloc(n3[t]);
+    if (!r || !k) goto done;
+    sgm_nn_conv2d_plan_keep_input(k, 1);
+    const char *b = bname(be);
+    /* gradients of plan a at batch n with input x, from zero */
+#define GRADS(a, plan, x, n)                                                      \
+    do {                                                                          \
+        for (int t_ = 0; t_ < 3; t_++) memset(g[a][t_], 0, n3[t_] * sizeof(float)); \
+        bwd_at(plan, g[a][0], g[a][1], g[a][2], &l, x, n);                        \
+    } while (0)
+#define SAME(what, n)                                                                 \
+    CHECK(same_bits(g[0][0], g[1][0], l.nx / (size_t)d.N * (size_t)(n)) &&           \
+              same_bits(g[0][1], g[1][1], l.nw) && same_bits(g[0][2], g[1][2], l.nb), \
+          "%s (%s) keep_input: %s: gradients differ from a plan without it", name, b, what)
+    GRADS(0, r, l.x, d.N);
+    for (int it = 0; it < 3; it++) { /* the copy is made at it 0, used from it 1 on */
+        fwd(k, y, &l, buf, 1, d.N);
+        GRADS(1, k, buf, d.N);
+        SAME("forward + backward", d.N);
+    }
+    fwd(k, y, &l, buf, 1, d.N);
+    fwd(k, y, &l, x2, 1, d.N); /* the copy is x2's now */
+    GRADS(1, k, buf, d.N);
+    SAME("backward of the input before the last forward", d.N);
+    fwd(k, y, &l, buf, 1, d.N);
+    GRADS(1, k, buf, d.N);
+    memcpy(buf, x2, l.nx * sizeof(float)); /* allowed after the backward */
+    GRADS(1, k, buf, d.N);
+    GRADS(0, r, x2, d.N);
+    SAME("second backward after inp changed", d.N);
+    memcpy(buf, l.x, l.nx * sizeof(float));
+    fwd(k, y, &l, buf, 1, 2); /* the copy is of batch 2 */
+    GRADS(1, k, buf, d.N);
+    GRADS(0, r, buf, d.N);
+    SAME("backward at another batch than the forward", d.N);
+    fwd(k, y, &l, buf, 1, 2);
+    GRADS(1, k, buf, 2);
+    GRADS(0, r, buf, 2);
+    SAME("forward + backward at batch 2", 2);
+    sgm_nn_conv2d_plan_keep_input(k, 0);
+    fwd(k, y, &l, buf, 1, d.N);
+    GRADS(1, k, buf, d.N);
+    GRADS(0, r, buf, d.N);
+    SAME("after keep_input off", d.N);
+#undef GRADS
+#undef SAME
+done:
+    for (int a = 0; a < 2; a++)
+        for (int t = 0; t < 3; t++) free(g[a][t]);
+    free(y), free(x2), free(buf);
+    sgm_nn_conv2d_plan_free(r);
+    sgm_nn_conv2d_plan_free(k);
+    layer_free(&l);
+}
+
 /* --------------------------------------------------- row independence --- */
 
 /* Forward rows of a batch-7 call against the same rows run alone (batch 1,
@@ -425,7 +520,8 @@ static void check_errors(sgm_nn_conv2d_backend be) {
         sgm_nn_conv2d_plan_free(q);
     }
     free(y2);
-    free(y), free(dx), free(dw), free(db), free(s);
+    free(y), free(dx), free(dw), free(db);
+    scratch_done(p, s, "errors");
     sgm_nn_conv2d_plan_free(p);
     layer_free(&l);
 }
@@ -586,13 +682,15 @@ int main(void) {
     if (dnnl) printf("DNNL vs GEMM: worst difference %.2e of max |result|\n", g_worst_backend);
 
     sgm_nn_conv2d_dims b1 = {6, 5, 9, 7, 17, 3, 1, 1}, b2 = {6, 17, 8, 8, 3, 3, 2, 1},
-                       b3 = {6, 32, 7, 7, 32, 1, 1, 0};
+                       b3 = {6, 32, 7, 7, 32, 1, 1, 0}, bk = {6, 32, 9, 7, 17, 3, 1, 1};
     for (int k = 0; k < 2; k++) {
         sgm_nn_conv2d_backend be = k ? SGM_NN_CONV2D_DNNL : SGM_NN_CONV2D_GEMM;
         if (be == SGM_NN_CONV2D_DNNL && !dnnl) continue;
         check_batches("batches 3x3 s1p1 5->17 9x7", b1, be);
         check_batches("batches 3x3 s2p1 17->3 8x8", b2, be);
         check_batches("batches 1x1 32->32 7x7", b3, be);
+        check_keep_input("keep input 3x3 s1p1 32->17 9x7", bk, be);
+        check_keep_input("keep input 1x1 32->32 7x7", b3, be);
         check_errors(be);
     }
     check_create_errors();

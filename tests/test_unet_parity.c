@@ -160,8 +160,8 @@ int main(void) {
 
     /* the same net and parameters through each convolution backend */
     static const sgm_nn_conv2d_backend bes[] = {SGM_NN_CONV2D_GEMM, SGM_NN_CONV2D_DNNL};
-    float *dx2 = calloc(nx, sizeof(float));
-    if (!dx2) return 2;
+    float *dx2 = calloc(nx, sizeof(float)), *g1 = malloc(u.n_params * sizeof(float));
+    if (!dx2 || !g1) return 2;
     for (int k = 0; k < 2; k++) {
         const char *be = k ? "DNNL" : "GEMM";
         if (bes[k] == SGM_NN_CONV2D_DNNL && !sgm_nn_conv2d_have_dnnl()) {
@@ -183,6 +183,7 @@ int main(void) {
             snprintf(nm, sizeof nm, "g:%s", u.tensors[i].name);
             cmp(be, nm, u.grads + u.tensors[i].off, get(nm), u.tensors[i].count);
         }
+        memcpy(g1, u.grads, u.n_params * sizeof(float));
         /* the input VJP alone (no parameter gradients, no dc) gives the same dx
          * and leaves the parameter gradients untouched */
         sgm_nn_zero(u.grads, u.n_params);
@@ -194,7 +195,19 @@ int main(void) {
         CHECK(same, "%s: input VJP differs from the full backward's dx (the same float ops: "
               "exact)", be);
         CHECK(untouched, "%s: input VJP wrote parameter gradients", be);
+        /* a second step gives bitwise the same gradients: from it on the
+         * oneDNN plans read the input their forward kept
+         * (sgm_nn_conv2d_plan_keep_input) */
+        float dc2[16] = {0};
+        sgm_nn_zero(dx2, nx), sgm_nn_zero(u.grads, u.n_params);
+        CHECK(sgm_unet_forward(&u, out, x, cc, labels, N, &err) == SGM_OK &&
+                  sgm_unet_backward(&u, dx2, dc2, dout, N, 1, &err) == SGM_OK,
+              "%s: second step: %s", be, err.msg);
+        CHECK(!memcmp(g1, u.grads, u.n_params * sizeof(float)) &&
+                  !memcmp(dx2, dx, nx * sizeof(float)) && !memcmp(dc2, dc, sizeof dc),
+              "%s: a second forward + backward changed the gradients", be);
     }
+    free(g1);
     free(dx2);
     free(x), free(out), free(dout), free(dx);
     sgm_unet_free(&u);
