@@ -3,7 +3,8 @@
  *   (odd and even, H != W), valid 3x3 and odd channel counts, batch 1 and
  *   several: forward with and without bias; backward with all gradients,
  *   with dinp only (the VJP) and with dweight / dbias only; the accumulate
- *   (+=) contract on pre-filled gradient buffers;
+ *   (+=) contract on pre-filled gradient buffers; the U-Net's internal
+ *   overwrite mode (dinp set, not added to);
  * - one plan for batches up to Nmax: smaller batches and switching back and
  *   forth give bitwise the results of a fresh plan at that batch, and a
  *   repeated call is bitwise identical (determinism at a fixed batch and
@@ -16,14 +17,16 @@
  * - a finite-difference check of the DNNL gradients.
  * Caller scratch is filled with NaN before every call, so a result that
  * depended on stale scratch (e.g. the channel padding of a blocked format
- * not being zeroed) would show, and guarded at its end against overruns. Without oneDNN the DNNL parts are skipped
- * and say so; the GEMM checks still run, and a pass exits 77 (skipped). */
+ * not being zeroed) would show, and guarded at its end against overruns.
+ * Without oneDNN the DNNL parts are skipped and say so; the GEMM checks
+ * still run, and a pass exits 77 (skipped). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/nn_internal.h"
 #include "sgm/sgm_nn.h"
 #include "test_util.h"
 
@@ -152,15 +155,23 @@ static void fwd(sgm_nn_conv2d_plan *p, float *out, const layer *l, const float *
     scratch_done(p, s, l->name);
 }
 
-/* backward of the first N rows with input x (l->x unless given) */
-static void bwd_at(sgm_nn_conv2d_plan *p, float *dx, float *dw, float *db, const layer *l,
-                   const float *x, int N) {
+/* backward of the first N rows with input x; overwrite: the internal mode
+ * that sets dinp instead of adding to it (nn_internal.h, the U-Net's) */
+static void bwd_mode(sgm_nn_conv2d_plan *p, float *dx, float *dw, float *db, const layer *l,
+                     const float *x, int N, int overwrite) {
     float *s = nan_scratch(p);
     sgm_error err;
     err.msg[0] = 0;
-    sgm_status st = sgm_nn_conv2d_plan_backward(p, dx, dw, db, s, l->dy, x, l->w, N, &err);
+    sgm_status st =
+        overwrite ? sgm__nn_conv2d_plan_backward_mode(p, dx, dw, db, s, l->dy, x, l->w, N, 1, &err)
+                  : sgm_nn_conv2d_plan_backward(p, dx, dw, db, s, l->dy, x, l->w, N, &err);
     CHECK(st == SGM_OK, "%s: backward N %d: %s", l->name, N, err.msg);
     scratch_done(p, s, l->name);
+}
+
+static void bwd_at(sgm_nn_conv2d_plan *p, float *dx, float *dw, float *db, const layer *l,
+                   const float *x, int N) {
+    bwd_mode(p, dx, dw, db, l, x, N, 0);
 }
 
 static void bwd(sgm_nn_conv2d_plan *p, float *dx, float *dw, float *db, const layer *l, int N) {
@@ -175,12 +186,14 @@ typedef struct results {
     float *dx_vjp;            /* dinp only, from zero */
     float *dw_only, *db_only; /* dweight + dbias only, from zero */
     float *db_alone;          /* dbias only, from zero */
+    float *dx_set, *dw_set, *db_set; /* overwrite mode: dinp from NaN, the others onto P */
 } results;
 
 static void results_free(results *r) {
     free(r->y), free(r->y_nb), free(r->dx), free(r->dw), free(r->db);
     free(r->dx_acc), free(r->dw_acc), free(r->db_acc), free(r->dx_vjp);
     free(r->dw_only), free(r->db_only), free(r->db_alone);
+    free(r->dx_set), free(r->dw_set), free(r->db_set);
 }
 
 /* pre-filled gradient buffers for the accumulate checks */
@@ -211,6 +224,9 @@ static results run_backend(const layer *l, sgm_nn_conv2d_backend be, const prefi
     bwd(p, NULL, r.dw_only, r.db_only, l, N);
     r.db_alone = falloc(l->nb);
     bwd(p, NULL, NULL, r.db_alone, l, N);
+    r.dx_set = falloc(l->nx), r.dw_set = fcopy(P->dw, l->nw), r.db_set = fcopy(P->db, l->nb);
+    for (size_t i = 0; i < l->nx; i++) r.dx_set[i] = NAN;
+    bwd_mode(p, r.dx_set, r.dw_set, r.db_set, l, l->x, N, 1);
     sgm_nn_conv2d_plan_free(p);
     return r;
 }
@@ -237,6 +253,17 @@ static void check_accumulated(const char *what, const char *be, const float *acc
     if (exact) CHECK(bits, "%s (%s): accumulated gradient is not bitwise P + g", what, be);
 }
 
+/* overwrite mode: dinp is the fresh gradient (compared as values: x + 0
+ * and x differ only in the sign of a zero), dweight / dbias accumulated
+ * exactly as in the default mode */
+static void check_overwrite(const char *name, const char *be, const results *r, const layer *l) {
+    int ok = 1;
+    for (size_t i = 0; i < l->nx; i++) ok &= r->dx_set[i] == r->dx[i];
+    CHECK(ok, "%s (%s): overwrite mode: dinp is not the fresh gradient", name, be);
+    CHECK(same_bits(r->dw_set, r->dw_acc, l->nw) && same_bits(r->db_set, r->db_acc, l->nb),
+          "%s (%s): overwrite mode: dweight / dbias not accumulated as usual", name, be);
+}
+
 static void compare_backends(const char *name, sgm_nn_conv2d_dims d) {
     layer l = layer_make(name, d);
     prefill P = {frand(l.nx, -2, 2), frand(l.nw, -2, 2), frand(l.nb, -2, 2)};
@@ -250,6 +277,7 @@ static void compare_backends(const char *name, sgm_nn_conv2d_dims d) {
     CHECK(same_bits(g.dw_only, g.dw, l.nw) && same_bits(g.db_only, g.db, l.nb),
           "%s (GEMM): dweight/dbias-only backward differs", name);
     CHECK(same_bits(g.db_alone, g.db, l.nb), "%s (GEMM): dbias-only backward differs", name);
+    check_overwrite(name, "GEMM", &g, &l);
     if (!sgm_nn_conv2d_have_dnnl()) goto done_g;
     results n = run_backend(&l, SGM_NN_CONV2D_DNNL, &P);
     if (!n.y) goto done_g;
@@ -285,6 +313,7 @@ static void compare_backends(const char *name, sgm_nn_conv2d_dims d) {
     CHECK(same_bits(n.dw_only, n.dw, l.nw) && same_bits(n.db_only, n.db, l.nb),
           "%s (DNNL): dweight/dbias-only backward differs", name);
     CHECK(same_bits(n.db_alone, n.db, l.nb), "%s (DNNL): dbias-only backward differs", name);
+    check_overwrite(name, "DNNL", &n, &l);
     results_free(&n);
 done_g:
     results_free(&g);
