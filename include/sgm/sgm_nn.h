@@ -175,7 +175,8 @@ void sgm_nn_conv2d_backward(float *dinp,         /* (N, C, H, W) or NULL */
  *   the library PyTorch's CPU convolutions use), with its own blocked memory
  *   formats: tensors stay (N, C, H, W) at the interface and are reordered at
  *   the boundary, as PyTorch does. Only when sgm was built with oneDNN
- *   (sgm_nn_conv2d_have_dnnl()); 3-6x faster than GEMM on the U-Net's layers.
+ *   (sgm_nn_conv2d_have_dnnl()); on the default U-Net's convolutions 2.2x
+ *   (1 thread) to 2.8x (2 threads) faster than GEMM (bench/bench_conv.c).
  * - SGM_NN_CONV2D_AUTO: DNNL when built with it, else GEMM.
  * The plan makes its primitives at the first call with a batch size and
  * keeps them until a call with another one (a fresh batch size costs a
