@@ -69,7 +69,7 @@ struct sgm__dnnl_conv {
      * after it reads that instead of reordering inp again */
     int keep_input;
     float *kept;
-    size_t kept_cap;         /* floats */
+    size_t kept_cap;         /* floats: the forward input's block at the largest batch */
     const float *kept_inp;   /* the inp of the forward that filled `kept` */
     int kept_n;              /* its batch; 0: nothing kept */
     size_t fwd_scratch, bwd_scratch; /* floats of caller scratch, this batch */
@@ -358,6 +358,7 @@ sgm_status sgm__dnnl_conv_create(sgm__dnnl_conv **out, const sgm_nn_conv2d_dims 
     layout(c, pd, &p);
     for (int i = 0; i < 3; i++) dnnl_primitive_desc_destroy(pd[i]);
     c->cap = c->fwd_scratch > c->bwd_scratch ? c->fwd_scratch : c->bwd_scratch;
+    c->kept_cap = c->f_src.size; /* blocked activations shrink with the batch */
     *scratch_floats = c->cap;
     *out = c;
     return SGM_OK;
@@ -497,12 +498,10 @@ sgm_status sgm__dnnl_conv_backward(sgm__dnnl_conv *c, float *dinp, float *dweigh
     }
     TRY(dnnl_stream_wait(c->st), "stream");
     c->kept_n = 0; /* one backward per forward */
-    if (c->keep_input && !c->kept && c->w_src.size > 0) {
+    if (c->keep_input && !c->kept && c->w_src.size > 0 && c->kept_cap > 0) {
         /* first backward: from now on forwards keep their input */
-        size_t cap = c->cap; /* bounds the block at every batch */
-        c->kept = malloc(cap * sizeof(float));
+        c->kept = malloc(c->kept_cap * sizeof(float));
         if (!c->kept) return sgm__set_error(err, SGM_ERR_NOMEM, "conv2d (oneDNN): out of memory");
-        c->kept_cap = cap;
     }
     return SGM_OK;
 }
@@ -512,7 +511,6 @@ void sgm__dnnl_conv_keep_input(sgm__dnnl_conv *c, int on) {
     if (!c->keep_input) {
         free(c->kept);
         c->kept = NULL;
-        c->kept_cap = 0;
         c->kept_n = 0;
     }
 }
