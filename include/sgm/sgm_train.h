@@ -222,10 +222,18 @@ void sgm_net_unstandardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x)
 void sgm_net_standardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x);
 double sgm_net_log_std_sum(const sgm_net *n);
 /* net_grad.c: input derivatives of sgm_net_denoiser(n) for sgm_nll
- * (sgm_likelihood.h): a vjp through the network's backward pass, in the
- * same standardized process coordinates as the denoiser. Shares the net's
- * buffers: not reentrant. */
+ * (sgm_likelihood.h): a vjp through the network's backward pass (mlp or
+ * U-Net), in the same standardized process coordinates as the denoiser.
+ * A class-conditional U-Net is differentiated as its unconditional
+ * (null-class) model, the density its label dropout trained; with class
+ * labels or classifier-free guidance set (sgm_net_set_labels) the vjp
+ * fails with code 4 (SGM_ERR_CALLBACK from sgm_nll): check first with
+ * sgm_net_density_check. Shares the net's buffers: not reentrant. */
 sgm_denoiser_grad sgm_net_denoiser_grad(sgm_net *n);
+/* SGM_OK when sgm_net_denoiser(n) is the score model of a density (no
+ * class labels other than the null class, no guidance on a class-conditional
+ * network); SGM_ERR_UNSUPPORTED with the reason otherwise. */
+sgm_status sgm_net_density_check(const sgm_net *n, sgm_error *err);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,7 @@
 struct sgm_net {
     sgm_train_config cfg;
     sgm_process *proc;
-    sgm_nn_mlp mlp;   /* zeroed for a U-Net (net_grad.c's VJP then fails cleanly) */
+    sgm_nn_mlp mlp;   /* zeroed for a U-Net */
     sgm_unet unet;
     int is_unet;
     int d, max_batch;
@@ -213,8 +213,35 @@ int sgm_net_image_shape(const sgm_net *n, int *c, int *h, int *w) {
 const sgm_process_config *sgm_net_process_config(const sgm_net *n) { return &n->cfg.process; }
 size_t sgm_net_dim(const sgm_net *n) { return (size_t)n->d; }
 
+/* labels that are not all the null class, or a guidance weight on a
+ * class-conditional network (ignored, as in net_fn, on an unconditional one) */
+static int conditioned(const sgm_net *n, int *guided) {
+    int lab = 0;
+    for (size_t i = 0; i < n->n_labels; i++) lab |= n->labels[i] != SGM_UNET_NULL_LABEL;
+    *guided = sgm_net_n_classes(n) > 0 && n->guidance != 0;
+    return lab || *guided;
+}
+
+sgm_status sgm_net_density_check(const sgm_net *n, sgm_error *err) {
+    int guided;
+    if (!conditioned(n, &guided)) return SGM_OK;
+    if (guided)
+        return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
+                              "likelihood: classifier-free guidance (w = %g) is set: a guided "
+                              "denoiser is not the score of a density; clear it with "
+                              "sgm_net_set_labels(net, NULL, 0, 0)",
+                              n->guidance);
+    return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
+                          "likelihood: class labels are set: the likelihood uses the "
+                          "unconditional (null-class) model; clear them with "
+                          "sgm_net_set_labels(net, NULL, 0, 0)");
+}
+
 sgm__net_parts sgm__net_get_parts(sgm_net *n) {
-    sgm__net_parts p = {&n->mlp, &n->cfg, n->proc, n->d, n->max_batch, n->mean, n->std};
+    int guided;
+    sgm__net_parts p = {n->is_unet ? NULL : &n->mlp, &n->cfg, n->proc, n->d, n->max_batch,
+                        n->mean, n->std, n->is_unet ? &n->unet : NULL,
+                        conditioned(n, &guided)};
     return p;
 }
 sgm_param sgm_net_param(const sgm_net *n) { return n->cfg.param; }

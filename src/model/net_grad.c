@@ -9,9 +9,21 @@
  * so the vector-Jacobian product with respect to x is
  *   v^T dm/dx = c_in (v^T dF/dx_in)                 and, for EDM,
  *   v^T dm/dx = c_in c_out (v^T dF/dx_in) + (c_skip / alpha) v,
- * where v^T dF/dx_in is the MLP's backward pass with upstream v and no
- * parameter gradients (sgm_nn_mlp_backward). At sigma = 0 the denoiser
- * returns its exact limit (x0 = x, or 0 for eps / v / flow), whose VJP is v or 0.
+ * where v^T dF/dx_in is the network's backward pass with upstream v and no
+ * parameter gradients (sgm_nn_mlp_backward, or sgm_unet_backward with dc
+ * NULL for a U-Net on flattened (C, H, W) rows), in chunks of the net's
+ * max_batch rows, each backward right after the forward of its chunk. At
+ * sigma = 0 the denoiser returns its exact limit (x0 = x, or 0 for eps / v /
+ * flow), whose VJP is v or 0.
+ *
+ * Class-conditional U-Nets: the VJP is that of the unconditional (null
+ * class) model, the density the label dropout of training fits. With class
+ * labels or classifier-free guidance set on the net (sgm_net_set_labels) it
+ * refuses (code 4) instead: a guided output (1 + w) F(x, c) - w F(x, null)
+ * is not the score of any density, and per-row labels would not even be
+ * per-sample here (sgm_nll queries the d or K directions of one sample as
+ * rows row0, row0 + 1, ..., which net_fn would give different labels);
+ * sgm_net_density_check says why in words.
  *
  * Standardisation: the network models z = (x - mean) / std (per column), so
  * log p_data(x) = log p_std(z) - sum_j log std_j (change of variables with the
@@ -50,6 +62,7 @@ static int net_vjp(const sgm_eval *q, const double *v, double *out, double *vj, 
     sgm__net_parts p = sgm__net_get_parts(ud);
     const size_t D = (size_t)p.d;
     if (q->d != D || q->dtype != SGM_F64) return 1;
+    if (p.conditioned) return 4;
     const double *x = q->x;
     const sgm_param par = p.cfg->param;
     const int x0_like = par == SGM_PARAM_X0 || par == SGM_PARAM_EDM;
@@ -88,8 +101,16 @@ static int net_vjp(const sgm_eval *q, const double *v, double *out, double *vj, 
             dx[i] = 0; /* backward accumulates */
         }
         for (size_t i = 0; i < m; i++) cn[i] = (float)k.c_noise;
-        if (sgm_nn_mlp_forward(p.mlp, fo, xin, cn, (int)m, NULL) != SGM_OK ||
-            sgm_nn_mlp_backward(p.mlp, dx, NULL, dout, (int)m, 0, NULL) != SGM_OK) {
+        sgm_status st;
+        if (p.unet) /* labels NULL: the null class (unconditional) */
+            st = sgm_unet_forward(p.unet, fo, xin, cn, NULL, (int)m, NULL) != SGM_OK
+                     ? SGM_ERR_CALLBACK
+                     : sgm_unet_backward(p.unet, dx, NULL, dout, (int)m, 0, NULL);
+        else
+            st = sgm_nn_mlp_forward(p.mlp, fo, xin, cn, (int)m, NULL) != SGM_OK
+                     ? SGM_ERR_CALLBACK
+                     : sgm_nn_mlp_backward(p.mlp, dx, NULL, dout, (int)m, 0, NULL);
+        if (st != SGM_OK) {
             rc = 3;
             goto done;
         }

@@ -37,11 +37,13 @@ sgm_status sgm__ckpt_tensors_unet(const sgm_safetensors *st, const char *path, c
 
 /* net_denoiser.c: the parts of a loaded network that net_grad.c uses. */
 typedef struct sgm__net_parts {
-    sgm_nn_mlp *mlp;
+    sgm_nn_mlp *mlp;   /* NULL for a U-Net */
     const sgm_train_config *cfg;
     const sgm_process *proc;
     int d, max_batch;
     const double *mean, *std;
+    sgm_unet *unet;    /* NULL for an mlp */
+    int conditioned;   /* class labels or guidance set (sgm_net_density_check) */
 } sgm__net_parts;
 sgm__net_parts sgm__net_get_parts(sgm_net *n);
 

@@ -2,7 +2,8 @@
 # unet.sh - the U-Net in the CLI: `sgm train --arch unet --classes` on the
 # first 64 Fashion-MNIST images (a tiny net, a few steps), --resume to a
 # later step, `sgm sample` from the image checkpoint ([N, 1, 28, 28] npy,
-# --class rows / lists, --guidance, --grid OUT.png and --png), and bad input
+# --class rows / lists, --guidance, --grid OUT.png and --png), `sgm nll` of
+# the sampled images through the U-Net's VJP (Hutchinson), and bad input
 # (exit 2, one line on stderr, nothing written). Reported as skipped to CTest
 # (exit 77, never as passed) when the Debian dataset-fashion-mnist files that
 # scripts/install-deps.sh installs are missing.
@@ -15,10 +16,7 @@ if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] &&
 fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
 expect_bad() {
     local name="$1" pat="$2"
@@ -56,6 +54,16 @@ if "$SGM" sample --model "ckpt:$M" --sampler dpmpp_2m --schedule karras --steps 
 if "$SGM" sample --model "ckpt:$M" --sampler heun --schedule karras --steps 2 --n 3 \
     --class 0,9,-1 --grid ddim --png "$T/p.png" --quiet --out "$T/s2.npy" >/dev/null 2>"$T/err" &&
     [ -s "$T/p.png" ]; then ok; else bad "sample --png with a diffusers --grid: $(cat "$T/err")"; fi
+
+# nll of the 4 sampled images: the unconditional (null-class) model's
+# density through the U-Net's input VJP; 4 finite values, bits/dim reported,
+# not the old "model callback failed" (loose tolerances: a smoke test)
+if "$SGM" nll --model "ckpt:$M" --data "$T/s.npy" --divergence hutchinson --rtol 1e-3 \
+    --atol 1e-3 --bits-per-dim --out "$T/lp.npy" >"$T/nll.txt" 2>"$T/err" &&
+    [ "$(values "$T/lp.npy" | grep -c -E '^-?[0-9]')" -eq 4 ] &&
+    grep -q "^bits/dim: " "$T/nll.txt"; then ok; else
+    bad "nll on the U-Net: $(cat "$T/err")"; fi
+if grep -q "callback failed" "$T/err"; then bad "nll: $(cat "$T/err")"; else ok; fi
 
 expect_bad "class range" "classes in" sample --model "ckpt:$M" --sampler heun \
     --schedule karras --steps 2 --n 2 --class 10 --out "$T/out.npy"

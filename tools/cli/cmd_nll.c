@@ -17,7 +17,8 @@
  * reported in data units (log p(x) = log p_z(z) - sum log std) and encodings
  * are in the standardized units (what `sgm sample --init` takes). Exact
  * divergence: d input VJPs of the network per evaluation; Hutchinson: one
- * per probe (src/model/net_grad.c).
+ * per probe (src/model/net_grad.c; mlp or U-Net, a class-conditional U-Net
+ * as its null-class model).
  *
  * Everything is computed before anything is written; files are written
  * atomically (sgm_npy_save). Exit codes: 0 success; 2 bad input (unreadable
