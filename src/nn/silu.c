@@ -15,28 +15,21 @@ SGM_NN_SIMD_CLONES void sgm_nn_silu_forward(float *out, const float *inp, size_t
     }
 }
 
+/* d silu / dx = s (1 + x (1 - s)), s = sigmoid(x) */
+static inline float silu_grad(float x) {
+    float s = 1.0f / (1.0f + sgm__nn_expf(-x));
+    return s * (1.0f + x * (1.0f - s));
+}
+
 SGM_NN_SIMD_CLONES void sgm__nn_silu_backward_mode(float *dinp, const float *dout,
                                                    const float *inp, size_t n, int overwrite) {
-    /* forward: y = x s(x), s = sigmoid; dy/dx = s (1 + x (1 - s)) */
     long nn = (long)n;
     if (overwrite) {
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (n >= SGM_NN_PAR_MIN)
-#endif
-        for (long i = 0; i < nn; i++) {
-            float x = inp[i];
-            float s = 1.0f / (1.0f + sgm__nn_expf(-x));
-            dinp[i] = dout[i] * s * (1.0f + x * (1.0f - s));
-        }
-        return;
-    }
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (n >= SGM_NN_PAR_MIN)
-#endif
-    for (long i = 0; i < nn; i++) {
-        float x = inp[i];
-        float s = 1.0f / (1.0f + sgm__nn_expf(-x));
-        dinp[i] += dout[i] * s * (1.0f + x * (1.0f - s));
+        SGM_NN_OMP_FOR(n)
+        for (long i = 0; i < nn; i++) dinp[i] = dout[i] * silu_grad(inp[i]);
+    } else {
+        SGM_NN_OMP_FOR(n)
+        for (long i = 0; i < nn; i++) dinp[i] += dout[i] * silu_grad(inp[i]);
     }
 }
 
