@@ -2,9 +2,10 @@
  * (Vaswani et al. 2017, eq. 1; the attention layer of the DDPM / NCSN++
  * U-Nets at low resolution). Input is the fused q|k|v projection (N, T, 3C),
  * laid out as llm.c's attention_forward; the softmax probabilities are kept
- * as the backward cache. Every (sample, head) pair is two cblas_sgemm calls
- * forward and four backward; threading comes from OpenBLAS only (no OpenMP
- * regions between the sgemm calls, see conv2d.c). */
+ * as the backward cache. The forward computes each (sample, head) pair
+ * without BLAS, in a fixed summation order (so a sample's output does not
+ * depend on its batch or the thread count; gemm_det.c), pairs in parallel;
+ * the backward is four cblas_sgemm calls per pair. */
 #include <math.h>
 #include "nn/nn_internal.h"
 
@@ -24,24 +25,41 @@ static void softmax_rows(float *a, int T) {
     }
 }
 
+/* q . k over hs elements in 16 fixed float lanes, reduced pairwise: the
+ * same order for every (i, j), batch and thread */
+static inline float dot_lanes(const float *a, const float *b, int n) {
+    float acc[16] = {0};
+    int k = 0;
+    for (; k + 16 <= n; k += 16)
+        for (int l = 0; l < 16; l++) acc[l] += a[k + l] * b[k + l];
+    for (int l = 0; k < n; k++, l++) acc[l] += a[k] * b[k];
+    for (int w = 8; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+    return acc[0];
+}
+
+SGM_NN_SIMD_CLONES
 void sgm_nn_attention_forward(float *out, float *att, const float *qkv, int N, int T, int C,
                               int NH) {
+    /* batch- and thread-invariant (no BLAS): S = scale q k^T by lane dots,
+     * o = A v by sgm__nn_gemm_det; (sample, head) pairs in parallel */
     assert(N >= 0 && T > 0 && C > 0 && NH > 0 && C % NH == 0);
     int hs = C / NH, C3 = 3 * C;
     float scale = (float)(1.0 / sqrt((double)hs));
+    SGM_NN_OMP_FOR2((size_t)N * (size_t)T * (size_t)T * (size_t)C)
     for (int n = 0; n < N; n++) {
         for (int h = 0; h < NH; h++) {
             const float *q = qkv + (size_t)n * (size_t)T * (size_t)C3 + (size_t)h * (size_t)hs;
             const float *k = q + C, *v = q + 2 * C;
             float *A = att + ((size_t)n * (size_t)NH + (size_t)h) * (size_t)T * (size_t)T;
             float *o = out + (size_t)n * (size_t)T * (size_t)C + (size_t)h * (size_t)hs;
-            /* A (T, T) = scale q (T, hs) @ k^T (hs, T) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k, C3,
-                        0.0f, A, T);
+            for (int i = 0; i < T; i++)
+                for (int j = 0; j < T; j++)
+                    A[(size_t)i * (size_t)T + (size_t)j] =
+                        scale * dot_lanes(q + (size_t)i * (size_t)C3, k + (size_t)j * (size_t)C3, hs);
             softmax_rows(A, T);
-            /* o (T, hs) = A (T, T) @ v (T, hs) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, A, T, v, C3,
-                        0.0f, o, C);
+            /* o (T, hs) = A (T, T) @ v (T, hs), v's rows C3 apart */
+            sgm__nn_gemm_det(o, (size_t)C, A, (size_t)T, v, (size_t)C3, NULL, T, hs, T, 0);
         }
     }
 }

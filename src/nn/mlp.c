@@ -28,9 +28,18 @@ typedef struct mlp_acts {
     float *dh0;  /* (B, D+E) backward */
     float *demb; /* (B, E) backward */
     float *c;    /* (B) conditioning scalars of the last forward */
+    float *wt;   /* (max C OC) a transposed weight for the forward's products */
 } mlp_acts;
 
-#define N_ACTS 13
+#define N_ACTS 14
+
+/* floats of the largest weight: the forward transposes each in turn */
+static size_t wt_size(const sgm_nn_mlp_config *c) {
+    size_t D = (size_t)c->d_in, E = (size_t)c->d_emb, H = (size_t)c->width;
+    size_t s = (D + E) * H;
+    if (H * H > s) s = H * H;
+    return s; /* the output layer, H x D, is smaller than the input one */
+}
 
 static size_t acts_layout(const sgm_nn_mlp_config *c, size_t B, size_t *off) {
     size_t D = (size_t)c->d_in, E = (size_t)c->d_emb, H = (size_t)c->width,
@@ -38,7 +47,7 @@ static size_t acts_layout(const sgm_nn_mlp_config *c, size_t B, size_t *off) {
     size_t cnt[N_ACTS] = {B * E,     B * (D + E), (L + 1) * B * H, L * B * H,
                           L * B * H, L * B * H,   B * H,           B * H,
                           B * H,     B * H,       B * (D + E),     B * E,
-                          B};
+                          B,         wt_size(c)};
     return sgm_nn_layout(off, cnt, N_ACTS);
 }
 
@@ -48,7 +57,7 @@ static mlp_acts acts_view(const sgm_nn_mlp *m) {
     float *b = m->acts;
     mlp_acts a = {b + off[0], b + off[1], b + off[2],  b + off[3],  b + off[4],  b + off[5],
                   b + off[6], b + off[7], b + off[8], b + off[9], b + off[10], b + off[11],
-                  b + off[12]};
+                  b + off[12], b + off[13]};
     return a;
 }
 
@@ -137,18 +146,20 @@ sgm_status sgm_nn_mlp_forward(sgm_nn_mlp *m, float *out, const float *x, const f
         memcpy(a.h0 + (size_t)n * (size_t)(D + E) + D, a.emb + (size_t)n * (size_t)E,
                (size_t)E * sizeof(float));
     }
-    sgm_nn_linear_forward(a.hs, a.h0, P(m, 0), P(m, 1), N, D + E, H);
+    /* products by sgm__nn_linear_forward_det: a sample's output does not
+     * depend on the batch it is in or the thread count */
+    sgm__nn_linear_forward_det(a.hs, a.wt, a.h0, P(m, 0), P(m, 1), N, D + E, H);
     for (int b = 0; b < L; b++) {
         float *h = a.hs + (size_t)b * BH, *hn = h + BH;
         float *ab = a.a + (size_t)b * BH, *ub = a.u + (size_t)b * BH, *a2b = a.a2 + (size_t)b * BH;
         sgm_nn_silu_forward(ab, h, BH);
-        sgm_nn_linear_forward(ub, ab, P(m, 2 + 4 * b), P(m, 3 + 4 * b), N, H, H);
+        sgm__nn_linear_forward_det(ub, a.wt, ab, P(m, 2 + 4 * b), P(m, 3 + 4 * b), N, H, H);
         sgm_nn_silu_forward(a2b, ub, BH);
-        sgm_nn_linear_forward(hn, a2b, P(m, 4 + 4 * b), P(m, 5 + 4 * b), N, H, H);
+        sgm__nn_linear_forward_det(hn, a.wt, a2b, P(m, 4 + 4 * b), P(m, 5 + 4 * b), N, H, H);
         sgm_nn_add_forward(hn, hn, h, BH); /* residual */
     }
     sgm_nn_silu_forward(a.aout, a.hs + (size_t)L * BH, BH);
-    sgm_nn_linear_forward(out, a.aout, P(m, nt - 2), P(m, nt - 1), N, H, D);
+    sgm__nn_linear_forward_det(out, a.wt, a.aout, P(m, nt - 2), P(m, nt - 1), N, H, D);
     m->last_n = N;
     return SGM_OK;
 }

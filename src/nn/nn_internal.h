@@ -91,4 +91,16 @@ sgm_status sgm__nn_conv2d_plan_backward_mode(sgm_nn_conv2d_plan *plan, float *di
                                              const float *weight, int N, int overwrite,
                                              sgm_error *err);
 
+/* Batch- and thread-invariant products for forward passes (gemm_det.c):
+ * C (M, N) [row stride ldc] = A (M, K) [lda] @ Bt (K, N) [ldb] (+ bias (N)),
+ * each element summed over k in order; parallel: OpenMP over tiles (0
+ * inside a caller's parallel region). */
+void sgm__nn_gemm_det(float *C, size_t ldc, const float *A, size_t lda, const float *Bt,
+                      size_t ldb, const float *bias, int M, int N, int K, int parallel);
+/* Bt (K, N) = B (N, K)^T */
+void sgm__nn_pack_transpose(float *Bt, const float *B, int N, int K);
+/* linear forward through sgm__nn_gemm_det; wt: C * OC floats of scratch */
+void sgm__nn_linear_forward_det(float *out, float *wt, const float *inp, const float *weight,
+                                const float *bias, int N, int C, int OC);
+
 #endif

@@ -428,9 +428,12 @@ sgm_status sgm_unet_set_conv_backend(sgm_unet *u, sgm_nn_conv2d_backend backend,
                                      sgm_error *err) {
     if (!u || !u->impl_) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "unet: NULL argument");
     tape *t = u->impl_;
-    size_t conv_s = 1;
+    size_t conv_s = 1; /* the scratch serves the convolutions and the linear
+                        * layers' transposed weights (gemm_det.c) */
     for (int i = 0; i < t->n_ops; i++) {
         op *o = &t->ops[i];
+        if (o->type == OP_LINEAR && (size_t)o->b * (size_t)o->c > conv_s)
+            conv_s = (size_t)o->b * (size_t)o->c;
         if (o->type != OP_CONV) continue;
         sgm_nn_conv2d_plan_free(o->plan);
         o->plan = NULL;
@@ -471,8 +474,9 @@ static sgm_status run_forward(sgm_unet *u, tape *t, const op *o, int N, sgm_erro
         sgm_nn_sinusoidal_forward(out, A(t, o->in0), N, o->a, &u->cfg.emb);
         break;
     case OP_LINEAR:
-        sgm_nn_linear_forward(out, A(t, o->in0), P(u, o->p), P(u, o->p + 1), N * o->a, o->b,
-                              o->c);
+        /* batch- and thread-invariant product (gemm_det.c) */
+        sgm__nn_linear_forward_det(out, t->scratch, A(t, o->in0), P(u, o->p), P(u, o->p + 1),
+                                   N * o->a, o->b, o->c);
         break;
     case OP_SILU: sgm_nn_silu_forward(out, A(t, o->in0), n); break;
     case OP_ADD: sgm_nn_add_forward(out, A(t, o->in0), A(t, o->in1), n); break;
