@@ -1,6 +1,8 @@
 /* sgm_nn.h - the neural-network engine: layers with hand-written forward and
  * backward passes over flat float32 buffers (the style of karpathy/llm.c),
- * GEMM through cblas (OpenBLAS), OpenMP on the outer loops; Adam / AdamW,
+ * GEMM through cblas (OpenBLAS; forward products of the models in a fixed
+ * order, batch- and thread-invariant), convolutions through oneDNN when
+ * available, OpenMP on the outer loops; Adam / AdamW,
  * global-norm gradient clipping, warmup + cosine learning rate, EMA.
  *
  * It knows nothing of diffusion: model code assembles networks from these
@@ -66,7 +68,12 @@ void sgm_nn_transpose_backward(float *dinp, const float *dout, int N, int A, int
 
 /* ------------------------------------------------------------ linear --- */
 
-/* out = inp @ weight^T + bias (torch.nn.Linear). bias may be NULL. */
+/* out = inp @ weight^T + bias (torch.nn.Linear). bias may be NULL. One
+ * OpenBLAS sgemm: a row's result may change in the last bits with N and the
+ * thread count. The mlp and the U-Net run their forward products instead
+ * in a fixed summation order (src/nn/gemm_det.c, about 90% of sgemm's
+ * speed), so their outputs for a sample are the same bits in any batch and
+ * with any thread count; attention's forward does the same. */
 void sgm_nn_linear_forward(float *out,          /* (N, OC) */
                            const float *inp,    /* (N, C) */
                            const float *weight, /* (OC, C) */

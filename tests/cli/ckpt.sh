@@ -53,6 +53,19 @@ for s in euler heun dpmpp_2m unipc; do
         ok
     else bad "sample $s: spread out of range"; fi
 done
+# ---- through the network a sample does not depend on --batch or the thread
+# count (the forward's products are summed in a fixed order, gemm_det.c):
+# identical bytes, for a deterministic and a stochastic sampler
+for s in dpmpp_2m euler_a; do
+    for cfg in "2 40" "1 40" "2 7" "1 1" "2 16"; do
+        set -- $cfg
+        OMP_NUM_THREADS=$1 "$SGM" sample --model "ckpt:$M" --sampler "$s" --schedule karras \
+            --steps 10 --n 40 --seed 5 --batch "$2" --quiet --out "$T/inv_$1_$2.npy" \
+            >/dev/null 2>"$T/err" || bad "invariance sample $s $cfg: $(cat "$T/err")"
+        if cmp -s "$T/inv_2_40.npy" "$T/inv_$1_$2.npy"; then ok; else
+            bad "$s: threads $1, batch $2 differs from threads 2, batch 40"; fi
+    done
+done
 # a bare .safetensors path, the checkpoint's own process / prediction repeated
 if "$SGM" sample --model "$M" --process vp --prediction eps --beta-1 20 --sampler euler \
     --schedule karras --steps 10 --n 10 --quiet --out "$T/s_bare.npy" >/dev/null 2>"$T/err"; then
