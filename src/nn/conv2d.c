@@ -13,9 +13,10 @@
  * floats (at least one sample); with nb = 1 the sample's own arrays are used
  * where they can (a 1x1, stride-1, unpadded conv then needs no copy at all).
  * Threading comes from OpenBLAS inside sgemm only: im2col / col2im and the
- * gathers are serial, because OpenMP regions interleaved with threaded sgemm
- * calls make the two thread pools fight for the cores (a 5-8x slowdown
- * measured on 2 cores). */
+ * gathers are serial (written when sgm linked the pthreads OpenBLAS, whose
+ * thread pool fought OpenMP regions between sgemm calls: 5-8x slower on 2
+ * cores; sgm now links the OpenMP build, nn_internal.h). This is the
+ * backend of sgm_nn_conv2d_plan without oneDNN (conv2d_plan.c). */
 #include <string.h>
 #include "nn/nn_internal.h"
 

@@ -2,7 +2,8 @@
  * torch.nn.Linear layout (weight (OC, C)); both passes are single cblas_sgemm
  * calls (llm.c matmul_forward / matmul_backward, with BLAS in place of the
  * hand loops). Threading comes from OpenBLAS only; the O(N OC) bias loops
- * stay serial so no OpenMP region sits between sgemm calls (see conv2d.c). */
+ * stay serial. The models' forward passes use the fixed-order product of
+ * gemm_det.c instead (batch- and thread-invariant outputs). */
 #include "nn/nn_internal.h"
 
 void sgm_nn_linear_forward(float *out, const float *inp, const float *weight,
