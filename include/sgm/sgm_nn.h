@@ -189,8 +189,10 @@ void sgm_nn_conv2d_backward(float *dinp,         /* (N, C, H, W) or NULL */
  * keeps them until a call with another one (a fresh batch size costs a
  * primitive creation, milliseconds). Same semantics as the kernels above:
  * backward accumulates, NULL gradients are skipped. Results of the two
- * backends agree to float32 rounding (summation orders differ); each is
- * deterministic for a given batch size and thread count. Plans are not
+ * backends agree to float32 rounding (summation orders differ). Forward
+ * outputs of both are the same bits for a sample in any batch and with any
+ * thread count (GEMM: the fixed-order product of gemm_det.c); backward
+ * results are deterministic for a given batch size and thread count. Plans are not
  * thread-safe: one plan per concurrent user. */
 typedef enum sgm_nn_conv2d_backend {
     SGM_NN_CONV2D_AUTO = 0,

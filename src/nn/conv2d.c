@@ -167,20 +167,19 @@ void sgm_nn_conv2d_forward(float *out, float *scratch, const float *inp, const f
                 im2col(colbuf + (size_t)j * (size_t)P, ld, x0 + (size_t)j * in_sz, d, Ho, Wo);
             col = colbuf;
         }
-        if (nb == 1) { /* Y is y_n itself: bias first, then accumulate */
-            float beta = 0.0f;
-            if (bias) {
+        /* the forward product in a fixed order (gemm_det.c: each output summed
+         * over the C K K taps in turn), so a sample's output does not depend
+         * on its block, the batch or the thread count */
+        if (nb == 1) { /* Y is y_n itself */
+            sgm__nn_gemm_det(y0, (size_t)P, weight, (size_t)CKK, col, (size_t)P, NULL, OC, P, CKK,
+                             1);
+            if (bias)
                 for (int o = 0; o < OC; o++)
-                    for (int p = 0; p < P; p++) y0[(size_t)o * (size_t)P + (size_t)p] = bias[o];
-                beta = 1.0f;
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, P, CKK, 1.0f, weight,
-                        CKK, col, P, beta, y0, P);
+                    for (int p = 0; p < P; p++) y0[(size_t)o * (size_t)P + (size_t)p] += bias[o];
             continue;
         }
         /* Y (OC, nb P) = W (OC, CKK) @ col (CKK, nb P), then y_n = Y[:, n] + b */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)ld, CKK, 1.0f, weight,
-                    CKK, col, (int)ld, 0.0f, ybuf, (int)ld);
+        sgm__nn_gemm_det(ybuf, ld, weight, (size_t)CKK, col, ld, NULL, OC, (int)ld, CKK, 1);
         for (int j = 0; j < nb; j++) {
             float *y = y0 + (size_t)j * out_sz;
             for (int o = 0; o < OC; o++) {

@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("sgm %s\n", SGM_VERSION_STRING);
-        printf("convolutions: %s\n", sgm_nn_conv2d_have_dnnl() ? "oneDNN" : "im2col + OpenBLAS");
+        printf("convolutions: %s\n", sgm_nn_conv2d_have_dnnl() ? "oneDNN" : "im2col + GEMM (no oneDNN)");
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
