@@ -14,6 +14,7 @@
 
 #include "sgm.h"
 #include "sgm/sgm_train.h"
+#include "test_unet_util.h"
 #include "test_util.h"
 
 #define NIMG 64
@@ -34,23 +35,7 @@ static void make_data(double *x, int *labels) {
 }
 
 static sgm_train_config tiny_config(void) {
-    sgm_train_config c = sgm_train_config_default(SGM_PROCESS_VP_LINEAR, SGM_PARAM_EDM);
-    c.arch = SGM_ARCH_UNET;
-    c.sigma_data = 0.5;
-    sgm_unet_config *u = &c.unet;
-    u->in_ch = 1, u->out_ch = 0, u->height = HW, u->width = HW;
-    u->base_ch = 8, u->n_levels = 2;
-    u->mult[0] = 1, u->mult[1] = 2;
-    u->attn[0] = 0, u->attn[1] = 1;
-    u->mid_attn = 1, u->n_res = 1, u->groups = 4, u->heads = 1, u->emb_dim = 16;
-    u->n_classes = 2;
-    c.label_dropout = 0.2;
-    c.batch = 16;
-    c.lr = 3e-3;
-    c.warmup = 5;
-    c.ema = 0.9;
-    c.seed = 7;
-    return c;
+    return tu_tiny_unet_config(SGM_PROCESS_VP_LINEAR, SGM_PARAM_EDM, HW, 2);
 }
 
 static long file_bytes(const char *path, unsigned char **out) {

@@ -21,6 +21,7 @@
 #include "sgm/sgm_likelihood.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_train.h"
+#include "test_unet_util.h"
 #include "test_util.h"
 
 #define NIMG 32
@@ -42,18 +43,7 @@ static void make_data(double *x, int *labels) {
 
 static int make_ckpt(const char *path, sgm_process_kind pk, sgm_param par, int classes,
                      int steps, const double *x, const int *labels) {
-    sgm_train_config c = sgm_train_config_default(pk, par);
-    c.arch = SGM_ARCH_UNET;
-    c.sigma_data = 0.5;
-    sgm_unet_config *u = &c.unet;
-    u->in_ch = 1, u->out_ch = 0, u->height = HW, u->width = HW;
-    u->base_ch = 8, u->n_levels = 2;
-    u->mult[0] = 1, u->mult[1] = 2;
-    u->attn[0] = 0, u->attn[1] = 1;
-    u->mid_attn = 1, u->n_res = 1, u->groups = 4, u->heads = 1, u->emb_dim = 16;
-    u->n_classes = classes;
-    c.label_dropout = 0.2;
-    c.batch = 16, c.lr = 3e-3, c.warmup = 5, c.ema = 0.9, c.seed = 7;
+    sgm_train_config c = tu_tiny_unet_config(pk, par, HW, classes);
     sgm_error e = {0};
     sgm_trainer *t = NULL;
     if (sgm_trainer_create(&c, x, NIMG, D, &t, &e) != SGM_OK) {

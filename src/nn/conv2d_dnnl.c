@@ -216,6 +216,8 @@ static void plan_arg(arg *a, const dnnl_memory_desc_t *md, const dnnl_memory_des
 static sgm_status make_reorder(reorder *r, sgm__dnnl_conv *c, const dnnl_memory_desc_t *from,
                                const dnnl_memory_desc_t *to, int accumulate, sgm_error *err);
 
+/* accumulate: the reorder to the user array sums into it; 2: also make the
+ * overwrite variant (`set`, for the input gradient's first writer) */
 static sgm_status make_arg(arg *a, sgm__dnnl_conv *c, const dnnl_memory_desc_t *plain_md,
                            int to_user, int accumulate, sgm_error *err) {
     TRY(dnnl_memory_create(&a->mem, &a->md, c->eng, DNNL_MEMORY_NONE), "memory");
@@ -223,7 +225,7 @@ static sgm_status make_arg(arg *a, sgm__dnnl_conv *c, const dnnl_memory_desc_t *
     const dnnl_memory_desc_t *from = to_user ? &a->md : plain_md;
     const dnnl_memory_desc_t *to = to_user ? plain_md : &a->md;
     sgm_status st = make_reorder(&a->r, c, from, to, accumulate, err);
-    if (st == SGM_OK && accumulate) st = make_reorder(&a->set, c, from, to, 0, err);
+    if (st == SGM_OK && accumulate == 2) st = make_reorder(&a->set, c, from, to, 0, err);
     return st;
 }
 
@@ -315,7 +317,7 @@ static sgm_status set_batch(sgm__dnnl_conv *c, int n, sgm_error *err) {
     if (st == SGM_OK) st = make_arg(&c->f_dst, c, &p.dst, 1, 0, err);
     if (st == SGM_OK) st = make_arg(&c->d_ddst, c, &p.dst, 0, 0, err);
     if (st == SGM_OK) st = make_arg(&c->d_w, c, &p.w, 0, 0, err);
-    if (st == SGM_OK) st = make_arg(&c->d_dsrc, c, &p.src, 1, 1, err);
+    if (st == SGM_OK) st = make_arg(&c->d_dsrc, c, &p.src, 1, 2, err);
     if (st == SGM_OK) st = make_arg(&c->w_src, c, &p.src, 0, 0, err);
     if (st == SGM_OK) st = make_arg(&c->w_ddst, c, &p.dst, 0, 0, err);
     if (st == SGM_OK) st = make_arg(&c->w_dw, c, &p.w, 1, 1, err);
@@ -498,8 +500,10 @@ sgm_status sgm__dnnl_conv_backward(sgm__dnnl_conv *c, float *dinp, float *dweigh
     }
     TRY(dnnl_stream_wait(c->st), "stream");
     c->kept_n = 0; /* one backward per forward */
-    if (c->keep_input && !c->kept && c->w_src.size > 0 && c->kept_cap > 0) {
-        /* first backward: from now on forwards keep their input */
+    if (c->keep_input && !c->kept && (dweight || dbias) && c->w_src.size > 0 &&
+        c->kept_cap > 0) {
+        /* first backward that needs the input (weight gradients; a pure VJP
+         * does not): from now on forwards keep their input */
         c->kept = malloc(c->kept_cap * sizeof(float));
         if (!c->kept) return sgm__set_error(err, SGM_ERR_NOMEM, "conv2d (oneDNN): out of memory");
     }
