@@ -26,6 +26,10 @@
 
 #include "sgm/sgm_nn.h"
 #include "sgm/sgm_train.h"
+#include "sgm/sgm_model.h"
+#include "sgm/sgm_io.h"
+#include "sgm/sgm_data.h"
+#include "sgm/sgm_ckpt.h"
 #include "sgm/sgm_unet.h"
 
 static double now(void) {
@@ -57,9 +61,9 @@ static int bench_mlp(int K, int R, int W, timing *res) {
     sgm_train_config tc = sgm_train_config_default(SGM_PROCESS_VP_LINEAR, SGM_PARAM_EPS);
     sgm_nn_mlp_config mc;
     memset(&mc, 0, sizeof mc);
-    mc.d_in = 2, mc.d_emb = tc.emb, mc.width = tc.width, mc.n_blocks = tc.depth;
+    mc.d_in = 2, mc.d_emb = tc.net.mlp.d_emb, mc.width = tc.net.mlp.width, mc.n_blocks = tc.net.mlp.n_blocks;
     mc.emb = sgm_nn_sinusoidal_defaults();
-    mc.emb.scale = tc.emb_scale;
+    mc.emb.scale = tc.net.mlp.emb.scale;
     int B = tc.batch, D = mc.d_in;
     sgm_nn_mlp m;
     sgm_error err;

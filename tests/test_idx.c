@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "sgm/sgm_data.h"
 #include "sgm/sgm_png.h"
 #include "test_util.h"
 

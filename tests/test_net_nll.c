@@ -1,10 +1,10 @@
 /* test_net_nll.c - likelihood of a trained network (issue 4, acceptance 2):
- *  - the input VJP of the network denoiser (sgm_net_denoiser_grad,
+ *  - the input VJP of the network denoiser (sgm_model_denoiser_grad,
  *    src/model/net_grad.c) against central differences of the denoiser
  *    itself, for every parameterization (eps, x0, v, flow, EDM) on untrained
  *    checkpoints, and its output against the denoiser's;
- *  - sgm_net_standardize / sgm_net_unstandardize are inverse, and
- *    sgm_net_log_std_sum is sum log std of the training data;
+ *  - sgm_model_standardize / sgm_model_unstandardize are inverse, and
+ *    sgm_model_log_std_sum is sum log std of the training data;
  *  - an mlp trained briefly (eps, VP) on the 2-D mixture
  *    tests/data/models/gmm2d.json: exact (d VJPs per evaluation) and
  *    Hutchinson (one VJP per probe) log-likelihoods of the same points agree
@@ -21,6 +21,9 @@
 #include "sgm/sgm_likelihood.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_train.h"
+#include "sgm/sgm_io.h"
+#include "sgm/sgm_data.h"
+#include "sgm/sgm_ckpt.h"
 #include "test_util.h"
 
 /* Trains `steps` steps of a small mlp and writes the checkpoint to path. */
@@ -28,7 +31,7 @@ static int make_ckpt(const char *path, sgm_process_kind pk, sgm_param par, const
                      size_t n, size_t d, int steps, int width, int depth, int emb) {
     sgm_error e = {0};
     sgm_train_config c = sgm_train_config_default(pk, par);
-    c.width = width, c.depth = depth, c.emb = emb;
+    c.net.mlp.width = width, c.net.mlp.n_blocks = depth, c.net.mlp.d_emb = emb;
     c.batch = 256, c.lr = 2e-3, c.warmup = 20, c.seed = 3, c.ema = 0.98;
     c.p_std = 2.0; /* the wide log-normal of test_train_quality (mode masses) */
     sgm_trainer *t = NULL;
@@ -60,18 +63,18 @@ static void check_vjp(const char *tag, sgm_process_kind pk, sgm_param par, const
     tmpname(path, sizeof path, tag);
     CHECK(make_ckpt(path, pk, par, data, nd, 2, 0, 32, 1, 16) == 0, "%s: checkpoint", tag);
     sgm_error e = {0};
-    sgm_net *net = NULL;
-    CHECK(sgm_net_load(path, 1, 0, &net, &e) == SGM_OK, "%s: load: %s", tag, e.msg);
+    sgm_model *net = NULL;
+    CHECK(sgm_model_load(path, 1, 0, &net, &e) == SGM_OK, "%s: load: %s", tag, e.msg);
     remove(path);
     if (!net) return;
     sgm_process *proc = NULL;
-    CHECK(sgm_process_create(sgm_net_process_config(net), &proc, &e) == SGM_OK, "process");
+    CHECK(sgm_process_create(sgm_model_process_config(net), &proc, &e) == SGM_OK, "process");
     if (!proc) {
-        sgm_net_free(net);
+        sgm_model_free(net);
         return;
     }
-    sgm_denoiser den = sgm_net_denoiser(net);
-    sgm_denoiser_grad gr = sgm_net_denoiser_grad(net);
+    sgm_denoiser den = sgm_model_denoiser(net);
+    sgm_denoiser_grad gr = sgm_model_denoiser_grad(net);
     enum { N = 3, D = 2 };
     const double ts[3] = {0.05, 0.4, 0.9};
     double worst = 0;
@@ -116,7 +119,7 @@ static void check_vjp(const char *tag, sgm_process_kind pk, sgm_param par, const
     }
     printf("%s: vjp vs central differences, worst scaled error %.2e\n", tag, worst);
     sgm_process_free(proc);
-    sgm_net_free(net);
+    sgm_model_free(net);
 }
 
 int main(void) {
@@ -145,8 +148,8 @@ int main(void) {
     CHECK(make_ckpt(path, SGM_PROCESS_VP_LINEAR, SGM_PARAM_EPS, data, n_data, 2, steps, 64, 2,
                     32) == 0,
           "train");
-    sgm_net *net = NULL;
-    CHECK(sgm_net_load(path, 1, 0, &net, &e) == SGM_OK, "load: %s", e.msg);
+    sgm_model *net = NULL;
+    CHECK(sgm_model_load(path, 1, 0, &net, &e) == SGM_OK, "load: %s", e.msg);
     remove(path);
     if (!net) {
         free(data);
@@ -160,17 +163,17 @@ int main(void) {
         double mean[2], sd[2], y[4] = {0.3, -1.2, 2.5, 0.7}, y0[4];
         memcpy(y0, y, sizeof y);
         sgm_data_stats(data, n_data, 2, mean, sd);
-        sgm_net_standardize(net, 2, SGM_F64, y);
+        sgm_model_standardize(net, 2, SGM_F64, y);
         for (int i = 0; i < 4; i++)
             CHECK_CLOSE(y[i], (y0[i] - mean[i % 2]) / sd[i % 2], 1e-12, 1e-12, "standardize");
-        sgm_net_unstandardize(net, 2, SGM_F64, y);
+        sgm_model_unstandardize(net, 2, SGM_F64, y);
         for (int i = 0; i < 4; i++) CHECK_CLOSE(y[i], y0[i], 1e-12, 1e-12, "round trip");
-        CHECK_CLOSE(sgm_net_log_std_sum(net), log(sd[0]) + log(sd[1]), 1e-12, 1e-12,
+        CHECK_CLOSE(sgm_model_log_std_sum(net), log(sd[0]) + log(sd[1]), 1e-12, 1e-12,
                     "log std sum");
     }
 
     sgm_process *proc = NULL;
-    CHECK(sgm_process_create(sgm_net_process_config(net), &proc, &e) == SGM_OK, "process");
+    CHECK(sgm_process_create(sgm_model_process_config(net), &proc, &e) == SGM_OK, "process");
     const size_t n = 200, d = 2;
     double *x = malloc(n * d * sizeof *x), *z = malloc(n * d * sizeof *z);
     double *le = malloc(n * sizeof *le), *lh = malloc(n * sizeof *lh);
@@ -178,9 +181,9 @@ int main(void) {
     sgm_gmm_sample(g, 21, 0, 0, n, x);
     sgm_gmm_logpdf(g, n, x, 0, lt);
     memcpy(z, x, n * d * sizeof *x);
-    sgm_net_standardize(net, n, SGM_F64, z);
-    sgm_denoiser den = sgm_net_denoiser(net);
-    sgm_denoiser_grad gr = sgm_net_denoiser_grad(net);
+    sgm_model_standardize(net, n, SGM_F64, z);
+    sgm_denoiser den = sgm_model_denoiser(net);
+    sgm_denoiser_grad gr = sgm_model_denoiser_grad(net);
     sgm_nll_config cfg = sgm_nll_config_default();
     cfg.rtol = cfg.atol = 1e-4; /* both estimates share the solver: its error cancels */
     c0 = clock();
@@ -191,7 +194,7 @@ int main(void) {
     cfg.seed = 5;
     CHECK(sgm_nll(&cfg, proc, &den, &gr, 0, n, d, z, lh, NULL, NULL, &e) == SGM_OK,
           "hutchinson: %s", e.msg);
-    const double ls = sgm_net_log_std_sum(net);
+    const double ls = sgm_model_log_std_sum(net);
     double me = 0, mh = 0, mt = 0, md = 0, vd = 0;
     for (size_t i = 0; i < n; i++) {
         le[i] -= ls, lh[i] -= ls; /* data units */
@@ -218,7 +221,7 @@ int main(void) {
 
     free(x), free(z), free(le), free(lh), free(lt), free(data);
     sgm_process_free(proc);
-    sgm_net_free(net);
+    sgm_model_free(net);
     sgm_gmm_free(g);
     TEST_MAIN_END();
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "sgm/sgm_likelihood.h"
+#include "sgm/sgm_model.h"
 #include "sgm/sgm_nn.h"
 #include "test_util.h"
 

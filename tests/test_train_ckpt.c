@@ -15,11 +15,14 @@
 
 #include "sgm/sgm_ckpt.h"
 #include "sgm/sgm_train.h"
+#include "sgm/sgm_model.h"
+#include "sgm/sgm_io.h"
+#include "sgm/sgm_data.h"
 #include "test_util.h"
 
 static sgm_train_config tiny(sgm_process_kind k, sgm_param p) {
     sgm_train_config c = sgm_train_config_default(k, p);
-    c.width = 32, c.depth = 1, c.emb = 16, c.batch = 64, c.warmup = 5, c.seed = 7;
+    c.net.mlp.width = 32, c.net.mlp.n_blocks = 1, c.net.mlp.d_emb = 16, c.batch = 64, c.warmup = 5, c.seed = 7;
     return c;
 }
 
@@ -235,11 +238,11 @@ int main(void) {
         CHECK(fread(buf, 1, (size_t)n, f) == (size_t)n, "read");
         fclose(f);
         sgm_trainer *t = NULL;
-        sgm_net *net = NULL;
+        sgm_model *net = NULL;
         write_bytes(pc, buf, (size_t)n - 100); /* truncated data */
         CHECK(sgm_trainer_resume(pc, x, N, 2, &t, &e) == SGM_ERR_FORMAT && !t, "truncated: %s",
               e.msg);
-        CHECK(sgm_net_load(pc, 1, 0, &net, &e) == SGM_ERR_FORMAT && !net, "truncated net");
+        CHECK(sgm_model_load(pc, 1, 0, &net, &e) == SGM_ERR_FORMAT && !net, "truncated net");
         write_bytes(pc, buf, 5); /* shorter than the length prefix */
         CHECK(sgm_trainer_resume(pc, x, N, 2, &t, &e) == SGM_ERR_FORMAT, "5 bytes");
         char *c2 = malloc((size_t)n);
@@ -258,7 +261,7 @@ int main(void) {
         write_bytes(pc, c2, (size_t)n);
         CHECK(sgm_trainer_resume(pc, x, N, 2, &t, &e) == SGM_ERR_FORMAT, "offsets: %s", e.msg);
         write_bytes(pc, "not a checkpoint at all", 23);
-        CHECK(sgm_net_load(pc, 1, 0, &net, &e) == SGM_ERR_FORMAT, "garbage");
+        CHECK(sgm_model_load(pc, 1, 0, &net, &e) == SGM_ERR_FORMAT, "garbage");
         free(c2);
         free(buf);
         /* a network for 2-D data against 3-column data */
@@ -284,7 +287,7 @@ int main(void) {
     /* the loss decreases on moons */
     {
         sgm_train_config c = tiny(SGM_PROCESS_VP_LINEAR, SGM_PARAM_EPS);
-        c.width = 64, c.batch = 256;
+        c.net.mlp.width = 64, c.batch = 256;
         c.tsampling = SGM_TS_UNIFORM; /* the eps loss at uniform t has a clear floor well below 1 */
         sgm_trainer *t = NULL;
         CHECK(sgm_trainer_create(&c, x, N, 2, &t, &e) == SGM_OK, "create");
@@ -302,12 +305,12 @@ int main(void) {
 
     /* the network denoiser */
     {
-        sgm_net *net = NULL;
-        CHECK(sgm_net_load(pa, 1, 16, &net, &e) == SGM_OK, "net load: %s", e.msg);
+        sgm_model *net = NULL;
+        CHECK(sgm_model_load(pa, 1, 16, &net, &e) == SGM_OK, "net load: %s", e.msg);
         if (net) {
-            sgm_denoiser d = sgm_net_denoiser(net);
+            sgm_denoiser d = sgm_model_denoiser(net);
             /* pa holds the last resume case: VE with EDM preconditioning -> x0 */
-            CHECK(d.prediction == SGM_PRED_X0 && sgm_net_dim(net) == 2, "prediction / dim");
+            CHECK(d.prediction == SGM_PRED_X0 && sgm_model_dim(net) == 2, "prediction / dim");
             double xq[40], out[40];
             for (int i = 0; i < 40; i++) xq[i] = 0.1 * i - 2;
             sgm_eval q = {20, 2, 0, SGM_F64, xq, 0.5, 0.8, 0.6};
@@ -318,10 +321,10 @@ int main(void) {
             q.sigma = 0, q.alpha = 1, q.t = 0;
             CHECK(d.fn(&q, out, d.user_data) == 0 && out[3] == xq[3], "sigma = 0: D(x) = x");
             double z[2] = {0, 0};
-            sgm_net_unstandardize(net, 1, SGM_F64, z);
+            sgm_model_unstandardize(net, 1, SGM_F64, z);
             CHECK(fabs(z[0] - 0.5) < 0.1 && fabs(z[1] - 0.25) < 0.1,
                   "unstandardize 0 -> data mean (moons ~ (0.5, 0.25)): %g %g", z[0], z[1]);
-            sgm_net_free(net);
+            sgm_model_free(net);
         }
     }
     remove(pa), remove(pb), remove(pc), rmdir(dir);

@@ -18,6 +18,8 @@
 #include "sgm/sgm_io.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_train.h"
+#include "sgm/sgm_data.h"
+#include "sgm/sgm_ckpt.h"
 #include "test_util.h"
 
 int main(void) {
@@ -36,7 +38,7 @@ int main(void) {
     sgm_gmm_sample(g, 11, 0, 0, n_data, x);
 
     sgm_train_config c = sgm_train_config_default(SGM_PROCESS_VP_LINEAR, SGM_PARAM_EPS);
-    c.width = full ? 256 : 128, c.depth = full ? 4 : 2, c.emb = full ? 128 : 64;
+    c.net.mlp.width = full ? 256 : 128, c.net.mlp.n_blocks = full ? 4 : 2, c.net.mlp.d_emb = full ? 128 : 64;
     c.batch = full ? 1024 : 512, c.lr = 2e-3, c.warmup = 50, c.seed = 1;
     c.lr_min = 1e-4, c.lr_total = steps;
     c.ema = full ? 0.999 : 0.99; /* a short run needs a short EMA horizon */
@@ -62,15 +64,15 @@ int main(void) {
             t ? sgm_trainer_ema_loss(t) : NAN, (double)(clock() - c0) / CLOCKS_PER_SEC);
     sgm_trainer_free(t);
 
-    sgm_net *net = NULL;
-    CHECK(sgm_net_load(ck, 1, 0, &net, &e) == SGM_OK, "net: %s", e.msg);
+    sgm_model *net = NULL;
+    CHECK(sgm_model_load(ck, 1, 0, &net, &e) == SGM_OK, "net: %s", e.msg);
     remove(ck);
     if (!net) TEST_MAIN_END();
     sgm_process *proc = NULL;
     sgm_schedule *sched = NULL;
     sgm_sampler *smp = NULL;
     sgm_sampler_config sc;
-    CHECK(sgm_process_create(sgm_net_process_config(net), &proc, &e) == SGM_OK, "process");
+    CHECK(sgm_process_create(sgm_model_process_config(net), &proc, &e) == SGM_OK, "process");
     sgm_schedule_config shc = sgm_schedule_config_default(SGM_SCHEDULE_KARRAS);
     shc.steps = 20;
     CHECK(sgm_schedule_create(&shc, proc, &sched, &e) == SGM_OK, "schedule: %s", e.msg);
@@ -80,10 +82,10 @@ int main(void) {
     sgm_rng_normal_rows_f64(5, 0, 0, n_draw, 2, s);
     double std0 = sgm_process_sigma(proc, sched->t[0]);
     for (size_t i = 0; i < n_draw * 2; i++) s[i] *= std0;
-    sgm_denoiser den = sgm_net_denoiser(net);
+    sgm_denoiser den = sgm_model_denoiser(net);
     sgm_rng rng = {5, 1};
     CHECK(sgm_sampler_run(smp, sched, &den, &rng, 0, n_draw, s, &e) == SGM_OK, "run: %s", e.msg);
-    sgm_net_unstandardize(net, n_draw, SGM_F64, s);
+    sgm_model_unstandardize(net, n_draw, SGM_F64, s);
     if (getenv("SGM_TRAIN_DUMP")) { /* samples for inspection */
         size_t shp[2] = {n_draw, 2};
         sgm_npy_save(getenv("SGM_TRAIN_DUMP"), 2, shp, s, 0, &e);
@@ -126,7 +128,7 @@ int main(void) {
     sgm_sampler_free(smp);
     sgm_schedule_free(sched);
     sgm_process_free(proc);
-    sgm_net_free(net);
+    sgm_model_free(net);
     sgm_gmm_free(g);
     TEST_MAIN_END();
 }

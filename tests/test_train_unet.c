@@ -3,9 +3,9 @@
  * two-class images (a bright horizontal or vertical bar on a dark
  * background), checking that the loss decreases, that the checkpoint keeps
  * the U-Net configuration, that save + resume continues bit for bit, that
- * sgm_net_load serves the checkpoint as a denoiser (labels, null class,
+ * sgm_model_load serves the checkpoint as a denoiser (labels, null class,
  * classifier-free guidance) and that a sampler run on it gives finite
- * images. Also the errors of sgm_trainer_set_labels / sgm_net_set_labels. */
+ * images. Also the errors of sgm_trainer_set_labels / sgm_model_set_labels. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,10 @@
 
 #include "sgm.h"
 #include "sgm/sgm_train.h"
+#include "sgm/sgm_model.h"
+#include "sgm/sgm_io.h"
+#include "sgm/sgm_data.h"
+#include "sgm/sgm_ckpt.h"
 #include "test_unet_util.h"
 #include "test_util.h"
 
@@ -104,11 +108,11 @@ int main(void) {
     sgm_train_config rc;
     size_t d = 0;
     CHECK(sgm_ckpt_train_config(pa, &rc, &d, &e) == SGM_OK, "ckpt config: %s", e.msg);
-    CHECK(d == HW * HW && rc.arch == SGM_ARCH_UNET && rc.unet.base_ch == 8 &&
-              rc.unet.n_levels == 2 && rc.unet.mult[1] == 2 && rc.unet.attn[1] == 1 &&
-              rc.unet.attn[0] == 0 && rc.unet.n_classes == 2 && rc.unet.groups == 4 &&
-              rc.unet.emb_dim == 16 && rc.label_dropout == 0.2 && rc.param == SGM_PARAM_EDM &&
-              rc.sigma_data == 0.5 && rc.unet.emb.max_period == cfg.unet.emb.max_period,
+    CHECK(d == HW * HW && rc.net.arch == SGM_ARCH_UNET && rc.net.unet.base_ch == 8 &&
+              rc.net.unet.n_levels == 2 && rc.net.unet.mult[1] == 2 && rc.net.unet.attn[1] == 1 &&
+              rc.net.unet.attn[0] == 0 && rc.net.unet.n_classes == 2 && rc.net.unet.groups == 4 &&
+              rc.net.unet.emb_dim == 16 && rc.label_dropout == 0.2 && rc.param == SGM_PARAM_EDM &&
+              rc.sigma_data == 0.5 && rc.net.unet.emb.max_period == cfg.net.unet.emb.max_period,
           "unet config round trip");
 
     /* 3. resume from step `cut` to `resume_end`: same losses, same file */
@@ -136,18 +140,18 @@ int main(void) {
     /* resume without labels on a conditional net: allowed (null class) */
 
     /* 4. the checkpoint as a denoiser */
-    sgm_net *net = NULL;
-    CHECK(sgm_net_load(pb, 1, 0, &net, &e) == SGM_OK, "net load: %s", e.msg);
+    sgm_model *net = NULL;
+    CHECK(sgm_model_load(pb, 1, 0, &net, &e) == SGM_OK, "net load: %s", e.msg);
     if (net) {
         int c = 0, h = 0, w = 0;
-        CHECK(sgm_net_image_shape(net, &c, &h, &w) == 1 && c == 1 && h == HW && w == HW,
+        CHECK(sgm_model_image_shape(net, &c, &h, &w) == 1 && c == 1 && h == HW && w == HW,
               "image shape");
-        CHECK(sgm_net_n_classes(net) == 2 && sgm_net_dim(net) == HW * HW, "classes / dim");
+        CHECK(sgm_model_n_classes(net) == 2 && sgm_model_dim(net) == HW * HW, "classes / dim");
         int l3 = 3;
-        CHECK(sgm_net_set_labels(net, &l3, 1, 0, &e) == SGM_ERR_INVALID_ARG, "class 3 of 2");
+        CHECK(sgm_model_set_labels(net, &l3, 1, 0, &e) == SGM_ERR_INVALID_ARG, "class 3 of 2");
         sgm_process *proc = NULL;
-        CHECK(sgm_process_create(sgm_net_process_config(net), &proc, &e) == SGM_OK, "process");
-        sgm_denoiser den = sgm_net_denoiser(net);
+        CHECK(sgm_process_create(sgm_model_process_config(net), &proc, &e) == SGM_OK, "process");
+        sgm_denoiser den = sgm_model_denoiser(net);
         /* one query at a middle noise level: the class changes the output,
            guidance changes it again; everything finite */
         enum { NQ = 4 };
@@ -161,11 +165,11 @@ int main(void) {
         q.alpha = sgm_process_alpha(proc, tq), q.sigma = sgm_process_sigma(proc, tq);
         int zeros[NQ] = {0, 0, 0, 0}, ones[NQ] = {1, 1, 1, 1};
         int r0 = den.fn(&q, on, den.user_data);
-        CHECK(sgm_net_set_labels(net, zeros, NQ, 0, &e) == SGM_OK, "labels: %s", e.msg);
+        CHECK(sgm_model_set_labels(net, zeros, NQ, 0, &e) == SGM_OK, "labels: %s", e.msg);
         int r1 = den.fn(&q, o0, den.user_data);
-        CHECK(sgm_net_set_labels(net, ones, NQ, 0, &e) == SGM_OK, "labels");
+        CHECK(sgm_model_set_labels(net, ones, NQ, 0, &e) == SGM_OK, "labels");
         int r2 = den.fn(&q, o1, den.user_data);
-        CHECK(sgm_net_set_labels(net, ones, NQ, 2.0, &e) == SGM_OK, "labels");
+        CHECK(sgm_model_set_labels(net, ones, NQ, 2.0, &e) == SGM_OK, "labels");
         int r3 = den.fn(&q, og, den.user_data);
         CHECK(r0 == 0 && r1 == 0 && r2 == 0 && r3 == 0, "denoiser calls");
         double d01 = 0, dg = 0, gmax = 0;
@@ -194,7 +198,7 @@ int main(void) {
         CHECK(sgm_schedule_create(&kc, proc, &sch, &e) == SGM_OK, "schedule: %s", e.msg);
         CHECK(sgm_sampler_create(&sc, proc, NQ, HW * HW, &smp, &e) == SGM_OK, "sampler: %s", e.msg);
         int cls[NQ] = {0, 1, 0, 1};
-        CHECK(sgm_net_set_labels(net, cls, NQ, 1.0, &e) == SGM_OK, "labels");
+        CHECK(sgm_model_set_labels(net, cls, NQ, 1.0, &e) == SGM_OK, "labels");
         if (sch && smp) {
             static double xs[NQ * HW * HW];
             sgm_rng_normal_rows_f64(3, 0, 0, NQ, HW * HW, xs);
@@ -215,7 +219,7 @@ int main(void) {
         sgm_sampler_free(smp);
         sgm_schedule_free(sch);
         sgm_process_free(proc);
-        sgm_net_free(net);
+        sgm_model_free(net);
     }
     if (!getenv("SGM_KEEP")) unlink(pa), unlink(pb), unlink(pc);
     if (!getenv("SGM_KEEP")) rmdir(dir); else printf("kept %s\n", dir);

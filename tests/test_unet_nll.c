@@ -1,4 +1,4 @@
-/* test_unet_nll.c - likelihood of a U-Net checkpoint (sgm_net_denoiser_grad
+/* test_unet_nll.c - likelihood of a U-Net checkpoint (sgm_model_denoiser_grad
  * on arch unet, src/model/net_grad.c) with a tiny class-conditional U-Net on
  * 1 x 8 x 8 images (base 8, mult 1,2, attention at level 1 and in the
  * middle, 1 res block, 4 groups):
@@ -10,7 +10,7 @@
  *  - exact-divergence (d = 64 VJPs per evaluation) and Hutchinson
  *    log-likelihoods of the same rows agree within 3 paired standard errors;
  *  - class labels or classifier-free guidance on the net: the VJP refuses
- *    (sgm_nll fails, sgm_net_density_check says why); null labels and a
+ *    (sgm_nll fails, sgm_model_density_check says why); null labels and a
  *    cleared net work again. */
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +21,9 @@
 #include "sgm/sgm_likelihood.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_train.h"
+#include "sgm/sgm_io.h"
+#include "sgm/sgm_data.h"
+#include "sgm/sgm_ckpt.h"
 #include "test_unet_util.h"
 #include "test_util.h"
 
@@ -64,17 +67,17 @@ static int make_ckpt(const char *path, sgm_process_kind pk, sgm_param par, int c
 /* u^T (v^T dm/dx) against v^T (m(x + h u) - m(x - h u)) / 2h per row */
 static void check_vjp(const char *tag, const char *path) {
     sgm_error e = {0};
-    sgm_net *net = NULL;
-    CHECK(sgm_net_load(path, 1, 2, &net, &e) == SGM_OK, "%s: load: %s", tag, e.msg);
+    sgm_model *net = NULL;
+    CHECK(sgm_model_load(path, 1, 2, &net, &e) == SGM_OK, "%s: load: %s", tag, e.msg);
     if (!net) return;
     sgm_process *proc = NULL;
-    CHECK(sgm_process_create(sgm_net_process_config(net), &proc, &e) == SGM_OK, "process");
+    CHECK(sgm_process_create(sgm_model_process_config(net), &proc, &e) == SGM_OK, "process");
     if (!proc) {
-        sgm_net_free(net);
+        sgm_model_free(net);
         return;
     }
-    sgm_denoiser den = sgm_net_denoiser(net);
-    sgm_denoiser_grad gr = sgm_net_denoiser_grad(net);
+    sgm_denoiser den = sgm_model_denoiser(net);
+    sgm_denoiser_grad gr = sgm_model_denoiser_grad(net);
     enum { N = 3 };
     const double ts[3] = {0.02, 0.3, 0.8};
     double worst = 0;
@@ -124,7 +127,7 @@ static void check_vjp(const char *tag, const char *path) {
     }
     printf("%s: vjp vs central differences, worst scaled error %.2e\n", tag, worst);
     sgm_process_free(proc);
-    sgm_net_free(net);
+    sgm_model_free(net);
 }
 
 int main(void) {
@@ -146,25 +149,25 @@ int main(void) {
 
     /* 2. exact vs Hutchinson */
     sgm_error e = {0};
-    sgm_net *net = NULL;
-    CHECK(sgm_net_load(pa, 1, 0, &net, &e) == SGM_OK, "load: %s", e.msg);
+    sgm_model *net = NULL;
+    CHECK(sgm_model_load(pa, 1, 0, &net, &e) == SGM_OK, "load: %s", e.msg);
     remove(pa);
     if (!net) TEST_MAIN_END();
     sgm_process *proc = NULL;
-    CHECK(sgm_process_create(sgm_net_process_config(net), &proc, &e) == SGM_OK, "process");
+    CHECK(sgm_process_create(sgm_model_process_config(net), &proc, &e) == SGM_OK, "process");
     if (!proc) {
-        sgm_net_free(net);
+        sgm_model_free(net);
         TEST_MAIN_END();
     }
-    CHECK(sgm_net_density_check(net, &e) == SGM_OK, "fresh net: %s", e.msg);
-    CHECK(sgm_net_log_std_sum(net) == 0, "images are not standardized (std 1)");
+    CHECK(sgm_model_density_check(net, &e) == SGM_OK, "fresh net: %s", e.msg);
+    CHECK(sgm_model_log_std_sum(net) == 0, "images are not standardized (std 1)");
     enum { N = 5 };
     static double x[N * D], le[N], lh[N];
     /* bar images (every other row a class) plus a little noise */
     sgm_rng_normal_rows_f64(31, 0, 0, N, D, x);
     for (int i = 0; i < N * D; i++) x[i] = data[i] + 0.05 * x[i];
-    sgm_denoiser den = sgm_net_denoiser(net);
-    sgm_denoiser_grad gr = sgm_net_denoiser_grad(net);
+    sgm_denoiser den = sgm_model_denoiser(net);
+    sgm_denoiser_grad gr = sgm_model_denoiser_grad(net);
     sgm_nll_config cfg = sgm_nll_config_default();
     cfg.rtol = cfg.atol = 1e-3; /* both estimates share the solver: its error cancels */
     CHECK(sgm_nll(&cfg, proc, &den, &gr, 0, N, D, x, le, NULL, NULL, &e) == SGM_OK, "exact: %s",
@@ -193,20 +196,20 @@ int main(void) {
     const int one = 1, nul = SGM_UNET_NULL_LABEL;
     double l1;
     cfg.divergence = SGM_DIV_EXACT;
-    CHECK(sgm_net_set_labels(net, NULL, 0, 2.0, &e) == SGM_OK, "set guidance");
-    CHECK(sgm_net_density_check(net, &e) == SGM_ERR_UNSUPPORTED && strstr(e.msg, "guidance"),
+    CHECK(sgm_model_set_labels(net, NULL, 0, 2.0, &e) == SGM_OK, "set guidance");
+    CHECK(sgm_model_density_check(net, &e) == SGM_ERR_UNSUPPORTED && strstr(e.msg, "guidance"),
           "guidance: %s", e.msg);
     CHECK(sgm_nll(&cfg, proc, &den, &gr, 0, 1, D, x, &l1, NULL, NULL, &e) == SGM_ERR_CALLBACK &&
               strstr(e.msg, "code 4"),
           "nll with guidance refused: %s", e.msg);
-    CHECK(sgm_net_set_labels(net, &one, 1, 0, &e) == SGM_OK, "set label");
-    CHECK(sgm_net_density_check(net, &e) == SGM_ERR_UNSUPPORTED && strstr(e.msg, "labels"),
+    CHECK(sgm_model_set_labels(net, &one, 1, 0, &e) == SGM_OK, "set label");
+    CHECK(sgm_model_density_check(net, &e) == SGM_ERR_UNSUPPORTED && strstr(e.msg, "labels"),
           "labels: %s", e.msg);
     CHECK(sgm_nll(&cfg, proc, &den, &gr, 0, 1, D, x, &l1, NULL, NULL, &e) == SGM_ERR_CALLBACK,
           "nll with a class label refused");
-    CHECK(sgm_net_set_labels(net, &nul, 1, 0, &e) == SGM_OK, "null label");
-    CHECK(sgm_net_density_check(net, &e) == SGM_OK, "null label is unconditional: %s", e.msg);
-    CHECK(sgm_net_set_labels(net, NULL, 0, 0, &e) == SGM_OK, "clear");
+    CHECK(sgm_model_set_labels(net, &nul, 1, 0, &e) == SGM_OK, "null label");
+    CHECK(sgm_model_density_check(net, &e) == SGM_OK, "null label is unconditional: %s", e.msg);
+    CHECK(sgm_model_set_labels(net, NULL, 0, 0, &e) == SGM_OK, "clear");
     cfg.divergence = SGM_DIV_HUTCHINSON; /* the cheaper solve; probes seeded per row */
     CHECK(sgm_nll(&cfg, proc, &den, &gr, 0, 1, D, x, &l1, NULL, NULL, &e) == SGM_OK,
           "cleared: %s", e.msg);
@@ -214,6 +217,6 @@ int main(void) {
     CHECK_CLOSE(l1, lh[0], 1e-9, 1e-9, "cleared net gives the same nll");
 
     sgm_process_free(proc);
-    sgm_net_free(net);
+    sgm_model_free(net);
     TEST_MAIN_END();
 }

@@ -5,13 +5,17 @@
 #define SGM_TEST_UNET_UTIL_H
 
 #include "sgm/sgm_train.h"
+#include "sgm/sgm_model.h"
+#include "sgm/sgm_io.h"
+#include "sgm/sgm_data.h"
+#include "sgm/sgm_ckpt.h"
 
 static inline sgm_train_config tu_tiny_unet_config(sgm_process_kind pk, sgm_param par, int hw,
                                                    int classes) {
     sgm_train_config c = sgm_train_config_default(pk, par);
-    c.arch = SGM_ARCH_UNET;
+    c.net.arch = SGM_ARCH_UNET;
     c.sigma_data = 0.5;
-    sgm_unet_config *u = &c.unet;
+    sgm_unet_config *u = &c.net.unet;
     u->in_ch = 1, u->out_ch = 0, u->height = hw, u->width = hw;
     u->base_ch = 8, u->n_levels = 2;
     u->mult[0] = 1, u->mult[1] = 2;

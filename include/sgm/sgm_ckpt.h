@@ -1,53 +1,55 @@
-/* sgm_ckpt.h - safetensors files (the Hugging Face format: 8-byte
- * little-endian header length N, N bytes of JSON mapping tensor names to
- * {"dtype", "shape", "data_offsets": [begin, end]} plus an optional
- * "__metadata__" string-to-string map, then the raw little-endian data).
- * The reader validates every field (sizes, offsets inside the file, dtype,
- * shape product against the byte count, no overlaps or holes); the writer
- * writes a temporary file in the same folder, fsyncs it and renames it over
- * the target, so a failed write never leaves a partial checkpoint. */
+/* sgm_ckpt.h - sgm checkpoints: safetensors files (sgm_io.h) written by the
+ * trainer (sgm_trainer_save) and read by resume, sampling (sgm_model_load)
+ * and the likelihood.
+ *
+ * Tensors: four blocks of the network's named tensors (sgm_net.h),
+ * "params.<name>", "ema.<name>", "adam_m.<name>", "adam_v.<name>", float32.
+ * Metadata (string values; JSON objects where noted):
+ *   format          "sgm-checkpoint-1" (1: the major version)
+ *   format_version  "1.1" (major.minor; absent in 1.0 files)
+ *   arch            the architecture's name ("mlp", "unet")
+ *   arch_config     JSON: {"d_in": d, ...the architecture's keys}
+ *   process         JSON: the process kind and its parameters
+ *   training        JSON: prediction, weighting, t_sampling, sigma_data, ...
+ *   optimizer       JSON: type ("adam" / "adamw"), lr and its schedule, ...
+ *   data_stats      JSON: per-column mean and std, training rows
+ *   data_source     JSON: the data spec, n and seed (for resume)
+ *   rng, step, ema_loss
+ * Every enumerated value is written by name (1.1; 1.0 files wrote the beta
+ * table and VP interpolation as numbers, which are still read). Reading is
+ * forward compatible within a major version: unknown keys and tensors are
+ * ignored, so files from a newer 1.x load here; another major version is
+ * refused with a message saying so. */
 #ifndef SGM_CKPT_H
 #define SGM_CKPT_H
 
 #include <stddef.h>
+
 #include "sgm_core.h"
+#include "sgm_train.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define SGM_ST_MAX_DIMS 8
+#define SGM_CKPT_FORMAT "sgm-checkpoint-1"
+#define SGM_CKPT_VERSION_MAJOR 1
+#define SGM_CKPT_VERSION_MINOR 1
 
-typedef enum sgm_st_dtype { SGM_ST_F32 = 0, SGM_ST_F64, SGM_ST_I64, SGM_ST_U8 } sgm_st_dtype;
+typedef struct sgm_ckpt_info {
+    sgm_train_config train; /* process, parameterization, network, optimizer, data source */
+    size_t d;               /* data width */
+    size_t rows;            /* training rows (0 when not recorded) */
+    long step;              /* optimisation steps done */
+    double ema_loss;
+    int version_major, version_minor;
+} sgm_ckpt_info;
 
-typedef struct sgm_st_tensor {
-    const char *name;
-    sgm_st_dtype dtype;
-    int ndim;
-    size_t shape[SGM_ST_MAX_DIMS];
-    const void *data; /* product(shape) elements of dtype */
-} sgm_st_tensor;
-
-typedef struct sgm_safetensors {
-    size_t n_tensors;
-    sgm_st_tensor *tensors; /* names and data point into the loaded file */
-    size_t n_meta;
-    char **meta_keys, **meta_vals;
-    void *blob_; /* owned storage */
-} sgm_safetensors;
-
-size_t sgm_st_dtype_size(sgm_st_dtype t);
-/* Loads and validates a whole file. Errors: SGM_ERR_IO, SGM_ERR_FORMAT
- * (with a message naming what is wrong), SGM_ERR_NOMEM. */
-sgm_status sgm_st_load(const char *path, sgm_safetensors *out, sgm_error *err);
-void sgm_st_free(sgm_safetensors *st);
-/* Lookups: NULL when absent. */
-const sgm_st_tensor *sgm_st_find(const sgm_safetensors *st, const char *name);
-const char *sgm_st_meta(const sgm_safetensors *st, const char *key);
-/* Writes n tensors (in the given order) and n_meta key/value strings atomically. */
-sgm_status sgm_st_save(const char *path, const sgm_st_tensor *t, size_t n,
-                       const char *const *keys, const char *const *vals, size_t n_meta,
-                       sgm_error *err);
+/* Reads a checkpoint's metadata without building anything. */
+sgm_status sgm_ckpt_read_info(const char *path, sgm_ckpt_info *out, sgm_error *err);
+/* The same, only the training configuration and the data width. */
+sgm_status sgm_ckpt_train_config(const char *path, sgm_train_config *cfg, size_t *d,
+                                 sgm_error *err);
 
 #ifdef __cplusplus
 }

@@ -60,6 +60,34 @@ typedef struct sgm_error {
 typedef enum sgm_dtype { SGM_F64 = 0, SGM_F32 = 1 } sgm_dtype;
 size_t sgm_dtype_size(sgm_dtype t);
 
+/* --------------------------------------------------------- enum names ---
+ * Every enumerated option of the library has ONE name table (src/core/
+ * enum_names.c): the canonical name of each value, then aliases (the names
+ * k-diffusion, diffusers and DPM-Solver use). The library, the CLI and its
+ * help text, and checkpoints all go through it. Names compare
+ * case-insensitively with '-' and '_' alike. */
+typedef enum sgm_enum {
+    SGM_ENUM_PROCESS = 0, /* sgm_process_kind */
+    SGM_ENUM_BETAS,       /* sgm_beta_schedule */
+    SGM_ENUM_INTERP,      /* sgm_vp_interp */
+    SGM_ENUM_SCHEDULE,    /* sgm_schedule_kind */
+    SGM_ENUM_PREDICTION,  /* sgm_prediction */
+    SGM_ENUM_PARAM,       /* sgm_param (training parameterization) */
+    SGM_ENUM_WEIGHTING,   /* sgm_weighting */
+    SGM_ENUM_TSAMPLING    /* sgm_tsampling */
+} sgm_enum;
+#define SGM_ENUM_COUNT 8
+
+/* Number of values (0 .. count-1) of enum e; 0 for an unknown e. */
+int sgm_enum_count(sgm_enum e);
+/* The canonical name of a value, or NULL when out of range. */
+const char *sgm_enum_name(sgm_enum e, int value);
+/* Parses a canonical name or an alias; SGM_ERR_UNKNOWN_NAME otherwise. */
+sgm_status sgm_enum_parse(sgm_enum e, const char *name, int *value);
+/* Writes "name1|name2|..." (canonical names in value order) into buf
+ * (always NUL-terminated when len > 0); returns the full length. */
+size_t sgm_enum_choices(sgm_enum e, char *buf, size_t len);
+
 /* ---------------------------------------------------------------- RNG --- */
 
 typedef struct sgm_rng {

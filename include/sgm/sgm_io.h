@@ -1,9 +1,11 @@
-/* sgm_io.h - .npy arrays (NumPy format 1.0/2.0, little-endian float32/float64,
- * C order). Every reader validates magic, header, dtype, shape and file size.
+/* sgm_io.h - array files: .npy arrays (NumPy format 1.0/2.0, little-endian
+ * float32/float64, C order) and safetensors (below). Every reader validates magic, header, dtype, shape and file size.
  * Writers write to a temporary file in the same folder and rename it, so a
  * failed write leaves no partial output. */
 #ifndef SGM_IO_H
 #define SGM_IO_H
+
+#include <stddef.h>
 
 #include "sgm_core.h"
 
@@ -26,6 +28,47 @@ sgm_status sgm_npy_load(const char *path, sgm_array *out, sgm_error *err);
 sgm_status sgm_npy_save(const char *path, int ndim, const size_t *shape,
                         const double *data, int as_f32, sgm_error *err);
 void sgm_array_free(sgm_array *a);
+
+/* -------------------------------------------------------- safetensors ---
+ * The Hugging Face format: 8-byte little-endian header length N, N bytes
+ * of JSON mapping tensor names to {"dtype", "shape", "data_offsets":
+ * [begin, end]} plus an optional "__metadata__" string-to-string map, then
+ * the raw little-endian data. The reader validates every field (sizes,
+ * offsets inside the file, dtype, shape product against the byte count, no
+ * overlaps or holes); the writer is atomic like every writer here. */
+
+#define SGM_ST_MAX_DIMS 8
+
+typedef enum sgm_st_dtype { SGM_ST_F32 = 0, SGM_ST_F64, SGM_ST_I64, SGM_ST_U8 } sgm_st_dtype;
+
+typedef struct sgm_st_tensor {
+    const char *name;
+    sgm_st_dtype dtype;
+    int ndim;
+    size_t shape[SGM_ST_MAX_DIMS];
+    const void *data; /* product(shape) elements of dtype */
+} sgm_st_tensor;
+
+typedef struct sgm_safetensors {
+    size_t n_tensors;
+    sgm_st_tensor *tensors; /* names and data point into the loaded file */
+    size_t n_meta;
+    char **meta_keys, **meta_vals;
+    void *blob_; /* owned storage */
+} sgm_safetensors;
+
+size_t sgm_st_dtype_size(sgm_st_dtype t);
+/* Loads and validates a whole file. Errors: SGM_ERR_IO, SGM_ERR_FORMAT
+ * (with a message naming what is wrong), SGM_ERR_NOMEM. */
+sgm_status sgm_st_load(const char *path, sgm_safetensors *out, sgm_error *err);
+void sgm_st_free(sgm_safetensors *st);
+/* Lookups: NULL when absent. */
+const sgm_st_tensor *sgm_st_find(const sgm_safetensors *st, const char *name);
+const char *sgm_st_meta(const sgm_safetensors *st, const char *key);
+/* Writes n tensors (in the given order) and n_meta key/value strings atomically. */
+sgm_status sgm_st_save(const char *path, const sgm_st_tensor *t, size_t n,
+                       const char *const *keys, const char *const *vals, size_t n_meta,
+                       sgm_error *err);
 
 /* Reads a whole file into a NUL-terminated buffer (free with free()). */
 sgm_status sgm_read_file(const char *path, char **text, size_t *len, sgm_error *err);

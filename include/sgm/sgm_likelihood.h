@@ -39,52 +39,12 @@
 #define SGM_LIKELIHOOD_H
 
 #include "sgm_core.h"
-#include "sgm_model.h"
 #include "sgm_process.h"
 #include "sgm_sampler.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* -------------------------------------------------- model derivatives --- */
-
-/* Derivatives of a model's output m(x) (the denoiser's raw prediction, in
- * the process coordinates of sgm_eval, f64 only) with respect to its input
- * x. Each callback evaluates q->n rows and also returns m itself in out
- * ([n, d]); rows may repeat the same x with different directions. Return 0
- * on success. Any of them may be NULL:
- *   jvp: jv[i] = (dm/dx)(x_i) v_i          (forward mode)
- *   vjp: vj[i] = v_i^T (dm/dx)(x_i)        (reverse mode; network engines)
- *   div: div[i] = tr (dm/dx)(x_i)          (closed form, exact models)
- * Passed alongside the sgm_denoiser, whose `prediction` says what m is. */
-typedef int (*sgm_dir_deriv_fn)(const sgm_eval *q, const double *v, double *out,
-                                double *jv, void *user_data);
-typedef int (*sgm_trace_fn)(const sgm_eval *q, double *out, double *div, void *user_data);
-
-typedef struct sgm_denoiser_grad {
-    sgm_dir_deriv_fn jvp;
-    sgm_dir_deriv_fn vjp;
-    sgm_trace_fn div;
-    void *user_data;
-} sgm_denoiser_grad;
-
-/* Closed-form derivatives of the mixture denoiser D(x, sigma) (VE form,
- * sgm_gmm_denoise), for n rows: D itself (out, may be NULL) and
- *   J v   = sum_k r_k c_k . v + sum_k r_k (m_k - D) (g_k . v)
- *   v^T J = sum_k r_k c_k . v + sum_k r_k g_k ((m_k - D) . v)
- *   tr J  = sum_k r_k sum_i c_ki + sum_k r_k (m_k - D) . g_k
- * with c_k = s_k^2 / (s_k^2 + sigma^2), m_k = mu_k + c_k (x - mu_k),
- * g_k = -(x - mu_k) / (s_k^2 + sigma^2) and r_k the responsibilities. */
-void sgm_gmm_denoise_jvp(const sgm_gmm *g, size_t n, const double *x, double sigma,
-                         const double *v, double *out, double *jv);
-void sgm_gmm_denoise_vjp(const sgm_gmm *g, size_t n, const double *x, double sigma,
-                         const double *v, double *out, double *vj);
-void sgm_gmm_denoise_div(const sgm_gmm *g, size_t n, const double *x, double sigma,
-                         double *out, double *div);
-/* jvp / vjp / div of sgm_gmm_denoiser(g) (prediction x0, process coordinates:
- * m(x) = D(x / alpha, sigma / alpha), so dm/dx = J_D / alpha). */
-sgm_denoiser_grad sgm_gmm_denoiser_grad(const sgm_gmm *g);
 
 /* ------------------------------------------------------------ config --- */
 

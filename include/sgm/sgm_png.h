@@ -1,12 +1,11 @@
 /* sgm_png.h - image output and input for sgm: PNG files through libpng's
  * simplified API (png_image, libpng >= 1.6), image grids of [N, C, H, W]
- * float batches, 2-D scatter plots (data vs samples), and the IDX reader for
- * (Fashion-)MNIST files (plain or gzip, through zlib).
+ * float batches and 2-D scatter plots (data vs samples).
  *
  * Every writer is atomic: it writes PATH.tmp.<pid> and renames it over PATH,
  * so a reader never sees a partial file. Errors: SGM_ERR_INVALID_ARG (bad
  * sizes / NULL), SGM_ERR_IO (cannot create / write / rename), SGM_ERR_NOMEM,
- * SGM_ERR_FORMAT (reader: not a PNG / IDX file, truncated). */
+ * SGM_ERR_FORMAT (reader: not a PNG file, truncated). */
 #ifndef SGM_PNG_H
 #define SGM_PNG_H
 
@@ -66,31 +65,6 @@ typedef struct sgm_png_scatter {
 sgm_png_scatter sgm_png_scatter_defaults(void);
 sgm_status sgm_png_write_scatter(const char *path, const double *a, size_t na, const double *b,
                                  size_t nb, const sgm_png_scatter *opt, sgm_error *err);
-
-/* ------------------------------------------------------------- IDX --- */
-
-/* IDX files (LeCun's MNIST format, also Fashion-MNIST): big-endian magic
- * 0x00 0x00 type ndim, ndim big-endian u32 sizes, then the data. Only type
- * 0x08 (unsigned byte) is supported. A name ending in ".gz" is read through
- * zlib. The size in the header is checked against the data length. */
-typedef struct sgm_idx {
-    int ndim;
-    size_t dims[4];
-    size_t count;     /* product of dims */
-    uint8_t *data;    /* (count) malloc'd */
-} sgm_idx;
-sgm_status sgm_idx_read(const char *path, sgm_idx *out, sgm_error *err);
-void sgm_idx_free(sgm_idx *x);
-
-/* An images file (N, H, W) and a labels file (N) as float images in [-1, 1]
- * (x / 127.5 - 1), shape (N, 1, H, W), and int labels. max_n > 0 keeps only
- * the first max_n. *images and *labels are malloc'd; the caller frees them.
- * SGM_ERR_SHAPE when the two files disagree on N. */
-sgm_status sgm_idx_load_images(const char *images_path, const char *labels_path, size_t max_n,
-                               float **images, int **labels, size_t *n, int *h, int *w,
-                               sgm_error *err);
-/* Where Debian's dataset-fashion-mnist package puts the files. */
-#define SGM_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
 #ifdef __cplusplus
 }

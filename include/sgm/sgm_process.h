@@ -84,6 +84,14 @@ void sgm_process_free(sgm_process *p);
 /* Parses "ve", "vp", "vp-cosine", "vp-discrete", "subvp", "flow". */
 sgm_status sgm_process_kind_from_name(const char *name, sgm_process_kind *out);
 const char *sgm_process_kind_name(sgm_process_kind k);
+/* Names of the discrete beta tables ("linear", "scaled_linear",
+ * "squaredcos_cap_v2"; SGM_BETAS_USER has none) and interpolations
+ * ("log_alpha", "log_sigma", "sigma"): the tables of SGM_ENUM_BETAS /
+ * SGM_ENUM_INTERP (sgm_core.h). */
+sgm_status sgm_beta_schedule_from_name(const char *name, sgm_beta_schedule *out);
+const char *sgm_beta_schedule_name(sgm_beta_schedule b);
+sgm_status sgm_vp_interp_from_name(const char *name, sgm_vp_interp *out);
+const char *sgm_vp_interp_name(sgm_vp_interp i);
 const sgm_process_config *sgm_process_get_config(const sgm_process *p);
 
 double sgm_process_alpha(const sgm_process *p, double t);

@@ -1,6 +1,7 @@
 /* sgm_train.h - denoising score matching (Vincent 2011; Song et al. 2021,
- * arXiv:2011.13456; Karras et al. 2022, arXiv:2206.00364), training data,
- * and trained networks as denoisers.
+ * arXiv:2011.13456; Karras et al. 2022, arXiv:2206.00364) on any network of
+ * sgm_net.h. Data come from sgm_data.h, checkpoints are described in
+ * sgm_ckpt.h, and a trained network is sampled through sgm_model.h.
  *
  * Training works on standardized data z = (x - mean) / std (per column; the
  * statistics are saved in the checkpoint; images for the U-Net are used as
@@ -35,42 +36,12 @@
 #include <stdint.h>
 
 #include "sgm_core.h"
-#include "sgm_likelihood.h"
-#include "sgm_nn.h"
+#include "sgm_net.h"
 #include "sgm_process.h"
-#include "sgm_sampler.h"
-#include "sgm_unet.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---------------------------------------------------------------- data --- */
-
-/* Built-in 2-D sets: "moons", "swissroll", "checkerboard", "8gaussians",
- * "rings", "pinwheel"; n rows (n x 2 doubles, malloc'd) from seed. */
-sgm_status sgm_data_builtin(const char *name, size_t n, uint64_t seed, double **out,
-                            sgm_error *err);
-/* Image data sets: "fashion-mnist[:DIR]" or "mnist:DIR" (the IDX files
- * train-images-idx3-ubyte[.gz] / train-labels-idx1-ubyte[.gz] of DIR;
- * fashion-mnist defaults to SGM_FASHION_MNIST_DIR), "fashion-mnist-test[:DIR]"
- * (the t10k files). Pixels in [-1, 1], shape (n, 1, H, W) float32 and int
- * labels (malloc'd); max_n > 0 keeps the first max_n images.
- * SGM_ERR_UNKNOWN_NAME when spec is not an image spec. */
-sgm_status sgm_data_load_images(const char *spec, size_t max_n, float **x, int **labels,
-                                size_t *n, int *c, int *h, int *w, sgm_error *err);
-/* 1 when spec names an image data set (the prefixes above). */
-int sgm_data_is_image_spec(const char *spec);
-/* A comma-separated list of the built-in names. */
-const char *sgm_data_builtin_names(void);
-/* Any data spec: a built-in name, "gmm:FILE.json" (n exact samples), FILE.npy
- * (2-D float32/float64) or FILE.csv (numbers, optional header line). n and seed
- * are used by the generated kinds only. *rows, *cols receive the shape. */
-sgm_status sgm_data_load(const char *spec, size_t n, uint64_t seed, double **out,
-                         size_t *rows, size_t *cols, sgm_error *err);
-/* Per-column mean and standard deviation (population; a column with std 0
- * gets std 1). mean, std: [cols]. */
-void sgm_data_stats(const double *x, size_t rows, size_t cols, double *mean, double *std);
 
 /* ------------------------------------------------------------ training --- */
 
@@ -87,10 +58,6 @@ typedef enum sgm_weighting {
     SGM_WEIGHT_MIN_SNR,
     SGM_WEIGHT_EDM
 } sgm_weighting;
-typedef enum sgm_arch {
-    SGM_ARCH_MLP = 0, /* residual MLP (sgm_nn.h), any data width */
-    SGM_ARCH_UNET     /* U-Net (sgm_unet.h) on (C, H, W) images */
-} sgm_arch;
 typedef enum sgm_tsampling {
     SGM_TS_UNIFORM = 0,
     SGM_TS_LOGNORMAL,
@@ -113,9 +80,17 @@ typedef struct sgm_train_config {
     sgm_tsampling tsampling;    /* default log-normal (all processes) */
     double p_mean, p_std;       /* -1.2, 1.2 */
     double t_lo, t_hi;          /* 0: process t_min (1e-3 if 0) / t_max (1 - 1e-3 for flow) */
-    /* architecture: mlp */
-    int width, depth, emb;      /* 256, 4, 128 */
-    double emb_scale;           /* sinusoidal frequency scale on c_noise, default 100 */
+    /* the network (sgm_net.h): architecture and its configuration; default
+       the mlp of sgm_net_config_default. For the U-Net (net.arch
+       SGM_ARCH_UNET) the data rows are images flattened in (C, H, W) order
+       with in_ch * height * width columns; image data are NOT standardized
+       per column: pixels are expected in [-1, 1] and the saved statistics
+       are mean 0, std 1 (per-pixel statistics would blow up the
+       near-constant border pixels). net.unet.n_classes > 0: the network is
+       class-conditional; labels come from sgm_trainer_set_labels and each is
+       replaced by the null class with probability label_dropout
+       (classifier-free guidance, Ho & Salimans 2022). */
+    sgm_net_config net;
     /* optimisation */
     int batch;                  /* 1024 */
     double lr, lr_min;          /* 1e-3; lr_min < 0: = lr (constant after warmup) */
@@ -132,17 +107,7 @@ typedef struct sgm_train_config {
     char data_spec[512];
     size_t data_n;
     uint64_t data_seed;
-    /* architecture: U-Net (arch SGM_ARCH_UNET). The data rows are images
-       flattened in (C, H, W) order with in_ch * height * width columns. Image
-       data are NOT standardized per column: pixels are expected in [-1, 1]
-       and the saved statistics are mean 0, std 1 (per-pixel statistics would
-       blow up the near-constant border pixels). unet.n_classes > 0: the
-       network is class-conditional; labels come from sgm_trainer_set_labels
-       and each is replaced by the null class with probability label_dropout
-       (classifier-free guidance, Ho & Salimans 2022). */
-    sgm_arch arch;              /* default mlp */
-    sgm_unet_config unet;       /* default sgm_unet_config_default() */
-    double label_dropout;       /* default 0.1 */
+    double label_dropout;       /* class-conditional networks; default 0.1 */
 } sgm_train_config;
 
 sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param);
@@ -171,69 +136,14 @@ sgm_status sgm_trainer_step(sgm_trainer *t, double *loss, sgm_error *err);
 long sgm_trainer_steps_done(const sgm_trainer *t);
 double sgm_trainer_ema_loss(const sgm_trainer *t);
 const sgm_train_config *sgm_trainer_config(const sgm_trainer *t);
+/* The network being trained (owned by the trainer): its parameter and
+ * gradient blocks are the ones the optimizer steps. */
+sgm_net *sgm_trainer_net(sgm_trainer *t);
 /* Sets the end step of the cosine decay when it was 0 (before the first step). */
 void sgm_trainer_set_total(sgm_trainer *t, long total);
-/* Reads the training configuration (process, parameterization, architecture,
- * optimizer, data source) and data width of a checkpoint without building
- * anything. */
-sgm_status sgm_ckpt_train_config(const char *path, sgm_train_config *cfg, size_t *d,
-                                 sgm_error *err);
 /* Writes a checkpoint atomically. */
 sgm_status sgm_trainer_save(const sgm_trainer *t, const char *path, sgm_error *err);
 void sgm_trainer_free(sgm_trainer *t);
-
-/* -------------------------------------------------- network denoiser --- */
-
-typedef struct sgm_net sgm_net;
-
-/* Loads a checkpoint for sampling (EMA weights when use_ema, else the raw
- * parameters). max_batch: rows per network call (0: 4096; larger queries
- * are cut into chunks). */
-sgm_status sgm_net_load(const char *path, int use_ema, int max_batch, sgm_net **out,
-                        sgm_error *err);
-void sgm_net_free(sgm_net *n);
-/* The denoiser: maps a query (x_t in standardized units, t, alpha, sigma) to
- * (c_in x_t, c_noise), runs the network and returns its output with the
- * matching sgm_prediction (eps, x0, v, flow; x0 for EDM preconditioning). At
- * sigma = 0 it returns the exact limit. Not reentrant (one net per thread). */
-sgm_denoiser sgm_net_denoiser(sgm_net *n);
-/* Class labels for the next queries of a class-conditional U-Net: the row
- * with global index r (sgm_eval.row0 + i) gets labels[r % n] (n = 1: one
- * class for all; label -1 = the null
- * class, the default). Copied. guidance w: classifier-free guidance,
- * output = (1 + w) F(x, label) - w F(x, null) (Ho & Salimans 2022; w = 0:
- * plain conditional). Ignored for unconditional networks. */
-sgm_status sgm_net_set_labels(sgm_net *n, const int *labels, size_t count, double guidance,
-                              sgm_error *err);
-/* Classes of the network (0: unconditional or an mlp), and the image shape
- * (1 for a U-Net, 0 for an mlp: c, h, w untouched). */
-int sgm_net_n_classes(const sgm_net *n);
-int sgm_net_image_shape(const sgm_net *n, int *c, int *h, int *w);
-/* The process the network was trained with (create it with sgm_process_create). */
-const sgm_process_config *sgm_net_process_config(const sgm_net *n);
-size_t sgm_net_dim(const sgm_net *n);
-sgm_param sgm_net_param(const sgm_net *n);
-/* Samples from the sampler are in standardized units; this maps n rows to
- * data units in place: x = mean + std z. */
-void sgm_net_unstandardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x);
-/* net_grad.c: the inverse map z = (x - mean) / std in place, and
- * sum_j log std_j, the log-determinant of x -> z: densities in data units are
- * log p_data(x) = log p_std(z) - sgm_net_log_std_sum(n). */
-void sgm_net_standardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x);
-double sgm_net_log_std_sum(const sgm_net *n);
-/* net_grad.c: input derivatives of sgm_net_denoiser(n) for sgm_nll
- * (sgm_likelihood.h): a vjp through the network's backward pass (mlp or
- * U-Net), in the same standardized process coordinates as the denoiser.
- * A class-conditional U-Net is differentiated as its unconditional
- * (null-class) model, the density its label dropout trained; with class
- * labels or classifier-free guidance set (sgm_net_set_labels) the vjp
- * fails with code 4 (SGM_ERR_CALLBACK from sgm_nll): check first with
- * sgm_net_density_check. Shares the net's buffers: not reentrant. */
-sgm_denoiser_grad sgm_net_denoiser_grad(sgm_net *n);
-/* SGM_OK when sgm_net_denoiser(n) is the score model of a density (no
- * class labels other than the null class, no guidance on a class-conditional
- * network); SGM_ERR_UNSUPPORTED with the reason otherwise. */
-sgm_status sgm_net_density_check(const sgm_net *n, sgm_error *err);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,7 @@
 #include "../core/internal.h"
 #include "sgm/sgm_io.h"
 #include "sgm/sgm_model.h"
-#include "sgm/sgm_train.h"
+#include "sgm/sgm_data.h"
 
 static const char *const builtin[] = {"moons", "swissroll", "checkerboard",
                                       "8gaussians", "rings", "pinwheel"};

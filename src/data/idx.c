@@ -7,8 +7,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "core/internal.h"
-#include "sgm/sgm_png.h"
+#include "../core/internal.h"
+#include "sgm/sgm_data.h"
 
 void sgm_idx_free(sgm_idx *x) {
     if (!x) return;

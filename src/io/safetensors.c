@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../core/internal.h"
-#include "sgm/sgm_ckpt.h"
+#include "sgm/sgm_io.h"
 
 static const char *const st_names[] = {"F32", "F64", "I64", "U8"};
 static const size_t st_sizes[] = {4, 8, 8, 1};

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "sgm/sgm_likelihood.h"
+#include "sgm/sgm_model.h"
 
 enum { JVP = 0, VJP = 1, DIV = 2 };
 

@@ -15,39 +15,6 @@
 #include "../core/internal.h"
 #include "schedule_internal.h"
 
-static const char *const kind_names[] = {
-    "karras",   "exponential", "polyexponential", "vp",       "time_uniform", "logsnr",
-    "time_quadratic", "leading", "trailing",      "linspace", "sigmas",       "times"};
-
-const char *sgm_schedule_kind_name(sgm_schedule_kind k) {
-    if ((unsigned)k < sizeof kind_names / sizeof kind_names[0]) return kind_names[k];
-    return "?";
-}
-
-sgm_status sgm_schedule_kind_from_name(const char *name, sgm_schedule_kind *out) {
-    for (unsigned i = 0; i < sizeof kind_names / sizeof kind_names[0]; i++)
-        if (sgm__name_eq(name, kind_names[i])) {
-            *out = (sgm_schedule_kind)i;
-            return SGM_OK;
-        }
-    static const struct {
-        const char *alias;
-        sgm_schedule_kind k;
-    } aliases[] = {{"logSNR", SGM_SCHEDULE_LOGSNR},         {"log_snr", SGM_SCHEDULE_LOGSNR},
-                   {"lu", SGM_SCHEDULE_LOGSNR},             {"uniform", SGM_SCHEDULE_TIME_UNIFORM},
-                   {"time-uniform", SGM_SCHEDULE_TIME_UNIFORM},
-                   {"quadratic", SGM_SCHEDULE_TIME_QUADRATIC},
-                   {"edm", SGM_SCHEDULE_KARRAS},            {"exp", SGM_SCHEDULE_EXPONENTIAL},
-                   {"user", SGM_SCHEDULE_USER_SIGMAS},      {"user_sigmas", SGM_SCHEDULE_USER_SIGMAS},
-                   {"user_times", SGM_SCHEDULE_USER_TIMES}};
-    for (unsigned i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-        if (sgm__name_eq(name, aliases[i].alias)) {
-            *out = aliases[i].k;
-            return SGM_OK;
-        }
-    return SGM_ERR_UNKNOWN_NAME;
-}
-
 sgm_schedule_config sgm_schedule_config_default(sgm_schedule_kind kind) {
     sgm_schedule_config c;
     memset(&c, 0, sizeof c);

@@ -30,6 +30,9 @@
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_png.h"
 #include "sgm/sgm_train.h"
+#include "sgm/sgm_io.h"
+#include "sgm/sgm_data.h"
+#include "sgm/sgm_ckpt.h"
 
 static const cli_opt demo_opts[] = {
     {"data", "SPEC", "8gaussians",
@@ -261,7 +264,7 @@ int cmd_demo(int argc, char **argv) {
 
     /* training */
     sgm_train_config c = sgm_train_config_default(SGM_PROCESS_VP_LINEAR, SGM_PARAM_EPS);
-    c.width = width, c.depth = depth, c.emb = quick ? 32 : 64;
+    c.net.mlp.width = width, c.net.mlp.n_blocks = depth, c.net.mlp.d_emb = quick ? 32 : 64;
     c.batch = batch, c.lr = 2e-3, c.lr_min = 1e-4, c.lr_total = steps;
     c.warmup = steps < 500 ? steps / 10 : 50;
     c.ema = ema; /* a short run needs a short EMA horizon */
@@ -276,7 +279,7 @@ int cmd_demo(int argc, char **argv) {
     sgm_status rc = sgm_trainer_create(&c, train, rows, cols, &tr, &err);
     free(train);
     int code = 0;
-    sgm_net *net = NULL;
+    sgm_model *net = NULL;
     sgm_process *proc = NULL;
     sgm_schedule *sched = NULL;
     sgm_sampler *smp = NULL;
@@ -317,8 +320,8 @@ int cmd_demo(int argc, char **argv) {
     sgm_sampler_config sc;
     sgm_schedule_config shc = sgm_schedule_config_default(SGM_SCHEDULE_KARRAS);
     shc.steps = sample_steps;
-    if (sgm_net_load(ckpt, 1, 0, &net, &err) != SGM_OK ||
-        sgm_process_create(sgm_net_process_config(net), &proc, &err) != SGM_OK ||
+    if (sgm_model_load(ckpt, 1, 0, &net, &err) != SGM_OK ||
+        sgm_process_create(sgm_model_process_config(net), &proc, &err) != SGM_OK ||
         sgm_schedule_create(&shc, proc, &sched, &err) != SGM_OK ||
         sgm_sampler_config_default("dpmpp_2m", &sc, &err) != SGM_OK ||
         sgm_sampler_create(&sc, proc, n_samples, 2, &smp, &err) != SGM_OK ||
@@ -331,7 +334,7 @@ int cmd_demo(int argc, char **argv) {
     sgm_rng_normal_rows_f64(seed + 3, 0, 0, n_samples, 2, x);
     const double std0 = sgm_process_sigma(proc, sched->t[0]);
     for (size_t i = 0; i < n_samples * 2; i++) x[i] *= std0;
-    sgm_denoiser den = sgm_net_denoiser(net);
+    sgm_denoiser den = sgm_model_denoiser(net);
     sgm_rng rng = sgm_rng_init(seed + 3);
     rng.counter = 1;
     if (sgm_sampler_run(smp, sched, &den, &rng, 0, n_samples, x, &err) != SGM_OK) {
@@ -339,7 +342,7 @@ int cmd_demo(int argc, char **argv) {
         code = 1;
         goto done;
     }
-    sgm_net_unstandardize(net, n_samples, SGM_F64, x);
+    sgm_model_unstandardize(net, n_samples, SGM_F64, x);
     const double sample_s = cli_now() - t1;
     sgm_sampler_stats st;
     sgm_sampler_get_stats(smp, &st);
@@ -432,7 +435,7 @@ done:
     sgm_sampler_free(smp);
     sgm_schedule_free(sched);
     sgm_process_free(proc);
-    sgm_net_free(net);
+    sgm_model_free(net);
     sgm_gmm_free(gmm);
     free(held);
     free(held2);

@@ -36,6 +36,7 @@
 #include "cli.h"
 #include "model.h"
 #include "sgm/sgm_likelihood.h"
+#include "sgm/sgm_model.h"
 
 static const cli_opt nll_opts[] = {
     {"model", "KIND:PATH", NULL, "gmm:model.json or ckpt:model.safetensors (trained)"},

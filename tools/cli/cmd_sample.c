@@ -274,7 +274,7 @@ static int parse_classes(cli_args *a, int K, size_t n, int **out) {
 static int write_grid(const char *path, const cli_model *m, const double *x, size_t n, size_t d,
                       int ncols, sgm_error *err) {
     int c, h, w;
-    if (m->net && sgm_net_image_shape(m->net, &c, &h, &w)) {
+    if (m->net && sgm_model_image_shape(m->net, &c, &h, &w)) {
         float *f = malloc(n * d * sizeof *f);
         if (!f) {
             snprintf(err->msg, sizeof err->msg, "out of memory");
@@ -406,7 +406,7 @@ int cmd_sample(int argc, char **argv) {
         shape[0] = n;
         shape[1] = d;
         int ic, ih, iw;
-        if (model.net && sgm_net_image_shape(model.net, &ic, &ih, &iw)) { /* [N, C, H, W] */
+        if (model.net && sgm_model_image_shape(model.net, &ic, &ih, &iw)) { /* [N, C, H, W] */
             ndim = 4;
             shape[1] = (size_t)ic, shape[2] = (size_t)ih, shape[3] = (size_t)iw;
         }
@@ -420,7 +420,7 @@ int cmd_sample(int argc, char **argv) {
         goto bad;
     }
     if (cli_has(&a, "class") || cli_has(&a, "guidance")) {
-        int K = model.net ? sgm_net_n_classes(model.net) : 0;
+        int K = model.net ? sgm_model_n_classes(model.net) : 0;
         if (K <= 0) {
             cli_fail(&a, "--class / --guidance need a class-conditional checkpoint");
             goto bad;
@@ -481,7 +481,7 @@ int cmd_sample(int argc, char **argv) {
         prog.batch = b;
         sgm_error err = {0};
         /* row r of the run is query row row0 + i: labels are indexed globally */
-        if (labels && b == 0 && sgm_net_set_labels(model.net, labels, n, guidance, &err)) {
+        if (labels && b == 0 && sgm_model_set_labels(model.net, labels, n, guidance, &err)) {
             fprintf(stderr, "sgm sample: %s\n", err.msg);
             rc = 2;
             goto done;

@@ -16,6 +16,10 @@
 #include "args.h"
 #include "cli.h"
 #include "sgm/sgm_train.h"
+#include "sgm/sgm_model.h"
+#include "sgm/sgm_io.h"
+#include "sgm/sgm_data.h"
+#include "sgm/sgm_ckpt.h"
 
 static const cli_opt train_opts[] = {
     {"data", "SPEC", NULL, "moons|swissroll|checkerboard|8gaussians|rings|pinwheel|gmm:FILE.json|FILE.npy|FILE.csv|fashion-mnist[:DIR]|mnist:DIR"},
@@ -110,9 +114,9 @@ int cmd_train(int argc, char **argv) {
     uint64_t data_seed = 0;
     int steps = 2000, save_every = 1000, log_every = 50, wd_given;
     if (cli_get_size(&a, "n-data", 1, &n_data) < 0 || cli_get_u64(&a, "data-seed", &data_seed) < 0 ||
-        cli_get_int(&a, "width", 1, 65536, &c.width) < 0 ||
-        cli_get_int(&a, "depth", 0, 100, &c.depth) < 0 ||
-        cli_get_int(&a, "emb", 2, 65536, &c.emb) < 0 ||
+        cli_get_int(&a, "width", 1, 65536, &c.net.mlp.width) < 0 ||
+        cli_get_int(&a, "depth", 0, 100, &c.net.mlp.n_blocks) < 0 ||
+        cli_get_int(&a, "emb", 2, 65536, &c.net.mlp.d_emb) < 0 ||
         cli_get_double(&a, "sigma-data", &c.sigma_data) < 0 ||
         cli_get_double(&a, "min-snr-gamma", &c.min_snr_gamma) < 0 ||
         cli_get_double(&a, "p-mean", &c.p_mean) < 0 || cli_get_double(&a, "p-std", &c.p_std) < 0 ||
@@ -134,8 +138,8 @@ int cmd_train(int argc, char **argv) {
     }
     if (cli_has(&a, "lr-min")) c.lr_total = steps;
     if (unet) {
-        sgm_unet_config *u = &c.unet;
-        c.arch = SGM_ARCH_UNET;
+        sgm_unet_config *u = &c.net.unet;
+        c.net.arch = SGM_ARCH_UNET;
         int mid = u->mid_attn;
         if (cli_get_int(&a, "unet-base", 1, 4096, &u->base_ch) < 0 ||
             cli_get_int(&a, "unet-mid-attn", 0, 1, &mid) < 0 ||
@@ -229,12 +233,12 @@ int cmd_train(int argc, char **argv) {
         }
         for (size_t i = 0; i < rows * cols; i++) data[i] = xf[i];
         free(xf);
-        c.unet.in_ch = ic, c.unet.height = ih, c.unet.width = iw;
+        c.net.unet.in_ch = ic, c.net.unet.height = ih, c.net.unet.width = iw;
         if (cli_has(&a, "classes")) {
             int K = 0;
             for (size_t i = 0; i < rows; i++)
                 if (labels[i] + 1 > K) K = labels[i] + 1;
-            c.unet.n_classes = K;
+            c.net.unet.n_classes = K;
         }
     } else if (unet) {
         fprintf(stderr, "sgm train: --arch unet needs image data (fashion-mnist[:DIR], mnist:DIR)\n");
@@ -254,8 +258,7 @@ int cmd_train(int argc, char **argv) {
                         ? sgm_trainer_resume(cli_get(&a, "resume"), data, rows, cols, &tr, &err)
                         : sgm_trainer_create(&c, data, rows, cols, &tr, &err);
     free(data);
-    if (rc == SGM_OK && labels && sgm_trainer_config(tr)->arch == SGM_ARCH_UNET &&
-        sgm_trainer_config(tr)->unet.n_classes > 0)
+    if (rc == SGM_OK && labels && sgm_net_n_classes(sgm_trainer_net(tr)) > 0)
         rc = sgm_trainer_set_labels(tr, labels, rows, &err);
     free(labels);
     if (rc != SGM_OK) {

@@ -10,7 +10,7 @@
  * conversion back maps to x0 = x / alpha, the exact value there. At alpha = 0
  * (pure noise: flow at t = 1, zero terminal SNR) x0 is the mixture mean.
  *
- * Checkpoints (ckpt:FILE.safetensors): sgm_net_load (EMA weights); the
+ * Checkpoints (ckpt:FILE.safetensors): sgm_model_load (EMA weights); the
  * denoiser, its input VJP (src/model/net_grad.c) and the standardisation
  * come from sgm_train.h.
  */
@@ -54,11 +54,11 @@ int cli_model_load(const char *spec, cli_model *m, char *msg, size_t msg_len) {
     }
     sgm_error err = {0};
     if (ckpt) {
-        if (sgm_net_load(path, 1, 0, &m->net, &err)) {
+        if (sgm_model_load(path, 1, 0, &m->net, &err)) {
             snprintf(msg, msg_len, "model %s: %s", path, err.msg);
             return -1;
         }
-        m->dim = sgm_net_dim(m->net);
+        m->dim = sgm_model_dim(m->net);
         return 0;
     }
     if (sgm_gmm_load(path, &m->gmm, &err)) {
@@ -72,7 +72,7 @@ int cli_model_load(const char *spec, cli_model *m, char *msg, size_t msg_len) {
 void cli_model_free(cli_model *m) {
     sgm_gmm_free(m->gmm);
     m->gmm = NULL;
-    sgm_net_free(m->net);
+    sgm_model_free(m->net);
     m->net = NULL;
 }
 
@@ -91,7 +91,7 @@ static int same_double(cli_args *a, const char *opt, double want) {
 int cli_model_process(cli_args *a, const cli_model *m, sgm_process **out) {
     *out = NULL;
     if (!m->net) return cli_build_process(a, NULL, out);
-    sgm_process_config pc = *sgm_net_process_config(m->net);
+    sgm_process_config pc = *sgm_model_process_config(m->net);
     const char *kn = sgm_process_kind_name(pc.kind);
     const char *given = cli_get(a, "process");
     if (given) {
@@ -152,10 +152,10 @@ int cli_model_prediction(cli_args *a, const cli_model *m, sgm_prediction *pred) 
     if (pname && sgm_prediction_from_name(pname, &p))
         return cli_fail(a, "unknown prediction '%s' (expected eps|x0|v|score|flow)", pname);
     if (m->net) {
-        sgm_prediction own = sgm_net_denoiser(m->net).prediction;
+        sgm_prediction own = sgm_model_denoiser(m->net).prediction;
         if (pname && p != own)
             return cli_fail(a, "--prediction %s contradicts the checkpoint (trained for %s)",
-                            pname, sgm_param_name(sgm_net_param(m->net)));
+                            pname, sgm_param_name(sgm_model_param(m->net)));
         p = own;
     }
     *pred = p;
@@ -163,19 +163,19 @@ int cli_model_prediction(cli_args *a, const cli_model *m, sgm_prediction *pred) 
 }
 
 void cli_model_to_data(const cli_model *m, size_t rows, double *x) {
-    if (m->net) sgm_net_unstandardize(m->net, rows, SGM_F64, x);
+    if (m->net) sgm_model_unstandardize(m->net, rows, SGM_F64, x);
 }
 
 void cli_model_from_data(const cli_model *m, size_t rows, double *x) {
-    if (m->net) sgm_net_standardize(m->net, rows, SGM_F64, x);
+    if (m->net) sgm_model_standardize(m->net, rows, SGM_F64, x);
 }
 
 double cli_model_log_jac(const cli_model *m) {
-    return m->net ? sgm_net_log_std_sum(m->net) : 0;
+    return m->net ? sgm_model_log_std_sum(m->net) : 0;
 }
 
 sgm_denoiser_grad cli_model_grad(cli_model *m) {
-    return m->net ? sgm_net_denoiser_grad(m->net) : sgm_gmm_denoiser_grad(m->gmm);
+    return m->net ? sgm_model_denoiser_grad(m->net) : sgm_gmm_denoiser_grad(m->gmm);
 }
 
 static int wrapped_fn(const sgm_eval *q, void *out, void *user_data) {
@@ -230,7 +230,7 @@ static int wrapped_fn(const sgm_eval *q, void *out, void *user_data) {
 sgm_denoiser cli_model_denoiser(cli_model *m, const sgm_process *proc, sgm_prediction pred) {
     m->proc = proc;
     m->pred = pred;
-    if (m->net) return sgm_net_denoiser(m->net); /* its own prediction */
+    if (m->net) return sgm_model_denoiser(m->net); /* its own prediction */
     sgm_denoiser den;
     den.fn = wrapped_fn;
     den.user_data = m;

@@ -22,7 +22,7 @@ struct cli_args;
 
 typedef struct cli_model {
     sgm_gmm *gmm;               /* owned (gmm:) */
-    sgm_net *net;               /* owned (ckpt:) */
+    sgm_model *net;               /* owned (ckpt:) */
     size_t dim;                 /* values per sample */
     /* prediction wrapper */
     const sgm_process *proc;    /* borrowed: for the flow velocity d alpha / dt, d sigma / dt */

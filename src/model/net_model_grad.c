@@ -1,5 +1,5 @@
-/* net_grad.c - input derivatives of a trained network denoiser
- * (sgm_net_denoiser) for the likelihood solver (sgm_likelihood.h), and the
+/* net_model_grad.c - input derivatives of a trained network denoiser
+ * (sgm_model_denoiser) for the likelihood solver (sgm_likelihood.h), and the
  * standardisation map with its log-determinant.
  *
  * The denoiser's raw output in standardized process coordinates is
@@ -10,20 +10,20 @@
  *   v^T dm/dx = c_in (v^T dF/dx_in)                 and, for EDM,
  *   v^T dm/dx = c_in c_out (v^T dF/dx_in) + (c_skip / alpha) v,
  * where v^T dF/dx_in is the network's backward pass with upstream v and no
- * parameter gradients (sgm_nn_mlp_backward, or sgm_unet_backward with dc
- * NULL for a U-Net on flattened (C, H, W) rows), in chunks of the net's
- * max_batch rows, each backward right after the forward of its chunk. At
+ * parameter gradients (sgm_net_vjp, for any architecture of sgm_net.h), in
+ * chunks of the net's max_batch rows, each backward right after the
+ * forward of its chunk. At
  * sigma = 0 the denoiser returns its exact limit (x0 = x, or 0 for eps / v /
  * flow), whose VJP is v or 0.
  *
  * Class-conditional U-Nets: the VJP is that of the unconditional (null
  * class) model, the density the label dropout of training fits. With class
- * labels or classifier-free guidance set on the net (sgm_net_set_labels) it
+ * labels or classifier-free guidance set on the net (sgm_model_set_labels) it
  * refuses (code 4) instead: a guided output (1 + w) F(x, c) - w F(x, null)
  * is not the score of any density, and per-row labels would not even be
  * per-sample here (sgm_nll queries the d or K directions of one sample as
  * rows row0, row0 + 1, ..., which net_fn would give different labels);
- * sgm_net_density_check says why in words.
+ * sgm_model_density_check says why in words.
  *
  * Standardisation: the network models z = (x - mean) / std (per column), so
  * log p_data(x) = log p_std(z) - sum_j log std_j (change of variables with the
@@ -33,10 +33,10 @@
 #include <string.h>
 
 #include "../core/internal.h"
-#include "../train/train_internal.h"
+#include "model_internal.h"
 
-void sgm_net_standardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x) {
-    sgm__net_parts p = sgm__net_get_parts((sgm_net *)n);
+void sgm_model_standardize(const sgm_model *n, size_t rows, sgm_dtype dt, void *x) {
+    sgm__model_parts p = sgm__model_get_parts((sgm_model *)n);
     size_t D = (size_t)p.d;
     for (size_t i = 0; i < rows; i++)
         for (size_t j = 0; j < D; j++) {
@@ -50,8 +50,8 @@ void sgm_net_standardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x) {
         }
 }
 
-double sgm_net_log_std_sum(const sgm_net *n) {
-    sgm__net_parts p = sgm__net_get_parts((sgm_net *)n);
+double sgm_model_log_std_sum(const sgm_model *n) {
+    sgm__model_parts p = sgm__model_get_parts((sgm_model *)n);
     double s = 0;
     for (int j = 0; j < p.d; j++) s += log(p.std[j]);
     return s;
@@ -59,7 +59,7 @@ double sgm_net_log_std_sum(const sgm_net *n) {
 
 /* vj[i] = v_i^T dm/dx (x_i), out[i] = m(x_i); f64 queries (the solver's). */
 static int net_vjp(const sgm_eval *q, const double *v, double *out, double *vj, void *ud) {
-    sgm__net_parts p = sgm__net_get_parts(ud);
+    sgm__model_parts p = sgm__model_get_parts(ud);
     const size_t D = (size_t)p.d;
     if (q->d != D || q->dtype != SGM_F64) return 1;
     if (p.conditioned) return 4;
@@ -98,19 +98,10 @@ static int net_vjp(const sgm_eval *q, const double *v, double *out, double *vj, 
         for (size_t i = 0; i < m * D; i++) {
             xin[i] = (float)(k.c_in * xr[i]);
             dout[i] = (float)(c_out * vr[i]);
-            dx[i] = 0; /* backward accumulates */
         }
         for (size_t i = 0; i < m; i++) cn[i] = (float)k.c_noise;
-        sgm_status st;
-        if (p.unet) /* labels NULL: the null class (unconditional) */
-            st = sgm_unet_forward(p.unet, fo, xin, cn, NULL, (int)m, NULL) != SGM_OK
-                     ? SGM_ERR_CALLBACK
-                     : sgm_unet_backward(p.unet, dx, NULL, dout, (int)m, 0, NULL);
-        else
-            st = sgm_nn_mlp_forward(p.mlp, fo, xin, cn, (int)m, NULL) != SGM_OK
-                     ? SGM_ERR_CALLBACK
-                     : sgm_nn_mlp_backward(p.mlp, dx, NULL, dout, (int)m, 0, NULL);
-        if (st != SGM_OK) {
+        /* labels NULL: the null class (unconditional) */
+        if (sgm_net_vjp(p.net, fo, dx, xin, cn, NULL, dout, (int)m, NULL) != SGM_OK) {
             rc = 3;
             goto done;
         }
@@ -124,7 +115,7 @@ done:
     return rc;
 }
 
-sgm_denoiser_grad sgm_net_denoiser_grad(sgm_net *n) {
+sgm_denoiser_grad sgm_model_denoiser_grad(sgm_model *n) {
     sgm_denoiser_grad g;
     memset(&g, 0, sizeof g);
     g.vjp = net_vjp;

@@ -1,4 +1,4 @@
-/* data_images.c - image training sets by name for the trainer and the CLI:
+/* images.c - image training sets by name for the trainer and the CLI:
  * "fashion-mnist[:DIR]" (Xiao et al. 2017, the IDX files of Debian's
  * dataset-fashion-mnist by default), "fashion-mnist-test[:DIR]" (the t10k
  * split) and "mnist:DIR" / "mnist-test:DIR" (LeCun et al. 1998, same file
@@ -8,8 +8,7 @@
 #include <unistd.h>
 
 #include "../core/internal.h"
-#include "sgm/sgm_png.h"
-#include "sgm/sgm_train.h"
+#include "sgm/sgm_data.h"
 
 /* the prefix of an image spec (its length), or 0 */
 static size_t image_prefix(const char *spec, int *test, int *fashion) {

@@ -1,27 +1,26 @@
-/* net_denoiser.c - a trained network (an sgm checkpoint) as an sgm_denoiser:
- * maps the sampler's query (x_t, t, alpha, sigma) to the network's input
- * (c_in x_t, c_noise = log(sigma/alpha)/4, as in training: sgm_train.h),
- * runs the MLP or the U-Net forward in chunks and returns the output with
+/* net_model.c - a trained network (an sgm checkpoint, sgm_ckpt.h) as an
+ * sgm_denoiser (sgm_model.h): maps the sampler's query (x_t, t, alpha,
+ * sigma) to the network's input (c_in x_t, c_noise = log(sigma/alpha)/4, as
+ * in training: sgm_train.h), runs the network (sgm_net.h) forward in chunks and returns the output with
  * its sgm_prediction; EDM preconditioning (Karras et al. 2022, eq. 7) is
  * applied here and reported as x0. A class-conditional U-Net gets per-row
  * labels (default: the null class) and optional classifier-free guidance
  * F = (1 + w) F(x, c) - w F(x, null) (Ho & Salimans 2022, eq. 6; linear in
  * the output, so it holds for every parameterization). Samples live in
  * standardized units (mean 0, std 1 for images: no change); 
- * sgm_net_unstandardize maps them back to data units. */
+ * sgm_model_unstandardize maps them back to data units. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ckpt/ckpt_internal.h"
 #include "../core/internal.h"
-#include "../train/train_internal.h"
+#include "model_internal.h"
 
-struct sgm_net {
+struct sgm_model {
     sgm_train_config cfg;
     sgm_process *proc;
-    sgm_nn_mlp mlp;   /* zeroed for a U-Net */
-    sgm_unet unet;
-    int is_unet;
+    sgm_net *net;
     int d, max_batch;
     double *mean, *std;
     float *xin, *cn, *out, *out2;
@@ -31,46 +30,37 @@ struct sgm_net {
     double guidance;
 };
 
-void sgm_net_free(sgm_net *n) {
+void sgm_model_free(sgm_model *n) {
     if (!n) return;
     sgm_process_free(n->proc);
-    if (n->is_unet) sgm_unet_free(&n->unet);
-    else sgm_nn_mlp_free(&n->mlp);
+    sgm_net_free(n->net);
     free(n->mean), free(n->std), free(n->xin), free(n->cn), free(n->out);
     free(n->out2), free(n->lab), free(n->lab_null), free(n->labels);
     free(n);
 }
 
-sgm_status sgm_net_load(const char *path, int use_ema, int max_batch, sgm_net **out,
-                        sgm_error *err) {
+sgm_status sgm_model_load(const char *path, int use_ema, int max_batch, sgm_model **out,
+                          sgm_error *err) {
     *out = NULL;
-    sgm_net *n = calloc(1, sizeof *n);
+    sgm_model *n = calloc(1, sizeof *n);
     if (!n) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
-    sgm_safetensors st;
-    long step;
-    double el;
-    sgm_status rc = sgm__ckpt_read(path, &st, &n->cfg, &n->d, &n->mean, &n->std, &step, &el, err);
+    sgm__ckpt ck;
+    sgm_status rc = sgm__ckpt_load(path, &ck, err);
     if (rc != SGM_OK) {
         free(n);
         return rc;
     }
-    n->is_unet = n->cfg.arch == SGM_ARCH_UNET;
-    /* default chunk: 4096 rows for the mlp; 64 images for the U-Net (its
-       activations take ~100 floats per pixel and channel) */
-    if (max_batch <= 0) max_batch = n->is_unet ? 64 : 4096;
+    n->cfg = ck.info.train;
+    n->d = (int)ck.info.d;
+    n->mean = ck.mean, n->std = ck.std; /* taken over */
+    ck.mean = ck.std = NULL;
+    if (max_batch <= 0) max_batch = sgm_net_default_chunk(n->cfg.net.arch);
     n->max_batch = max_batch;
-    const char *pre = use_ema ? "ema" : "params";
-    if ((rc = sgm_process_create(&n->cfg.process, &n->proc, err)) != SGM_OK) goto fail;
-    if (n->is_unet) {
-        if ((rc = sgm_unet_init(&n->unet, &n->cfg.unet, max_batch, 0, err)) != SGM_OK) goto fail;
-        if ((rc = sgm__ckpt_tensors_unet(&st, path, pre, &n->unet, n->unet.params, err)) != SGM_OK)
-            goto fail;
-    } else {
-        sgm_nn_mlp_config mc = sgm__mlp_config(&n->cfg, n->d);
-        if ((rc = sgm_nn_mlp_init(&n->mlp, &mc, max_batch, 0, err)) != SGM_OK) goto fail;
-        if ((rc = sgm__ckpt_tensors(&st, path, pre, &n->mlp, n->mlp.params, err)) != SGM_OK)
-            goto fail;
-    }
+    if ((rc = sgm_process_create(&n->cfg.process, &n->proc, err)) != SGM_OK ||
+        (rc = sgm_net_create(&n->cfg.net, n->d, max_batch, 0, &n->net, err)) != SGM_OK ||
+        (rc = sgm__ckpt_block(&ck, path, use_ema ? "ema" : "params", n->net,
+                              sgm_net_params(n->net), err)) != SGM_OK)
+        goto fail;
     size_t B = (size_t)max_batch, D = (size_t)n->d;
     n->xin = sgm__calloc(B * D, sizeof(float));
     n->cn = sgm__calloc(B, sizeof(float));
@@ -83,12 +73,12 @@ sgm_status sgm_net_load(const char *path, int use_ema, int max_batch, sgm_net **
         goto fail;
     }
     for (size_t i = 0; i < B; i++) n->lab[i] = n->lab_null[i] = SGM_UNET_NULL_LABEL;
-    sgm_st_free(&st);
+    sgm__ckpt_free(&ck);
     *out = n;
     return SGM_OK;
 fail:
-    sgm_st_free(&st);
-    sgm_net_free(n);
+    sgm__ckpt_free(&ck);
+    sgm_model_free(n);
     return rc;
 }
 
@@ -102,7 +92,7 @@ static sgm_prediction pred_of(sgm_param p) {
 }
 
 static int net_fn(const sgm_eval *q, void *outp, void *user) {
-    sgm_net *n = user;
+    sgm_model *n = user;
     size_t D = (size_t)n->d;
     if (q->d != D) return 1;
     const int f32 = q->dtype == SGM_F32;
@@ -131,31 +121,27 @@ static int net_fn(const sgm_eval *q, void *outp, void *user) {
         for (size_t i = 0; i < m * D; i++)
             n->xin[i] = (float)(k.c_in * (f32 ? xf[r0 * D + i] : xd[r0 * D + i]));
         for (size_t i = 0; i < m; i++) n->cn[i] = (float)k.c_noise;
-        if (n->is_unet) {
-            int cond = 0;
-            for (size_t i = 0; i < m; i++) {
-                n->lab[i] = n->labels ? n->labels[(q->row0 + r0 + i) % n->n_labels]
-                                    : SGM_UNET_NULL_LABEL;
-                cond |= n->lab[i] != SGM_UNET_NULL_LABEL;
-            }
-            if (sgm_unet_forward(&n->unet, n->out, n->xin, n->cn, cond ? n->lab : NULL, (int)m,
-                                 NULL) != SGM_OK)
-                return 1;
-            if (cond && n->guidance != 0) { /* F = (1 + w) F_c - w F_null (per row) */
-                if (sgm_unet_forward(&n->unet, n->out2, n->xin, n->cn, n->lab_null, (int)m, NULL) !=
-                    SGM_OK)
-                    return 1;
-                const double w = n->guidance;
-                for (size_t i = 0; i < m; i++) {
-                    if (n->lab[i] == SGM_UNET_NULL_LABEL) continue;
-                    float *o = n->out + i * D;
-                    const float *u = n->out2 + i * D;
-                    for (size_t j = 0; j < D; j++)
-                        o[j] = (float)((1 + w) * (double)o[j] - w * (double)u[j]);
-                }
-            }
-        } else if (sgm_nn_mlp_forward(&n->mlp, n->out, n->xin, n->cn, (int)m, NULL) != SGM_OK) {
+        int cond = 0;
+        for (size_t i = 0; i < m; i++) {
+            n->lab[i] = n->labels ? n->labels[(q->row0 + r0 + i) % n->n_labels]
+                                  : SGM_UNET_NULL_LABEL;
+            cond |= n->lab[i] != SGM_UNET_NULL_LABEL;
+        }
+        if (sgm_net_forward(n->net, n->out, n->xin, n->cn, cond ? n->lab : NULL, (int)m, NULL) !=
+            SGM_OK)
             return 1;
+        if (cond && n->guidance != 0) { /* F = (1 + w) F_c - w F_null (per row) */
+            if (sgm_net_forward(n->net, n->out2, n->xin, n->cn, n->lab_null, (int)m, NULL) !=
+                SGM_OK)
+                return 1;
+            const double w = n->guidance;
+            for (size_t i = 0; i < m; i++) {
+                if (n->lab[i] == SGM_UNET_NULL_LABEL) continue;
+                float *o = n->out + i * D;
+                const float *u = n->out2 + i * D;
+                for (size_t j = 0; j < D; j++)
+                    o[j] = (float)((1 + w) * (double)o[j] - w * (double)u[j]);
+            }
         }
         for (size_t i = 0; i < m * D; i++) {
             double v = n->out[i];
@@ -168,7 +154,7 @@ static int net_fn(const sgm_eval *q, void *outp, void *user) {
     return 0;
 }
 
-sgm_denoiser sgm_net_denoiser(sgm_net *n) {
+sgm_denoiser sgm_model_denoiser(sgm_model *n) {
     sgm_denoiser d;
     d.fn = net_fn;
     d.user_data = n;
@@ -176,11 +162,11 @@ sgm_denoiser sgm_net_denoiser(sgm_net *n) {
     return d;
 }
 
-sgm_status sgm_net_set_labels(sgm_net *n, const int *labels, size_t count, double guidance,
+sgm_status sgm_model_set_labels(sgm_model *n, const int *labels, size_t count, double guidance,
                               sgm_error *err) {
     if (!isfinite(guidance))
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "guidance %g is not finite", guidance);
-    int K = sgm_net_n_classes(n);
+    int K = sgm_model_n_classes(n);
     if (count > 0 && !labels) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "NULL labels");
     for (size_t i = 0; i < count; i++)
         if (labels[i] != SGM_UNET_NULL_LABEL && (labels[i] < 0 || labels[i] >= K))
@@ -200,53 +186,50 @@ sgm_status sgm_net_set_labels(sgm_net *n, const int *labels, size_t count, doubl
     return SGM_OK;
 }
 
-int sgm_net_n_classes(const sgm_net *n) { return n->is_unet ? n->cfg.unet.n_classes : 0; }
+int sgm_model_n_classes(const sgm_model *n) { return sgm_net_n_classes(n->net); }
 
-int sgm_net_image_shape(const sgm_net *n, int *c, int *h, int *w) {
-    if (!n->is_unet) return 0;
-    if (c) *c = n->cfg.unet.in_ch;
-    if (h) *h = n->cfg.unet.height;
-    if (w) *w = n->cfg.unet.width;
-    return 1;
+int sgm_model_image_shape(const sgm_model *n, int *c, int *h, int *w) {
+    return sgm_net_image_shape(n->net, c, h, w);
 }
 
-const sgm_process_config *sgm_net_process_config(const sgm_net *n) { return &n->cfg.process; }
-size_t sgm_net_dim(const sgm_net *n) { return (size_t)n->d; }
+sgm_net *sgm_model_net(sgm_model *n) { return n->net; }
+
+const sgm_process_config *sgm_model_process_config(const sgm_model *n) { return &n->cfg.process; }
+size_t sgm_model_dim(const sgm_model *n) { return (size_t)n->d; }
 
 /* labels that are not all the null class, or a guidance weight on a
  * class-conditional network (ignored, as in net_fn, on an unconditional one) */
-static int conditioned(const sgm_net *n, int *guided) {
+static int conditioned(const sgm_model *n, int *guided) {
     int lab = 0;
     for (size_t i = 0; i < n->n_labels; i++) lab |= n->labels[i] != SGM_UNET_NULL_LABEL;
-    *guided = sgm_net_n_classes(n) > 0 && n->guidance != 0;
+    *guided = sgm_model_n_classes(n) > 0 && n->guidance != 0;
     return lab || *guided;
 }
 
-sgm_status sgm_net_density_check(const sgm_net *n, sgm_error *err) {
+sgm_status sgm_model_density_check(const sgm_model *n, sgm_error *err) {
     int guided;
     if (!conditioned(n, &guided)) return SGM_OK;
     if (guided)
         return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
                               "likelihood: classifier-free guidance (w = %g) is set: a guided "
                               "denoiser is not the score of a density; clear it with "
-                              "sgm_net_set_labels(net, NULL, 0, 0)",
+                              "sgm_model_set_labels(net, NULL, 0, 0)",
                               n->guidance);
     return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
                           "likelihood: class labels are set: the likelihood uses the "
                           "unconditional (null-class) model; clear them with "
-                          "sgm_net_set_labels(net, NULL, 0, 0)");
+                          "sgm_model_set_labels(net, NULL, 0, 0)");
 }
 
-sgm__net_parts sgm__net_get_parts(sgm_net *n) {
+sgm__model_parts sgm__model_get_parts(sgm_model *n) {
     int guided;
-    sgm__net_parts p = {n->is_unet ? NULL : &n->mlp, &n->cfg, n->proc, n->d, n->max_batch,
-                        n->mean, n->std, n->is_unet ? &n->unet : NULL,
-                        conditioned(n, &guided)};
+    sgm__model_parts p = {n->net, &n->cfg, n->proc, n->d, n->max_batch,
+                          n->mean, n->std, conditioned(n, &guided)};
     return p;
 }
-sgm_param sgm_net_param(const sgm_net *n) { return n->cfg.param; }
+sgm_param sgm_model_param(const sgm_model *n) { return n->cfg.param; }
 
-void sgm_net_unstandardize(const sgm_net *n, size_t rows, sgm_dtype dt, void *x) {
+void sgm_model_unstandardize(const sgm_model *n, size_t rows, sgm_dtype dt, void *x) {
     size_t D = (size_t)n->d;
     for (size_t i = 0; i < rows; i++)
         for (size_t j = 0; j < D; j++) {

@@ -1,0 +1,269 @@
+/* ckpt_read.c - reads an sgm checkpoint (format in sgm_ckpt.h): decodes and
+ * range-checks the metadata into an sgm_ckpt_info plus the data statistics,
+ * and copies tensor blocks into a network's parameter layout. Readable:
+ * format 1.0 (enums partly as numbers, U-Net label dropout inside
+ * arch_config, the first U-Nets' "height"/"width" keys) and every 1.x
+ * (unknown keys ignored). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "../io/json_util.h"
+#include "../net/net_internal.h"
+#include "ckpt_internal.h"
+
+static cJSON *meta_json(const sgm_safetensors *st, const char *key, const char *path,
+                        sgm_error *err) {
+    const char *s = sgm_st_meta(st, key);
+    cJSON *o = s ? cJSON_Parse(s) : NULL;
+    if (!o || !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        sgm__set_error(err, SGM_ERR_FORMAT, "%s: metadata '%s' is missing or not JSON", path, key);
+        return NULL;
+    }
+    return o;
+}
+
+/* "sgm-checkpoint-<major>" and the optional "format_version" "<major>.<minor>" */
+static sgm_status read_version(const sgm_safetensors *st, const char *path, sgm_ckpt_info *info,
+                               sgm_error *err) {
+    const char *fmt = sgm_st_meta(st, "format");
+    const char *pre = "sgm-checkpoint-";
+    int major = 0, minor = 0;
+    char tail;
+    if (!fmt || strncmp(fmt, pre, strlen(pre)) != 0 ||
+        sscanf(fmt + strlen(pre), "%d%c", &major, &tail) != 1 || major < 1)
+        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: not an sgm checkpoint (format '%.40s')",
+                              path, fmt ? fmt : "missing");
+    const char *ver = sgm_st_meta(st, "format_version");
+    int vmaj = major;
+    if (ver && (sscanf(ver, "%d.%d%c", &vmaj, &minor, &tail) != 2 || vmaj != major || minor < 0))
+        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: bad format_version '%.20s'", path, ver);
+    if (major != SGM_CKPT_VERSION_MAJOR)
+        return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
+                              "%s: checkpoint format %d.%d is from a newer sgm; this build reads "
+                              "format %d.x",
+                              path, major, minor, SGM_CKPT_VERSION_MAJOR);
+    info->version_major = major, info->version_minor = minor;
+    return SGM_OK;
+}
+
+/* an enum written by name (1.1) or as its number (1.0) */
+static int enum_field(const cJSON *o, const char *k, sgm_enum e, int *out) {
+    const char *s = sgm__json_str(o, k);
+    long v;
+    if (s) return sgm_enum_parse(e, s, out) == SGM_OK;
+    if (!sgm__json_int(o, k, 0, sgm_enum_count(e) - 1, &v)) return 0;
+    *out = (int)v;
+    return 1;
+}
+
+static sgm_status read_process(const cJSON *p, const char *path, sgm_process_config *pc,
+                               sgm_error *err) {
+    sgm_process_kind kind;
+    const char *kn = sgm__json_str(p, "kind");
+    if (!kn || sgm_process_kind_from_name(kn, &kind) != SGM_OK)
+        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: bad process kind", path);
+    *pc = sgm_process_config_default(kind);
+    int betas, interp;
+    long n_train, rz, cl;
+    if (!sgm__json_num(p, "sigma_min", &pc->sigma_min) ||
+        !sgm__json_num(p, "sigma_max", &pc->sigma_max) || !sgm__json_num(p, "beta_0", &pc->beta_0) ||
+        !sgm__json_num(p, "beta_1", &pc->beta_1) || !sgm__json_num(p, "cosine_s", &pc->cosine_s) ||
+        !sgm__json_num(p, "t_eps", &pc->t_eps) || !sgm__json_num(p, "t_max", &pc->t_max) ||
+        !enum_field(p, "betas", SGM_ENUM_BETAS, &betas) ||
+        !sgm__json_int(p, "n_train", 0, 1 << 24, &n_train) ||
+        !sgm__json_num(p, "beta_start", &pc->beta_start) ||
+        !sgm__json_num(p, "beta_end", &pc->beta_end) ||
+        !enum_field(p, "interp", SGM_ENUM_INTERP, &interp) ||
+        !sgm__json_int(p, "rescale_zero_snr", 0, 1, &rz) ||
+        !sgm__json_int(p, "clip_lambda", 0, 1, &cl))
+        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: incomplete or invalid process metadata",
+                              path);
+    pc->betas = (sgm_beta_schedule)betas;
+    pc->n_train = (int)n_train;
+    pc->interp = (sgm_vp_interp)interp;
+    pc->rescale_zero_snr = (int)rz;
+    pc->clip_lambda = (int)cl;
+    return SGM_OK;
+}
+
+static sgm_status read_training(const cJSON *tr, const cJSON *op, const cJSON *a,
+                                const char *path, sgm_train_config *cfg, sgm_error *err) {
+    int par, wt, tsm;
+    if (!enum_field(tr, "prediction", SGM_ENUM_PARAM, &par) ||
+        !enum_field(tr, "weighting", SGM_ENUM_WEIGHTING, &wt) ||
+        !enum_field(tr, "t_sampling", SGM_ENUM_TSAMPLING, &tsm))
+        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: bad training metadata", path);
+    cfg->param = (sgm_param)par;
+    cfg->weighting = (sgm_weighting)wt;
+    cfg->tsampling = (sgm_tsampling)tsm;
+    long bt, wu, lt;
+    if (!sgm__json_num(tr, "sigma_data", &cfg->sigma_data) ||
+        !sgm__json_num(tr, "min_snr_gamma", &cfg->min_snr_gamma) ||
+        !sgm__json_num(tr, "p_mean", &cfg->p_mean) || !sgm__json_num(tr, "p_std", &cfg->p_std) ||
+        !sgm__json_num(tr, "t_lo", &cfg->t_lo) || !sgm__json_num(tr, "t_hi", &cfg->t_hi) ||
+        !sgm__json_int(tr, "batch", 1, 1 << 24, &bt) || !sgm__json_num(op, "lr", &cfg->lr) ||
+        !sgm__json_num(op, "lr_min", &cfg->lr_min) ||
+        !sgm__json_int(op, "warmup", 0, 1L << 40, &wu) ||
+        !sgm__json_int(op, "lr_total", 0, 1L << 40, &lt) ||
+        !sgm__json_num(op, "beta1", &cfg->beta1) || !sgm__json_num(op, "beta2", &cfg->beta2) ||
+        !sgm__json_num(op, "eps", &cfg->adam_eps) ||
+        !sgm__json_num(op, "weight_decay", &cfg->weight_decay) ||
+        !sgm__json_num(op, "clip", &cfg->clip) || !sgm__json_num(op, "ema", &cfg->ema))
+        return sgm__set_error(err, SGM_ERR_FORMAT,
+                              "%s: incomplete or invalid training/optimizer metadata", path);
+    const char *ty = sgm__json_str(op, "type");
+    cfg->decoupled = ty && strcmp(ty, "adamw") == 0;
+    cfg->batch = (int)bt, cfg->warmup = wu, cfg->lr_total = lt;
+    /* 1.0 U-Net files kept the label dropout in arch_config */
+    if (!sgm__json_num(tr, "label_dropout", &cfg->label_dropout))
+        sgm__json_num(a, "label_dropout", &cfg->label_dropout);
+    if (!(cfg->label_dropout >= 0 && cfg->label_dropout <= 1))
+        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: label_dropout %g outside [0, 1]", path,
+                              cfg->label_dropout);
+    return SGM_OK;
+}
+
+static void read_source(const sgm_safetensors *st, sgm_train_config *cfg) {
+    const char *dsrc = sgm_st_meta(st, "data_source");
+    cJSON *dj = dsrc ? cJSON_Parse(dsrc) : NULL;
+    if (!dj) return;
+    const char *sp = sgm__json_str(dj, "spec"), *sd = sgm__json_str(dj, "seed");
+    double dn;
+    if (sp) snprintf(cfg->data_spec, sizeof cfg->data_spec, "%s", sp);
+    if (sd) cfg->data_seed = strtoull(sd, NULL, 10);
+    if (sgm__json_num(dj, "n", &dn) && dn >= 0 && dn < 1e18) cfg->data_n = (size_t)dn;
+    cJSON_Delete(dj);
+}
+
+static sgm_status read_stats(const cJSON *ds, const char *path, sgm__ckpt *ck, sgm_error *err) {
+    const int d = (int)ck->info.d;
+    const cJSON *mn = cJSON_GetObjectItemCaseSensitive(ds, "mean"),
+                *sv = cJSON_GetObjectItemCaseSensitive(ds, "std");
+    if (!cJSON_IsArray(mn) || !cJSON_IsArray(sv) || cJSON_GetArraySize(mn) != d ||
+        cJSON_GetArraySize(sv) != d)
+        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: data statistics do not match d_in = %d",
+                              path, d);
+    ck->mean = malloc((size_t)d * sizeof(double));
+    ck->std = malloc((size_t)d * sizeof(double));
+    if (!ck->mean || !ck->std) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
+    for (int j = 0; j < d; j++) {
+        const cJSON *m = cJSON_GetArrayItem(mn, j), *s = cJSON_GetArrayItem(sv, j);
+        if (!cJSON_IsNumber(m) || !cJSON_IsNumber(s) || !isfinite(m->valuedouble) ||
+            !(s->valuedouble > 0 && isfinite(s->valuedouble)))
+            return sgm__set_error(err, SGM_ERR_FORMAT,
+                                  "%s: data statistics of column %d are not a finite mean and a "
+                                  "positive std",
+                                  path, j);
+        ck->mean[j] = m->valuedouble, ck->std[j] = s->valuedouble;
+    }
+    double rows;
+    if (sgm__json_num(ds, "rows", &rows) && rows >= 0 && rows < 1e18) ck->info.rows = (size_t)rows;
+    return SGM_OK;
+}
+
+static sgm_status decode(const char *path, sgm__ckpt *ck, sgm_error *err) {
+    sgm_safetensors *st = &ck->st;
+    sgm_ckpt_info *info = &ck->info;
+    sgm_status rc = read_version(st, path, info, err);
+    if (rc != SGM_OK) return rc;
+    cJSON *a = NULL, *p = NULL, *tr = NULL, *op = NULL, *ds = NULL, *rg = NULL;
+    rc = SGM_ERR_FORMAT;
+    if (!(a = meta_json(st, "arch_config", path, err)) || !(p = meta_json(st, "process", path, err)) ||
+        !(tr = meta_json(st, "training", path, err)) ||
+        !(op = meta_json(st, "optimizer", path, err)) ||
+        !(ds = meta_json(st, "data_stats", path, err)) || !(rg = meta_json(st, "rng", path, err)))
+        goto done;
+    sgm_train_config *cfg = &info->train;
+    int d;
+    long step;
+    const char *seed = sgm__json_str(rg, "seed");
+    if ((rc = read_process(p, path, &cfg->process, err)) != SGM_OK ||
+        (rc = read_training(tr, op, a, path, cfg, err)) != SGM_OK ||
+        (rc = sgm__net_config_from_json(a, sgm_st_meta(st, "arch"), path, &cfg->net, &d, err)) !=
+            SGM_OK)
+        goto done;
+    rc = SGM_ERR_FORMAT;
+    if (!seed || !sgm__json_int(rg, "step", 0, 1L << 50, &step)) {
+        sgm__set_error(err, SGM_ERR_FORMAT, "%s: missing or invalid rng seed / step", path);
+        goto done;
+    }
+    cfg->seed = strtoull(seed, NULL, 10);
+    info->d = (size_t)d;
+    info->step = step;
+    const char *el = sgm_st_meta(st, "ema_loss");
+    info->ema_loss = el ? strtod(el, NULL) : 0;
+    read_source(st, cfg);
+    rc = read_stats(ds, path, ck, err);
+done:
+    cJSON_Delete(a), cJSON_Delete(p), cJSON_Delete(tr), cJSON_Delete(op), cJSON_Delete(ds),
+        cJSON_Delete(rg);
+    return rc;
+}
+
+sgm_status sgm__ckpt_load(const char *path, sgm__ckpt *ck, sgm_error *err) {
+    memset(ck, 0, sizeof *ck);
+    sgm_status rc = sgm_st_load(path, &ck->st, err);
+    if (rc != SGM_OK) return rc;
+    ck->info.train = sgm_train_config_default(SGM_PROCESS_VE, SGM_PARAM_EPS);
+    rc = decode(path, ck, err);
+    if (rc != SGM_OK) sgm__ckpt_free(ck);
+    return rc;
+}
+
+void sgm__ckpt_free(sgm__ckpt *ck) {
+    if (!ck) return;
+    free(ck->mean), free(ck->std);
+    sgm_st_free(&ck->st);
+    memset(ck, 0, sizeof *ck);
+}
+
+sgm_status sgm__ckpt_block(const sgm__ckpt *ck, const char *path, const char *block,
+                           const sgm_net *net, float *dst, sgm_error *err) {
+    for (int i = 0; i < sgm_net_n_tensors(net); i++) {
+        sgm_net_tensor info;
+        sgm_status rc = sgm_net_tensor_info(net, i, &info, err);
+        if (rc != SGM_OK) return rc;
+        char full[160];
+        snprintf(full, sizeof full, "%s.%s", block, info.name);
+        const sgm_st_tensor *t = sgm_st_find(&ck->st, full);
+        if (!t) return sgm__set_error(err, SGM_ERR_FORMAT, "%s: tensor '%s' is missing", path, full);
+        size_t c = 1;
+        for (int j = 0; j < t->ndim; j++) c *= t->shape[j];
+        if (t->dtype != SGM_ST_F32 || c != info.count)
+            return sgm__set_error(err, SGM_ERR_SHAPE,
+                                  "%s: tensor '%s' has %zu elements, the architecture needs %zu "
+                                  "float32",
+                                  path, full, c, info.count);
+        float *o = dst + info.off;
+        memcpy(o, t->data, info.count * sizeof(float));
+        for (size_t k = 0; k < info.count; k++)
+            if (!isfinite(o[k]))
+                return sgm__set_error(err, SGM_ERR_FORMAT,
+                                      "%s: tensor '%s' holds a non-finite value at %zu", path, full,
+                                      k);
+    }
+    return SGM_OK;
+}
+
+sgm_status sgm_ckpt_read_info(const char *path, sgm_ckpt_info *out, sgm_error *err) {
+    sgm__ckpt ck;
+    sgm_status rc = sgm__ckpt_load(path, &ck, err);
+    if (rc != SGM_OK) return rc;
+    *out = ck.info;
+    sgm__ckpt_free(&ck);
+    return SGM_OK;
+}
+
+sgm_status sgm_ckpt_train_config(const char *path, sgm_train_config *cfg, size_t *d,
+                                 sgm_error *err) {
+    sgm_ckpt_info info;
+    sgm_status rc = sgm_ckpt_read_info(path, &info, err);
+    if (rc != SGM_OK) return rc;
+    *cfg = info.train;
+    *d = info.d;
+    return SGM_OK;
+}
