@@ -208,7 +208,10 @@ sgm_status sgm__ckpt_load(const char *path, sgm__ckpt *ck, sgm_error *err) {
     memset(ck, 0, sizeof *ck);
     sgm_status rc = sgm_st_load(path, &ck->st, err);
     if (rc != SGM_OK) return rc;
-    ck->info.train = sgm_train_config_default(SGM_PROCESS_VE, SGM_PARAM_EPS);
+    /* every field is read from the file; the one a 1.0 mlp file lacks is the
+       label dropout, which only class-conditional networks use (0.1, the
+       default of the trainer that wrote them) */
+    ck->info.train.label_dropout = 0.1;
     rc = decode(path, ck, err);
     if (rc != SGM_OK) sgm__ckpt_free(ck);
     return rc;
