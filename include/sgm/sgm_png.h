@@ -3,8 +3,9 @@
  * float batches, 2-D scatter plots (data vs samples), and the IDX reader for
  * (Fashion-)MNIST files (plain or gzip, through zlib).
  *
- * Every writer is atomic: it writes PATH.tmp.<pid> and renames it over PATH,
- * so a reader never sees a partial file. Errors: SGM_ERR_INVALID_ARG (bad
+ * Every writer is atomic (sgm_atomic_open, sgm_io.h): it writes a temporary
+ * file next to PATH and renames it over PATH, so a reader never sees a
+ * partial file. Errors: SGM_ERR_INVALID_ARG (bad
  * sizes / NULL), SGM_ERR_IO (cannot create / write / rename), SGM_ERR_NOMEM,
  * SGM_ERR_FORMAT (reader: not a PNG / IDX file, truncated). */
 #ifndef SGM_PNG_H
