@@ -60,7 +60,7 @@ static int tmp_files_in(const char *dir) {
     int n = 0;
     struct dirent *e;
     while (d && (e = readdir(d)))
-        if (strstr(e->d_name, ".tmp.")) n++;
+        if (strstr(e->d_name, ".sgm-tmp.")) n++; /* the atomic writer's (sgm_io.h) */
     if (d) closedir(d);
     return n;
 }
