@@ -5,7 +5,8 @@
  * The reader validates every field (sizes, offsets inside the file, dtype,
  * shape product against the byte count, no overlaps or holes); the writer
  * writes a temporary file in the same folder, fsyncs it and renames it over
- * the target, so a failed write never leaves a partial checkpoint. */
+ * the target (sgm_atomic_open, sgm_io.h), so a failed write never leaves a
+ * partial checkpoint. */
 #ifndef SGM_CKPT_H
 #define SGM_CKPT_H
 
