@@ -29,16 +29,7 @@ static const char *in_dir(const char *name, char *buf, size_t n) {
     return buf;
 }
 
-/* files in dir whose name contains `part` */
-static int count_in_dir(const char *part) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strstr(e->d_name, part)) n++;
-    if (d) closedir(d);
-    return n;
-}
+static int count_in_dir(const char *part) { return tu_count_files(dir, part); }
 
 static int mode_of(const char *path) {
     struct stat st;

@@ -1,7 +1,6 @@
 /* test_png.c - PNG writers (gray, RGB, image grid, scatter plot): write, read
  * back through libpng (sgm_png_read) and compare pixels; bad arguments and
  * unwritable paths give errors; writes are atomic (no temp file left). */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,19 +9,13 @@
 #include "sgm/sgm_png.h"
 #include "test_util.h"
 
-/* a temporary file of the atomic writer (".NAME.sgm-tmp.*", sgm_io.h) in the
+/* temporary files of the atomic writer (".NAME.sgm-tmp.*", sgm_io.h) in the
  * build folder */
 static int temp_left(const char *name) {
     char dir[512], stem[300];
     tu_bin("", dir, sizeof dir);
     snprintf(stem, sizeof stem, ".%s.sgm-tmp.", name);
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strncmp(e->d_name, stem, strlen(stem)) == 0) n++;
-    if (d) closedir(d);
-    return n;
+    return tu_count_files(dir, stem);
 }
 
 static void test_gray_rgb(void) {
