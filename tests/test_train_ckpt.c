@@ -58,15 +58,8 @@ static int same_tensors(const char *a, const char *b) {
     return ok;
 }
 
-static int tmp_files_in(const char *dir) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (strstr(e->d_name, ".tmp.")) n++;
-    if (d) closedir(d);
-    return n;
-}
+/* the atomic writer's temporary files (sgm_io.h) */
+static int tmp_files_in(const char *dir) { return tu_count_files(dir, ".sgm-tmp."); }
 
 static void write_bytes(const char *path, const void *p, size_t n) {
     FILE *f = fopen(path, "wb");

@@ -3,9 +3,11 @@
 #ifndef SGM_TEST_UTIL_H
 #define SGM_TEST_UTIL_H
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int tu_pass = 0, tu_fail = 0;
 
@@ -45,6 +47,18 @@ static inline const char *tu_bin(const char *rel, char *buf, size_t n) {
     const char *root = getenv("SGM_BUILD_DIR");
     snprintf(buf, n, "%s/%s", root ? root : ".", rel);
     return buf;
+}
+
+/* files in folder dir whose name contains part (e.g. ".sgm-tmp.", the atomic
+ * writer's temporary files, sgm_io.h) */
+static inline int tu_count_files(const char *dir, const char *part) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strstr(e->d_name, part)) n++;
+    if (d) closedir(d);
+    return n;
 }
 
 #endif

@@ -2,8 +2,9 @@
  * simplified API (png_image, libpng >= 1.6), image grids of [N, C, H, W]
  * float batches and 2-D scatter plots (data vs samples).
  *
- * Every writer is atomic: it writes PATH.tmp.<pid> and renames it over PATH,
- * so a reader never sees a partial file. Errors: SGM_ERR_INVALID_ARG (bad
+ * Every writer is atomic (sgm_atomic_open, sgm_io.h): it writes a temporary
+ * file next to PATH and renames it over PATH, so a reader never sees a
+ * partial file. Errors: SGM_ERR_INVALID_ARG (bad
  * sizes / NULL), SGM_ERR_IO (cannot create / write / rename), SGM_ERR_NOMEM,
  * SGM_ERR_FORMAT (reader: not a PNG file, truncated). */
 #ifndef SGM_PNG_H

@@ -21,6 +21,7 @@
 #include "core/internal.h"
 #include "sgm/sgm_bench.h"
 #include "sgm/sgm_eval.h"
+#include "sgm/sgm_io.h"
 #include "sgm/sgm_plot.h"
 
 static const sgm_schedule_kind default_schedules[] = {SGM_SCHEDULE_KARRAS};
@@ -461,23 +462,10 @@ static void put_num(FILE *f, double v) {
 
 sgm_status sgm_bench_write_csv(const sgm_bench_result *r, const char *path, sgm_error *err) {
     if (!r || !path || !*path) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "csv: no path");
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp) return sgm__set_error(err, SGM_ERR_NOMEM, "csv: out of memory");
-    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        sgm_status st = sgm__set_error(err, SGM_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return sgm__set_error(err, SGM_ERR_IO, "%s: cannot open for writing", path);
-    }
+    sgm_atomic_file *af = NULL;
+    sgm_status st = sgm_atomic_open(path, &af, err);
+    if (st != SGM_OK) return st;
+    FILE *f = sgm_atomic_stream(af);
     fprintf(f, "sampler,schedule,stochastic,adaptive,nfe_budget,steps,tol,nfe,err_rms,err_max,"
                "sw2,sw2_se,mmd2,mmd2_se,loglik,loglik_se,seconds,status\n");
     for (size_t i = 0; i < r->n_rows; i++) {
@@ -507,15 +495,7 @@ sgm_status sgm_bench_write_csv(const sgm_bench_result *r, const char *path, sgm_
             fputs("\"\n", f);
         }
     }
-    int ok = !ferror(f);
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        free(tmp);
-        return sgm__set_error(err, SGM_ERR_IO, "%s: write failed", path);
-    }
-    free(tmp);
-    return SGM_OK;
+    return sgm_atomic_commit(af, err); /* a failed write is in the stream's error flag */
 }
 
 /* ------------------------------------------------------------- plot --- */

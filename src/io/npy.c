@@ -204,44 +204,22 @@ sgm_status sgm_npy_save(const char *path, int ndim, const size_t *shape, const d
     size_t total = 10 + (size_t)n + 1;
     size_t pad = (64 - total % 64) % 64;
     size_t hlen = (size_t)n + pad + 1;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
-    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        sgm_status st = sgm__set_error(err, SGM_ERR_IO, "%s: cannot create (%s)", path,
-                                       strerror(errno));
-        free(tmp);
-        return st;
-    }
-    FILE *f = fdopen(fd, "wb");
-    int ok = f != NULL;
-    if (ok) {
-        unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                                  (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
-        ok = fwrite(head, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)n, f) == (size_t)n;
-        for (size_t i = 0; ok && i < pad; i++) ok = fputc(' ', f) != EOF;
-        ok = ok && fputc('\n', f) != EOF;
-        for (size_t i = 0; ok && i < count; i++) {
-            if (as_f32) {
-                float v = (float)data[i];
-                ok = fwrite(&v, 4, 1, f) == 1;
-            } else {
-                ok = fwrite(&data[i], 8, 1, f) == 1;
-            }
+    sgm_atomic_file *af = NULL;
+    sgm_status st = sgm_atomic_open(path, &af, err);
+    if (st != SGM_OK) return st;
+    FILE *f = sgm_atomic_stream(af);
+    unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                              (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
+    int ok = fwrite(head, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)n, f) == (size_t)n;
+    for (size_t i = 0; ok && i < pad; i++) ok = fputc(' ', f) != EOF;
+    ok = ok && fputc('\n', f) != EOF;
+    for (size_t i = 0; ok && i < count; i++) {
+        if (as_f32) {
+            float v = (float)data[i];
+            ok = fwrite(&v, 4, 1, f) == 1;
+        } else {
+            ok = fwrite(&data[i], 8, 1, f) == 1;
         }
-        if (fclose(f) != 0) ok = 0;
-    } else {
-        close(fd);
     }
-    if (!ok || rename(tmp, path) != 0) {
-        sgm_status st = sgm__set_error(err, SGM_ERR_IO, "%s: write failed (%s)", path,
-                                       strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    return SGM_OK;
+    return sgm_atomic_commit(af, err); /* a failed write is in the stream's error flag */
 }

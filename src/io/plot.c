@@ -3,7 +3,8 @@
  * colour + marker per series (the 10-colour "tab10" palette of matplotlib,
  * Vega category10), a shared legend. Drawing goes through the cairo API
  * (paths, strokes, the toy text API); the surface is written with
- * cairo_surface_write_to_png to a temporary file that is then renamed.
+ * cairo_surface_write_to_png_stream into the atomic writer (sgm_io.h:
+ * temporary file next to the target, fsync, rename).
  * Without cairo (SGM_HAVE_CAIRO undefined) the calls fail with
  * SGM_ERR_UNSUPPORTED.
  */
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "sgm/sgm_io.h"
 #include "sgm/sgm_plot.h"
 
 #ifdef SGM_HAVE_CAIRO
@@ -242,6 +244,13 @@ static sgm_status draw(cairo_t *cr, const sgm_plot_config *c, const sgm_plot_ser
     return SGM_OK;
 }
 
+/* cairo's PNG bytes into the atomic writer's stream */
+static cairo_status_t png_to_stream(void *closure, const unsigned char *data,
+                                    unsigned int length) {
+    return fwrite(data, 1, length, (FILE *)closure) == length ? CAIRO_STATUS_SUCCESS
+                                                               : CAIRO_STATUS_WRITE_ERROR;
+}
+
 sgm_status sgm_plot_loglog_png(const char *path, const sgm_plot_config *cfg,
                                const sgm_plot_series *series, sgm_error *err) {
     if (!path || !*path || !cfg || (!series && cfg->n_series > 0) ||
@@ -266,27 +275,17 @@ sgm_status sgm_plot_loglog_png(const char *path, const sgm_plot_config *cfg,
         st = sgm__set_error(err, SGM_ERR_IO, "plot: cairo: %s",
                             cairo_status_to_string(cairo_status(cr)));
     cairo_destroy(cr);
+    sgm_atomic_file *af = NULL;
+    if (!st) st = sgm_atomic_open(path, &af, err);
     if (!st) {
-        size_t len = strlen(path);
-        char *tmp = malloc(len + 16);
-        if (!tmp) {
-            st = sgm__set_error(err, SGM_ERR_NOMEM, "plot: out of memory");
+        cairo_status_t cs = cairo_surface_write_to_png_stream(surf, png_to_stream,
+                                                              sgm_atomic_stream(af));
+        if (cs == CAIRO_STATUS_SUCCESS) {
+            st = sgm_atomic_commit(af, err);
         } else {
-            snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-            int fd = mkstemp(tmp);
-            if (fd < 0) {
-                st = sgm__set_error(err, SGM_ERR_IO, "%s: cannot create: %s", path,
-                                    strerror(errno));
-            } else {
-                close(fd);
-                cairo_status_t cs = cairo_surface_write_to_png(surf, tmp);
-                if (cs != CAIRO_STATUS_SUCCESS || rename(tmp, path) != 0) {
-                    unlink(tmp);
-                    st = sgm__set_error(err, SGM_ERR_IO, "%s: cannot write the PNG (%s)", path,
-                                        cairo_status_to_string(cs));
-                }
-            }
-            free(tmp);
+            st = sgm__set_error(err, SGM_ERR_IO, "%s: cannot write the PNG (%s)", path,
+                                cairo_status_to_string(cs));
+            sgm_atomic_abort(af);
         }
     }
     cairo_surface_destroy(surf);

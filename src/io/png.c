@@ -1,6 +1,6 @@
 /* png.c - PNG writing and reading through libpng's simplified API
- * (png_image_write_to_file / png_image_finish_read, libpng 1.6 manual,
- * section "Simplified API"), atomic by temp file + rename; image grids of
+ * (png_image_write_to_stdio / png_image_finish_read, libpng 1.6 manual,
+ * section "Simplified API"), written through sgm_atomic_open; image grids of
  * float batches and 2-D scatter plots rasterised into a pixel buffer here. */
 #include <math.h>
 #include <png.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "sgm/sgm_io.h"
 #include "sgm/sgm_png.h"
 
 static sgm_status write_png(const char *path, const uint8_t *pix, int w, int h, int rgb,
@@ -17,32 +18,23 @@ static sgm_status write_png(const char *path, const uint8_t *pix, int w, int h, 
     if (!path || !pix || w < 1 || h < 1 || w > 1 << 20 || h > 1 << 20)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "png: bad arguments (w %d, h %d)", w,
                               h);
-    size_t len = strlen(path) + 32;
-    char *tmp = malloc(len);
-    if (!tmp) return sgm__set_error(err, SGM_ERR_NOMEM, "png: out of memory");
-    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    sgm_atomic_file *af = NULL;
+    sgm_status st = sgm_atomic_open(path, &af, err);
+    if (st != SGM_OK) return st;
     png_image img;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
     img.width = (png_uint_32)w;
     img.height = (png_uint_32)h;
     img.format = rgb ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    int ok = png_image_write_to_file(&img, tmp, 0, pix, (png_int_32)(w * (rgb ? 3 : 1)), NULL);
-    if (!ok) {
-        sgm_status st = sgm__set_error(err, SGM_ERR_IO, "png: cannot write %s: %s", tmp,
-                                       img.message);
+    if (!png_image_write_to_stdio(&img, sgm_atomic_stream(af), 0, pix,
+                                  (png_int_32)(w * (rgb ? 3 : 1)), NULL)) {
+        st = sgm__set_error(err, SGM_ERR_IO, "png: cannot write %s: %s", path, img.message);
         png_image_free(&img);
-        remove(tmp);
-        free(tmp);
+        sgm_atomic_abort(af);
         return st;
     }
-    if (rename(tmp, path) != 0) {
-        remove(tmp);
-        free(tmp);
-        return sgm__set_error(err, SGM_ERR_IO, "png: cannot rename to %s", path);
-    }
-    free(tmp);
-    return SGM_OK;
+    return sgm_atomic_commit(af, err);
 }
 
 sgm_status sgm_png_write_gray(const char *path, const uint8_t *pix, int w, int h,

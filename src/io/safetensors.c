@@ -304,20 +304,13 @@ sgm_status sgm_st_save(const char *path, const sgm_st_tensor *t, size_t n,
     cJSON_Delete(root);
     if (!hdr) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
     size_t hl = strlen(hdr), pad = (8 - hl % 8) % 8;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp) {
+    sgm_atomic_file *af = NULL;
+    sgm_status rc = sgm_atomic_open(path, &af, err);
+    if (rc != SGM_OK) {
         free(hdr);
-        return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
-    }
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        sgm_status rc = sgm__set_error(err, SGM_ERR_IO, "%s: %s", tmp, strerror(errno));
-        free(hdr);
-        free(tmp);
         return rc;
     }
+    FILE *f = sgm_atomic_stream(af);
     unsigned char le[8];
     uint64_t h = hl + pad;
     for (int i = 0; i < 8; i++) le[i] = (unsigned char)(h >> (8 * i));
@@ -327,16 +320,7 @@ sgm_status sgm_st_save(const char *path, const sgm_st_tensor *t, size_t n,
         size_t nb = tensor_bytes(&t[i]);
         ok = nb == 0 || fwrite(t[i].data, 1, nb, f) == nb;
     }
+    rc = sgm_atomic_commit(af, err); /* a failed write is in the stream's error flag */
     free(hdr);
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        sgm_status rc = sgm__set_error(err, SGM_ERR_IO, "%s: write failed: %s", path,
-                                       strerror(errno));
-        remove(tmp);
-        free(tmp);
-        return rc;
-    }
-    free(tmp);
-    return SGM_OK;
+    return rc;
 }

@@ -34,7 +34,7 @@ done
 # (under ASan, LeakSanitizer reports its fontconfig suppression: not ours)
 if ! grep -vqE 'Suppressions used|count +bytes template|libfontconfig|^-+$|^$' "$T/stderr"; then ok; else
     bad "--quiet printed to stderr"; fi
-if ls "$T" | grep -q tmp; then bad "temporary files left"; else ok; fi
+if ls -A "$T" | grep -q tmp; then bad "temporary files left"; else ok; fi
 
 # ---- bad input
 expect_bad() {

@@ -20,7 +20,7 @@ COMMON="--data moons --n-data 2000 --width 32 --depth 1 --emb 16 --batch 64 --wa
 "$SGM" train $COMMON --steps 40 --out "$T/a.safetensors" --log "$T/a.jsonl" --log-every 10 2>"$T/err"
 check "train runs" '[ $? -eq 0 ] && [ -s "$T/a.safetensors" ]'
 check "jsonl log has 4 lines" '[ "$(wc -l <"$T/a.jsonl")" -eq 4 ] && grep -q "\"step\":40" "$T/a.jsonl"'
-check "no temporary files" '[ -z "$(ls "$T" | grep tmp)" ]'
+check "no temporary files" '[ -z "$(ls -A "$T" | grep tmp)" ]'
 
 "$SGM" train $COMMON --steps 20 --out "$T/b.safetensors" 2>/dev/null
 cp "$T/b.safetensors" "$T/b20.safetensors"

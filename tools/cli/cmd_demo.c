@@ -13,7 +13,7 @@
  * independent held-out sets). For a mixture (8gaussians, whose exact density
  * is known, or gmm:FILE.json) it adds the mean exact log-density of samples and
  * of data, their gap, and the mass of each component relative to its weight.
- * Every file is written atomically (temporary file + rename). Exit codes: 0
+ * Every file is written atomically (sgm_atomic_open, sgm_io.h). Exit codes: 0
  * success, 2 bad options / data, 1 runtime failure. */
 #include <errno.h>
 #include <math.h>
@@ -27,6 +27,7 @@
 #include "args.h"
 #include "cli.h"
 #include "sgm/sgm_eval.h"
+#include "sgm/sgm_io.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_png.h"
 #include "sgm/sgm_train.h"
@@ -69,28 +70,6 @@ static void tb_printf(text_buf *b, const char *fmt, ...) {
     va_end(ap);
     if (k > 0) b->len += (size_t)k;
     if (b->len > sizeof b->s - 1) b->len = sizeof b->s - 1;
-}
-
-/* text to path via a temporary file in the same folder + rename */
-static int write_text_atomic(const char *path, const char *text) {
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) return -1;
-    int fd = mkstemp(tmp);
-    if (fd < 0) return -1;
-    (void)fchmod(fd, 0644); /* mkstemp creates 0600; a report is for reading */
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    int ok = fputs(text, f) >= 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------ figure --- */
@@ -423,8 +402,8 @@ int cmd_demo(int argc, char **argv) {
     tb_printf(r, "files:       %s, %s, %s\n", ckpt, png, rep_path);
     fputs(r->s, stdout);
     fflush(stdout);
-    if (write_text_atomic(rep_path, r->s) != 0) {
-        fprintf(stderr, "sgm demo: cannot write %s\n", rep_path);
+    if (sgm_write_file_atomic(rep_path, r->s, r->len, &err) != SGM_OK) {
+        fprintf(stderr, "sgm demo: %s\n", err.msg);
         code = 1;
     }
     free(r);

@@ -6,7 +6,7 @@
  * Definitions, standard errors and bootstrap intervals: include/sgm/sgm_eval.h.
  *
  * Everything is computed before anything is printed or written; the JSON
- * report is written to a temporary file in the target folder and renamed.
+ * report is written atomically (sgm_atomic_open, sgm_io.h).
  * Exit codes: 0 success; 2 bad input (unreadable / empty / non-finite sets,
  * mismatched dimensions, bad options, non-finite likelihood): one line on
  * stderr, nothing on stdout, no file; 1 a runtime failure (memory, writing).
@@ -155,32 +155,6 @@ static cJSON *report(const set *sa, const set *sb, const sgm_metric_config *c, c
         if (isfinite(rows[i].extra)) cJSON_AddItemToObject(o, "weight", num(rows[i].extra));
     }
     return root;
-}
-
-/* write text to path via a temporary file in the same folder + rename */
-static int write_atomic(const char *path, const char *text, char *msg, size_t msz) {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp) return snprintf(msg, msz, "out of memory"), -1;
-    snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(msg, msz, "cannot create a temporary file next to %s", path);
-        free(tmp);
-        return -1;
-    }
-    FILE *f = fdopen(fd, "w");
-    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f) ok = (fclose(f) == 0) && ok;
-    else close(fd);
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(msg, msz, "cannot write %s", path);
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
 }
 
 static void print_table(const row *rows, size_t nr, double level, int any_boot) {
@@ -340,14 +314,20 @@ int cmd_eval(int argc, char **argv) {
         cJSON *root = report(&sa, &sb, &c, cli_get(&a, "gmm"), rows, nr);
         text = root ? cJSON_Print(root) : NULL;
         cJSON_Delete(root);
-        char msg[512];
         if (!text) {
             fprintf(stderr, "sgm eval: out of memory\n");
             rc = 1;
             goto done;
         }
-        if (write_atomic(cli_get(&a, "json"), text, msg, sizeof msg) < 0) {
-            fprintf(stderr, "sgm eval: %s\n", msg);
+        sgm_atomic_file *af = NULL;
+        st = sgm_atomic_open(cli_get(&a, "json"), &af, &err);
+        if (st == SGM_OK) {
+            FILE *f = sgm_atomic_stream(af);
+            if (fputs(text, f) >= 0) fputc('\n', f);
+            st = sgm_atomic_commit(af, &err); /* a failed write is in the stream's error flag */
+        }
+        if (st) {
+            fprintf(stderr, "sgm eval: %s\n", err.msg);
             rc = 1;
             goto done;
         }
