@@ -33,8 +33,8 @@
  *  - Frechet distance (Dowson & Landau 1982; Heusel et al. 2017, FID):
  *    |m_a - m_b|^2 + tr(C_a + C_b - 2 (C_a^1/2 C_b C_a^1/2)^1/2) between the
  *    Gaussians fitted with the sample means and unbiased covariances (n - 1).
- *    Square roots through a symmetric eigendecomposition; negative
- *    round-off eigenvalues are clamped to 0.
+ *    Square roots through a symmetric eigendecomposition (LAPACK dsyevd);
+ *    negative round-off eigenvalues are clamped to 0.
  *  - k-NN precision / recall (Kynkaanniemi et al. 2019): r_k(x) = distance
  *    from x to its k-th nearest neighbour in its own set (itself excluded);
  *    precision = fraction of b rows within r_k(a_i) of some a_i (<=), recall
@@ -114,10 +114,11 @@ sgm_status sgm_frechet_gaussians(size_t d, const double *m1, const double *c1,
                                  const double *m2, const double *c2, double *out,
                                  sgm_error *err);
 
-/* Eigendecomposition of a symmetric [d, d] matrix (Householder + implicit
- * QR, Golub & Van Loan sec. 8.3): evals [d]
- * ascending, evecs [d, d] (column j is the eigenvector of evals[j]; may be
- * NULL). The lower triangle is ignored (the matrix is taken as symmetric). */
+/* Eigendecomposition of a symmetric [d, d] matrix (LAPACK dsyevd:
+ * Householder tridiagonalisation + divide and conquer): evals [d] ascending,
+ * evecs [d, d] (column j is the eigenvector of evals[j]; may be NULL). The
+ * lower triangle is ignored (the matrix is taken as symmetric). Fails with
+ * SGM_ERR_NONFINITE on a non-finite entry of the upper triangle. */
 sgm_status sgm_sym_eigen(size_t d, const double *a, double *evals, double *evecs,
                          sgm_error *err);
 

@@ -5,118 +5,29 @@
  * and the fitted version on two sample sets (sample means, unbiased
  * covariances with n - 1, as numpy.cov and pytorch-fid).
  *
- * Matrix square roots come from a symmetric eigendecomposition: Householder
- * tridiagonalisation and implicit QR steps with the Wilkinson shift (Golub &
- * Van Loan, "Matrix Computations", 4th ed., sec. 8.3). C1^1/2 = V diag(sqrt
- * (max(lambda, 0))) V^T; tr(M^1/2) = sum sqrt(max(lambda_i(M), 0)) for the
- * symmetric PSD M = C1^1/2 C2 C1^1/2. Cost O(d^3) (single-threaded).
+ * Matrix square roots come from a symmetric eigendecomposition (LAPACK
+ * dsyevd: Householder tridiagonalisation and divide and conquer, Golub &
+ * Van Loan, "Matrix Computations", 4th ed., sec. 8.3 and 8.4.4). C1^1/2 = V
+ * diag(sqrt(max(lambda, 0))) V^T; tr(M^1/2) = sum sqrt(max(lambda_i(M), 0))
+ * for the symmetric PSD M = C1^1/2 C2 C1^1/2 (not the non-symmetric C1 C2,
+ * whose general square root is less stable). Cost O(d^3).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eval_internal.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
-/* A = Z^T T Z: Householder reduction of the symmetric a (full storage,
- * destroyed) to tridiagonal (diag dg, sub-diagonal off), Z accumulated with
- * orthonormal rows (Golub & Van Loan, sec. 8.3.1). Row-major, contiguous
- * inner loops. v, p: scratch [d]. */
-static void tridiag(size_t d, double *a, double *z, double *dg, double *off, double *v,
-                    double *p) {
-    for (size_t i = 0; i < d * d; i++) z[i] = 0;
-    for (size_t i = 0; i < d; i++) z[i * d + i] = 1;
-    for (size_t k = 0; k + 2 < d; k++) {
-        size_t m = d - k - 1, o = k + 1; /* trailing block [o, d) */
-        const double *x = a + k * d + o;  /* row k right of the diagonal = column k */
-        double nrm = 0;
-        for (size_t i = 0; i < m; i++) nrm += x[i] * x[i];
-        nrm = sqrt(nrm);
-        if (nrm == 0) continue;
-        double alpha = x[0] > 0 ? -nrm : nrm; /* sign avoids cancellation in v0 */
-        for (size_t i = 0; i < m; i++) v[i] = x[i];
-        v[0] -= alpha;
-        double vn = 0;
-        for (size_t i = 0; i < m; i++) vn += v[i] * v[i];
-        vn = sqrt(vn);
-        if (vn == 0) continue;
-        for (size_t i = 0; i < m; i++) v[i] /= vn;
-        /* S <- H S H = S - 2 (v w^T + w v^T), w = S v - (v^T S v) v */
-        double kk = 0;
-        for (size_t i = 0; i < m; i++) {
-            const double *row = a + (o + i) * d + o;
-            double t = 0;
-            for (size_t j = 0; j < m; j++) t += row[j] * v[j];
-            p[i] = t;
-            kk += v[i] * t;
-        }
-        for (size_t i = 0; i < m; i++) p[i] -= kk * v[i];
-        for (size_t i = 0; i < m; i++) {
-            double *row = a + (o + i) * d + o;
-            for (size_t j = 0; j < m; j++) row[j] -= 2 * (v[i] * p[j] + p[i] * v[j]);
-        }
-        a[k * d + o] = a[o * d + k] = alpha;
-        for (size_t i = 1; i < m; i++) a[k * d + o + i] = a[(o + i) * d + k] = 0;
-        /* Z <- H Z on rows [o, d) */
-        double *u = p;
-        for (size_t j = 0; j < d; j++) u[j] = 0;
-        for (size_t i = 0; i < m; i++) {
-            const double *zr = z + (o + i) * d;
-            for (size_t j = 0; j < d; j++) u[j] += v[i] * zr[j];
-        }
-        for (size_t i = 0; i < m; i++) {
-            double *zr = z + (o + i) * d;
-            for (size_t j = 0; j < d; j++) zr[j] -= 2 * v[i] * u[j];
-        }
-    }
-    for (size_t i = 0; i < d; i++) dg[i] = a[i * d + i];
-    for (size_t i = 0; i + 1 < d; i++) off[i] = a[(i + 1) * d + i];
-}
-
-/* Implicit symmetric QR steps with the Wilkinson shift on the tridiagonal
- * (dg, off) (Golub & Van Loan, Alg. 8.3.2 and 8.3.3), chasing the bulge with
- * Givens rotations P in planes (k, k + 1): T <- P T P^T, Z <- P Z. */
-static int tridiag_qr(size_t d, double *dg, double *off, double *z) {
-    const double eps = 2.220446049250313e-16;
-    size_t hi = d - 1, iter = 0, max_iter = 60 * d + 60;
-    while (hi > 0) {
-        if (fabs(off[hi - 1]) <= eps * (fabs(dg[hi - 1]) + fabs(dg[hi]))) {
-            off[hi - 1] = 0; /* deflate: dg[hi] is an eigenvalue */
-            hi--;
-            continue;
-        }
-        if (++iter > max_iter) return -1;
-        size_t lo = hi - 1;
-        while (lo > 0 && fabs(off[lo - 1]) > eps * (fabs(dg[lo - 1]) + fabs(dg[lo]))) lo--;
-        if (lo > 0) off[lo - 1] = 0;
-        double dd = 0.5 * (dg[hi - 1] - dg[hi]), bb = off[hi - 1];
-        double mu = dg[hi] - bb * bb / (dd + (dd >= 0 ? 1 : -1) * hypot(dd, bb));
-        double x = dg[lo] - mu, zz = off[lo];
-        for (size_t k = lo; k < hi; k++) {
-            double r = hypot(x, zz), c = 1, s = 0;
-            if (r > 0) {
-                c = x / r;
-                s = zz / r;
-            }
-            if (k > lo) off[k - 1] = r;
-            double ak = dg[k], ak1 = dg[k + 1], bk = off[k];
-            dg[k] = c * c * ak + 2 * c * s * bk + s * s * ak1;
-            dg[k + 1] = s * s * ak - 2 * c * s * bk + c * c * ak1;
-            off[k] = c * s * (ak1 - ak) + (c * c - s * s) * bk;
-            if (k + 1 < hi) { /* the bulge moves to (k + 2, k) */
-                x = off[k];
-                zz = s * off[k + 1];
-                off[k + 1] *= c;
-            }
-            double *z0 = z + k * d, *z1 = z + (k + 1) * d;
-            for (size_t j = 0; j < d; j++) {
-                double u0 = z0[j], u1 = z1[j];
-                z0[j] = c * u0 + s * u1;
-                z1[j] = -s * u0 + c * u1;
-            }
-        }
-    }
-    return 0;
-}
+/* LAPACK (Fortran interface, exported by Debian's OpenBLAS, which sgm links
+ * for cblas anyway): divide-and-conquer symmetric eigensolver. LP64
+ * integers (Debian's 64-bit-integer build has suffixed names, dsyevd_64_);
+ * the trailing size_t are gfortran's hidden lengths of the two strings. */
+extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a,
+                    const int *lda, double *w, double *work, const int *lwork, int *iwork,
+                    const int *liwork, int *info, size_t jobz_len, size_t uplo_len);
 
 sgm_status sgm_sym_eigen(size_t d, const double *in, double *evals, double *evecs,
                          sgm_error *err) {
@@ -124,48 +35,57 @@ sgm_status sgm_sym_eigen(size_t d, const double *in, double *evals, double *evec
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "eigen: NULL argument");
     if (d < 1 || d > 65536)
         return sgm__set_error(err, SGM_ERR_SHAPE, "eigen: bad dimension %zu", d);
-    double *A = malloc(d * d * sizeof *A), *Z = malloc(d * d * sizeof *Z);
-    double *w = malloc(4 * d * sizeof *w);
-    size_t *ord = malloc(d * sizeof *ord);
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = i; j < d; j++)
+            if (!isfinite(in[i * d + j]))
+                return sgm__set_error(err, SGM_ERR_NONFINITE,
+                                      "eigen: matrix has non-finite entries");
+    /* The row-major upper triangle read column-major is the lower one: uplo
+     * 'L' on the row-major copy; eigenvectors come back in its columns. */
+    const char jobz = evecs ? 'V' : 'N', uplo = 'L';
+    const int n = (int)d;
+    int lwork = -1, liwork = -1, iwq = 0, info = 0;
+    double wq = 0, a0 = 0, w0 = 0; /* workspace query: a, w not referenced */
+    dsyevd_(&jobz, &uplo, &n, &a0, &n, &w0, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
+    /* 1 + 6d + 2d^2 doubles with eigenvectors: past int beyond d ~ 32767 */
+    if (info != 0 || !(wq >= 1 && wq < 2147483647.0) || iwq < 1)
+        return sgm__set_error(err, SGM_ERR_SHAPE, "eigen: dimension %zu too large for LAPACK", d);
+    lwork = (int)wq;
+    liwork = iwq;
+    double *A = malloc(d * d * sizeof *A), *work = malloc((size_t)lwork * sizeof *work);
+    int *iwork = malloc((size_t)liwork * sizeof *iwork);
     sgm_status st = SGM_OK;
-    if (!A || !Z || !w || !ord) {
+    if (!A || !work || !iwork) {
         st = sgm__set_error(err, SGM_ERR_NOMEM, "eigen: out of memory");
         goto done;
     }
-    for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < d; j++) {
-            double v = j >= i ? in[i * d + j] : in[j * d + i]; /* upper triangle */
-            if (!isfinite(v)) {
-                st = sgm__set_error(err, SGM_ERR_NONFINITE, "eigen: matrix has non-finite entries");
-                goto done;
-            }
-            A[i * d + j] = v;
-        }
-    double *dg = w, *off = w + d, *v = w + 2 * d, *p = w + 3 * d;
-    tridiag(d, A, Z, dg, off, v, p);
-    if (tridiag_qr(d, dg, off, Z)) {
-        st = sgm__set_error(err, SGM_ERR_NO_CONVERGENCE, "eigen: QR iteration did not converge");
+    memcpy(A, in, d * d * sizeof *A);
+    /* One thread: the OpenMP OpenBLAS takes its thread count from this
+     * thread's OpenMP setting, and its threaded kernels move the last bits
+     * with the count; single-threaded, the FD is the same for any --threads
+     * (a pthreads OpenBLAS, the fallback, follows OPENBLAS_NUM_THREADS). */
+#ifdef _OPENMP
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+#endif
+    dsyevd_(&jobz, &uplo, &n, A, &n, evals, work, &lwork, iwork, &liwork, &info, 1, 1);
+#ifdef _OPENMP
+    omp_set_num_threads(nt);
+#endif
+    if (info != 0) {
+        st = info > 0 ? sgm__set_error(err, SGM_ERR_NO_CONVERGENCE,
+                                       "eigen: LAPACK dsyevd did not converge (info %d)", info)
+                      : sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                                       "eigen: LAPACK dsyevd argument %d invalid", -info);
         goto done;
     }
-    for (size_t i = 0; i < d; i++) ord[i] = i;
-    for (size_t i = 1; i < d; i++) { /* insertion sort of the eigenvalues */
-        size_t o = ord[i], j = i;
-        while (j > 0 && dg[ord[j - 1]] > dg[o]) {
-            ord[j] = ord[j - 1];
-            j--;
-        }
-        ord[j] = o;
-    }
-    for (size_t j = 0; j < d; j++) {
-        evals[j] = dg[ord[j]];
-        if (evecs)
-            for (size_t k = 0; k < d; k++) evecs[k * d + j] = Z[ord[j] * d + k];
-    }
+    if (evecs) /* column-major Z(k, j) = A[j d + k] to row-major evecs[k d + j] */
+        for (size_t j = 0; j < d; j++)
+            for (size_t k = 0; k < d; k++) evecs[k * d + j] = A[j * d + k];
 done:
     free(A);
-    free(Z);
-    free(w);
-    free(ord);
+    free(work);
+    free(iwork);
     return st;
 }
 

@@ -103,4 +103,56 @@ void sgm__nn_pack_transpose(float *Bt, const float *B, int N, int K);
 void sgm__nn_linear_forward_det(float *out, float *wt, const float *inp, const float *weight,
                                 const float *bias, int N, int C, int OC);
 
+/* ---- U-Net tape: unet.c builds it (init), unet_run.c runs it ---------- */
+/* The network as a list of primitive ops over numbered activation tensors
+ * (see unet.c). */
+typedef enum sgm__unet_op_type {
+    SGM__UOP_SINUS, SGM__UOP_LINEAR, SGM__UOP_SILU, SGM__UOP_ADD, SGM__UOP_CLASS, SGM__UOP_CONV,
+    SGM__UOP_GN, SGM__UOP_FILM, SGM__UOP_CONCAT, SGM__UOP_UP, SGM__UOP_TRANS, SGM__UOP_ATTN
+} sgm__unet_op_type;
+
+typedef struct sgm__unet_op {
+    sgm__unet_op_type type;
+    int in0, in1, out; /* activation tensors (in1 -1 when unused) */
+    int p;             /* first parameter tensor (weight; bias is p + 1), -1 none */
+    int cache;         /* activation tensor used as a cache (GN stats, attention), -1 */
+    int a, b, c, d;    /* op-specific sizes (see run_forward, unet_run.c) */
+    sgm_nn_conv2d_dims cd;
+    sgm_nn_conv2d_plan *plan; /* SGM__UOP_CONV: the layer's convolution backend */
+} sgm__unet_op;
+
+typedef struct sgm__unet_tape {
+    int n_ops, cap_ops;
+    sgm__unet_op *ops;
+    int n_t, cap_t;
+    size_t *t_per;   /* floats per sample of each activation tensor */
+    size_t *t_off;   /* offset of each tensor in the activation block */
+    int cap_p;
+    double *p_bound; /* init: >0 uniform bound, 0 zeros, -1 ones, -2 normal */
+    float *acts, *dacts, *scratch, *att_scratch;
+    int *labels;
+    float *pblock;   /* the parameter + gradient block init allocated */
+    int x_t, c_t, out_t;
+    int semb;        /* SiLU(embedding), input of every emb_proj */
+    int n_emb_ops;   /* ops [0, n_emb_ops) compute the embedding */
+    int fail;        /* allocation failure while building */
+    int *first_writer; /* per tensor: the op that first accumulates into its
+                        * gradient when backward runs the tape in reverse
+                        * (-1 none); backward clears the gradient right
+                        * before that op, when it is hot in cache for it */
+} sgm__unet_tape;
+
+/* 1 for the ops whose backward can set the input gradient instead of
+ * adding to it (and whose in1, if any, is not in0) */
+static inline int sgm__unet_can_overwrite(const sgm__unet_op *o) {
+    return (o->type == SGM__UOP_SILU || o->type == SGM__UOP_GN || o->type == SGM__UOP_CONV) &&
+           o->in1 != o->in0;
+}
+
+/* 1 when the op's backward accumulates into the gradient of in1 as well */
+static inline int sgm__unet_writes_din1(const sgm__unet_op *o) {
+    return o->in1 >= 0 &&
+           (o->type == SGM__UOP_ADD || o->type == SGM__UOP_FILM || o->type == SGM__UOP_CONCAT);
+}
+
 #endif

@@ -9,7 +9,10 @@
  * activation tensors; forward runs the tape, backward runs it in reverse,
  * each op accumulating into the gradients of its inputs (the llm.c pattern,
  * with the composition generated rather than written out). The PyTorch twin
- * is UNet in tools/ref/gen_unet.py. */
+ * is UNet in tools/ref/gen_unet.py. This file builds the tape, lays out and
+ * initialises the parameters and buffers (config, init, conv backends);
+ * unet_run.c runs it (forward, backward); the tape types are in
+ * nn_internal.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,45 +22,9 @@
 #include "nn/nn_internal.h"
 #include "sgm/sgm_unet.h"
 
-typedef enum op_type {
-    OP_SINUS, OP_LINEAR, OP_SILU, OP_ADD, OP_CLASS, OP_CONV, OP_GN, OP_FILM, OP_CONCAT,
-    OP_UP, OP_TRANS, OP_ATTN
-} op_type;
-
-typedef struct op {
-    op_type type;
-    int in0, in1, out; /* activation tensors (in1 -1 when unused) */
-    int p;             /* first parameter tensor (weight; bias is p + 1), -1 none */
-    int cache;         /* activation tensor used as a cache (GN stats, attention), -1 */
-    int a, b, c, d;    /* op-specific sizes (see run_forward) */
-    sgm_nn_conv2d_dims cd;
-    sgm_nn_conv2d_plan *plan; /* OP_CONV: the layer's convolution backend */
-} op;
-
-typedef struct tape {
-    int n_ops, cap_ops;
-    op *ops;
-    int n_t, cap_t;
-    size_t *t_per;   /* floats per sample of each activation tensor */
-    size_t *t_off;   /* offset of each tensor in the activation block */
-    int cap_p;
-    double *p_bound; /* init: >0 uniform bound, 0 zeros, -1 ones, -2 normal */
-    float *acts, *dacts, *scratch, *att_scratch;
-    int *labels;
-    float *pblock;   /* the parameter + gradient block init allocated */
-    int x_t, c_t, out_t;
-    int semb;        /* SiLU(embedding), input of every emb_proj */
-    int n_emb_ops;   /* ops [0, n_emb_ops) compute the embedding */
-    int fail;        /* allocation failure while building */
-    int *first_writer; /* per tensor: the op that first accumulates into its
-                        * gradient when backward runs the tape in reverse
-                        * (-1 none); backward clears the gradient right
-                        * before that op, when it is hot in cache for it */
-} tape;
-
 /* ------------------------------------------------------------ builder --- */
 
-static int new_tensor(sgm_unet *u, tape *t, size_t per) {
+static int new_tensor(sgm_unet *u, sgm__unet_tape *t, size_t per) {
     (void)u;
     if (t->n_t == t->cap_t) {
         int cap = t->cap_t ? 2 * t->cap_t : 64;
@@ -74,8 +41,8 @@ static int new_tensor(sgm_unet *u, tape *t, size_t per) {
 }
 
 /* registers a parameter tensor; returns its index */
-static int new_param(sgm_unet *u, tape *t, const char *prefix, const char *name, size_t count,
-                     double bound) {
+static int new_param(sgm_unet *u, sgm__unet_tape *t, const char *prefix, const char *name,
+                     size_t count, double bound) {
     if (u->n_tensors == t->cap_p) {
         int cap = t->cap_p ? 2 * t->cap_p : 64;
         sgm_unet_tensor_info *a = realloc(u->tensors, (size_t)cap * sizeof *a);
@@ -94,10 +61,10 @@ static int new_param(sgm_unet *u, tape *t, const char *prefix, const char *name,
     return u->n_tensors++;
 }
 
-static int push_op(tape *t, op o) {
+static int push_op(sgm__unet_tape *t, sgm__unet_op o) {
     if (t->n_ops == t->cap_ops) {
         int cap = t->cap_ops ? 2 * t->cap_ops : 128;
-        op *a = realloc(t->ops, (size_t)cap * sizeof *a);
+        sgm__unet_op *a = realloc(t->ops, (size_t)cap * sizeof *a);
         if (!a) { t->fail = 1; return o.out; }
         t->ops = a;
         t->cap_ops = cap;
@@ -106,28 +73,17 @@ static int push_op(tape *t, op o) {
     return o.out;
 }
 
-static op mk(op_type ty, int in0, int in1, int out) {
-    op o;
+static sgm__unet_op mk(sgm__unet_op_type ty, int in0, int in1, int out) {
+    sgm__unet_op o;
     memset(&o, 0, sizeof o);
     o.type = ty, o.in0 = in0, o.in1 = in1, o.out = out, o.p = -1, o.cache = -1;
     return o;
 }
 
-/* 1 for the ops whose backward can set the input gradient instead of
- * adding to it (and whose in1, if any, is not in0) */
-static int can_overwrite(const op *o) {
-    return (o->type == OP_SILU || o->type == OP_GN || o->type == OP_CONV) && o->in1 != o->in0;
-}
-
-/* 1 when the op's backward accumulates into the gradient of in1 as well */
-static int writes_din1(const op *o) {
-    return o->in1 >= 0 && (o->type == OP_ADD || o->type == OP_FILM || o->type == OP_CONCAT);
-}
-
 /* Conv2d(C, OC, K, stride, pad) named prefix.weight / .bias */
-static int b_conv(sgm_unet *u, tape *t, const char *pre, int x, int C, int H, int W, int OC,
-                  int K, int stride, int pad, int *Ho, int *Wo) {
-    op o = mk(OP_CONV, x, -1, 0);
+static int b_conv(sgm_unet *u, sgm__unet_tape *t, const char *pre, int x, int C, int H, int W,
+                  int OC, int K, int stride, int pad, int *Ho, int *Wo) {
+    sgm__unet_op o = mk(SGM__UOP_CONV, x, -1, 0);
     sgm_nn_conv2d_dims cd = {0, C, H, W, OC, K, stride, pad};
     o.cd = cd;
     double bound = 1.0 / sqrt((double)(C * K * K));
@@ -141,8 +97,8 @@ static int b_conv(sgm_unet *u, tape *t, const char *pre, int x, int C, int H, in
 }
 
 /* Linear(C, OC) over R rows per sample */
-static int b_linear(sgm_unet *u, tape *t, const char *pre, int x, int R, int C, int OC) {
-    op o = mk(OP_LINEAR, x, -1, new_tensor(u, t, (size_t)R * (size_t)OC));
+static int b_linear(sgm_unet *u, sgm__unet_tape *t, const char *pre, int x, int R, int C, int OC) {
+    sgm__unet_op o = mk(SGM__UOP_LINEAR, x, -1, new_tensor(u, t, (size_t)R * (size_t)OC));
     double bound = 1.0 / sqrt((double)C);
     o.p = new_param(u, t, pre, "weight", (size_t)OC * (size_t)C, bound);
     new_param(u, t, pre, "bias", (size_t)OC, bound);
@@ -150,9 +106,9 @@ static int b_linear(sgm_unet *u, tape *t, const char *pre, int x, int R, int C, 
     return push_op(t, o);
 }
 
-static int b_gn(sgm_unet *u, tape *t, const char *pre, int x, int C, int HW) {
+static int b_gn(sgm_unet *u, sgm__unet_tape *t, const char *pre, int x, int C, int HW) {
     int G = u->cfg.groups;
-    op o = mk(OP_GN, x, -1, new_tensor(u, t, (size_t)C * (size_t)HW));
+    sgm__unet_op o = mk(SGM__UOP_GN, x, -1, new_tensor(u, t, (size_t)C * (size_t)HW));
     o.p = new_param(u, t, pre, "weight", (size_t)C, -1.0);
     new_param(u, t, pre, "bias", (size_t)C, 0.0);
     o.cache = new_tensor(u, t, 2 * (size_t)G);
@@ -160,18 +116,18 @@ static int b_gn(sgm_unet *u, tape *t, const char *pre, int x, int C, int HW) {
     return push_op(t, o);
 }
 
-static int b_silu(sgm_unet *u, tape *t, int x) {
-    op o = mk(OP_SILU, x, -1, new_tensor(u, t, t->t_per[x]));
+static int b_silu(sgm_unet *u, sgm__unet_tape *t, int x) {
+    sgm__unet_op o = mk(SGM__UOP_SILU, x, -1, new_tensor(u, t, t->t_per[x]));
     return push_op(t, o);
 }
 
-static int b_add(sgm_unet *u, tape *t, int a, int b) {
-    op o = mk(OP_ADD, a, b, new_tensor(u, t, t->t_per[a]));
+static int b_add(sgm_unet *u, sgm__unet_tape *t, int a, int b) {
+    sgm__unet_op o = mk(SGM__UOP_ADD, a, b, new_tensor(u, t, t->t_per[a]));
     return push_op(t, o);
 }
 
-static int b_resblock(sgm_unet *u, tape *t, const char *pre, int x, int semb, int C, int OC,
-                      int H, int W) {
+static int b_resblock(sgm_unet *u, sgm__unet_tape *t, const char *pre, int x, int semb, int C,
+                      int OC, int H, int W) {
     char nm[64];
     int HW = H * W, E = u->cfg.emb_dim;
     snprintf(nm, sizeof nm, "%s.norm1", pre);
@@ -182,7 +138,7 @@ static int b_resblock(sgm_unet *u, tape *t, const char *pre, int x, int semb, in
     int ss = b_linear(u, t, nm, semb, 1, E, 2 * OC);
     snprintf(nm, sizeof nm, "%s.norm2", pre);
     h = b_gn(u, t, nm, h, OC, HW);
-    op f = mk(OP_FILM, h, ss, new_tensor(u, t, (size_t)OC * (size_t)HW));
+    sgm__unet_op f = mk(SGM__UOP_FILM, h, ss, new_tensor(u, t, (size_t)OC * (size_t)HW));
     f.a = OC, f.b = HW;
     h = b_silu(u, t, push_op(t, f));
     snprintf(nm, sizeof nm, "%s.conv2", pre);
@@ -195,41 +151,41 @@ static int b_resblock(sgm_unet *u, tape *t, const char *pre, int x, int semb, in
     return b_add(u, t, sk, h);
 }
 
-static int b_attn(sgm_unet *u, tape *t, const char *pre, int x, int C, int HW) {
+static int b_attn(sgm_unet *u, sgm__unet_tape *t, const char *pre, int x, int C, int HW) {
     char nm[64];
     snprintf(nm, sizeof nm, "%s.norm", pre);
     int h = b_gn(u, t, nm, x, C, HW);
-    op tr = mk(OP_TRANS, h, -1, new_tensor(u, t, (size_t)C * (size_t)HW));
+    sgm__unet_op tr = mk(SGM__UOP_TRANS, h, -1, new_tensor(u, t, (size_t)C * (size_t)HW));
     tr.a = C, tr.b = HW; /* (C, HW) -> (HW, C) */
     h = push_op(t, tr);
     snprintf(nm, sizeof nm, "%s.qkv", pre);
     h = b_linear(u, t, nm, h, HW, C, 3 * C);
-    op at = mk(OP_ATTN, h, -1, new_tensor(u, t, (size_t)C * (size_t)HW));
+    sgm__unet_op at = mk(SGM__UOP_ATTN, h, -1, new_tensor(u, t, (size_t)C * (size_t)HW));
     at.a = HW, at.b = C, at.c = u->cfg.heads;
     at.cache = new_tensor(u, t, (size_t)u->cfg.heads * (size_t)HW * (size_t)HW);
     h = push_op(t, at);
     snprintf(nm, sizeof nm, "%s.proj", pre);
     h = b_linear(u, t, nm, h, HW, C, C);
-    op tb = mk(OP_TRANS, h, -1, new_tensor(u, t, (size_t)C * (size_t)HW));
+    sgm__unet_op tb = mk(SGM__UOP_TRANS, h, -1, new_tensor(u, t, (size_t)C * (size_t)HW));
     tb.a = HW, tb.b = C; /* (HW, C) -> (C, HW) */
     h = push_op(t, tb);
     return b_add(u, t, x, h);
 }
 
-static void build(sgm_unet *u, tape *t) {
+static void build(sgm_unet *u, sgm__unet_tape *t) {
     const sgm_unet_config *c = &u->cfg;
     int L = c->n_levels, B0 = c->base_ch, E = c->emb_dim;
     char nm[64], pre[48];
     t->x_t = new_tensor(u, t, (size_t)(c->in_ch * c->height * c->width));
     t->c_t = new_tensor(u, t, 1);
-    op s = mk(OP_SINUS, t->c_t, -1, new_tensor(u, t, (size_t)B0));
+    sgm__unet_op s = mk(SGM__UOP_SINUS, t->c_t, -1, new_tensor(u, t, (size_t)B0));
     s.a = B0;
     int e = push_op(t, s);
     e = b_linear(u, t, "time_embed.0", e, 1, B0, E);
     e = b_silu(u, t, e);
     e = b_linear(u, t, "time_embed.2", e, 1, E, E);
     if (c->n_classes > 0) {
-        op ce = mk(OP_CLASS, -1, -1, new_tensor(u, t, (size_t)E));
+        sgm__unet_op ce = mk(SGM__UOP_CLASS, -1, -1, new_tensor(u, t, (size_t)E));
         ce.p = new_param(u, t, "class_embed", "weight", (size_t)(c->n_classes + 1) * (size_t)E,
                          -2.0);
         ce.a = E, ce.b = c->n_classes;
@@ -267,7 +223,8 @@ static void build(sgm_unet *u, tape *t) {
         int oc = B0 * c->mult[l];
         for (int j = 0; j <= c->n_res; j++) {
             int sk = skips[--ns], sc = skip_ch[ns];
-            op cat = mk(OP_CONCAT, h, sk, new_tensor(u, t, (size_t)(ch + sc) * (size_t)(H * W)));
+            sgm__unet_op cat =
+                mk(SGM__UOP_CONCAT, h, sk, new_tensor(u, t, (size_t)(ch + sc) * (size_t)(H * W)));
             cat.a = ch, cat.b = sc, cat.c = H * W;
             h = push_op(t, cat);
             snprintf(pre, sizeof pre, "up.%d.res.%d", l, j);
@@ -279,7 +236,8 @@ static void build(sgm_unet *u, tape *t) {
             }
         }
         if (l > 0) {
-            op up = mk(OP_UP, h, -1, new_tensor(u, t, (size_t)ch * (size_t)(4 * H * W)));
+            sgm__unet_op up =
+                mk(SGM__UOP_UP, h, -1, new_tensor(u, t, (size_t)ch * (size_t)(4 * H * W)));
             up.a = ch, up.b = H, up.c = W;
             h = push_op(t, up);
             H *= 2, W *= 2;
@@ -328,10 +286,10 @@ static const char *check_config(const sgm_unet_config *c) {
 
 /* --------------------------------------------------------------- init --- */
 
-static void tape_free(tape *t) {
+static void tape_free(sgm__unet_tape *t) {
     if (!t) return;
     for (int i = 0; i < t->n_ops; i++)
-        if (t->ops[i].type == OP_CONV) sgm_nn_conv2d_plan_free(t->ops[i].plan);
+        if (t->ops[i].type == SGM__UOP_CONV) sgm_nn_conv2d_plan_free(t->ops[i].plan);
     free(t->ops);
     free(t->t_per);
     free(t->t_off);
@@ -347,7 +305,7 @@ static void tape_free(tape *t) {
 
 void sgm_unet_free(sgm_unet *u) {
     if (!u) return;
-    tape *t = u->impl_;
+    sgm__unet_tape *t = u->impl_;
     tape_free(t);
     free(u->tensors);
     memset(u, 0, sizeof *u);
@@ -364,7 +322,7 @@ sgm_status sgm_unet_init(sgm_unet *u, const sgm_unet_config *cfg, int max_batch,
     if (u->cfg.emb_dim == 0) u->cfg.emb_dim = 4 * cfg->base_ch;
     if (u->cfg.out_ch == 0) u->cfg.out_ch = cfg->in_ch;
     u->max_batch = max_batch;
-    tape *t = sgm__calloc(1, sizeof *t);
+    sgm__unet_tape *t = sgm__calloc(1, sizeof *t);
     if (!t) return sgm__set_error(err, SGM_ERR_NOMEM, "unet: out of memory");
     u->impl_ = t;
     build(u, t);
@@ -399,9 +357,9 @@ sgm_status sgm_unet_init(sgm_unet *u, const sgm_unet_config *cfg, int max_batch,
         tot += (t->t_per[i] * (size_t)max_batch + 15) / 16 * 16;
     }
     for (int i = 0; i < t->n_ops; i++) {
-        op *o = &t->ops[i];
-        if (o->type == OP_CONV) o->cd.N = max_batch;
-        if (o->type == OP_ATTN && (size_t)o->a > att_t) att_t = (size_t)o->a;
+        sgm__unet_op *o = &t->ops[i];
+        if (o->type == SGM__UOP_CONV) o->cd.N = max_batch;
+        if (o->type == SGM__UOP_ATTN && (size_t)o->a > att_t) att_t = (size_t)o->a;
     }
     u->n_acts = 2 * tot;
     t->acts = sgm__calloc(2 * tot, sizeof(float));
@@ -412,9 +370,9 @@ sgm_status sgm_unet_init(sgm_unet *u, const sgm_unet_config *cfg, int max_batch,
     if (!t->acts || !t->att_scratch || !t->labels || !t->first_writer) goto nomem;
     for (int i = 0; i < t->n_t; i++) t->first_writer[i] = -1;
     for (int i = t->n_ops - 1; i >= 0; i--) {
-        const op *o = &t->ops[i];
+        const sgm__unet_op *o = &t->ops[i];
         if (o->in0 >= 0 && t->first_writer[o->in0] < 0) t->first_writer[o->in0] = i;
-        if (writes_din1(o) && t->first_writer[o->in1] < 0) t->first_writer[o->in1] = i;
+        if (sgm__unet_writes_din1(o) && t->first_writer[o->in1] < 0) t->first_writer[o->in1] = i;
     }
     sgm_status st = sgm_unet_set_conv_backend(u, SGM_NN_CONV2D_AUTO, err);
     if (st != SGM_OK) sgm_unet_free(u);
@@ -427,14 +385,14 @@ nomem:
 sgm_status sgm_unet_set_conv_backend(sgm_unet *u, sgm_nn_conv2d_backend backend,
                                      sgm_error *err) {
     if (!u || !u->impl_) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "unet: NULL argument");
-    tape *t = u->impl_;
+    sgm__unet_tape *t = u->impl_;
     size_t conv_s = 1; /* the scratch serves the convolutions and the linear
                         * layers' transposed weights (gemm_det.c) */
     for (int i = 0; i < t->n_ops; i++) {
-        op *o = &t->ops[i];
-        if (o->type == OP_LINEAR && (size_t)o->b * (size_t)o->c > conv_s)
+        sgm__unet_op *o = &t->ops[i];
+        if (o->type == SGM__UOP_LINEAR && (size_t)o->b * (size_t)o->c > conv_s)
             conv_s = (size_t)o->b * (size_t)o->c;
-        if (o->type != OP_CONV) continue;
+        if (o->type != SGM__UOP_CONV) continue;
         sgm_nn_conv2d_plan_free(o->plan);
         o->plan = NULL;
         sgm_status st = sgm_nn_conv2d_plan_create(&o->plan, &o->cd, backend, err);
@@ -455,181 +413,4 @@ int sgm_unet_find(const sgm_unet *u, const char *name) {
     for (int i = 0; i < u->n_tensors; i++)
         if (strcmp(u->tensors[i].name, name) == 0) return i;
     return -1;
-}
-
-/* ---------------------------------------------------- forward/backward --- */
-
-static float *A(const tape *t, int i) { return t->acts + t->t_off[i]; }
-static float *DA(const tape *t, int i) { return t->dacts + t->t_off[i]; }
-static float *P(const sgm_unet *u, int i) { return u->params + u->tensors[i].off; }
-static float *Gp(const sgm_unet *u, int i, int pg) {
-    return pg ? u->grads + u->tensors[i].off : NULL;
-}
-
-static sgm_status run_forward(sgm_unet *u, tape *t, const op *o, int N, sgm_error *err) {
-    size_t n = (size_t)N * t->t_per[o->out];
-    float *out = A(t, o->out);
-    switch (o->type) {
-    case OP_SINUS:
-        sgm_nn_sinusoidal_forward(out, A(t, o->in0), N, o->a, &u->cfg.emb);
-        break;
-    case OP_LINEAR:
-        /* batch- and thread-invariant product (gemm_det.c) */
-        sgm__nn_linear_forward_det(out, t->scratch, A(t, o->in0), P(u, o->p), P(u, o->p + 1),
-                                   N * o->a, o->b, o->c);
-        break;
-    case OP_SILU: sgm_nn_silu_forward(out, A(t, o->in0), n); break;
-    case OP_ADD: sgm_nn_add_forward(out, A(t, o->in0), A(t, o->in1), n); break;
-    case OP_CLASS:
-        sgm_nn_class_embed_forward(out, t->labels, P(u, o->p), N, o->a, o->b);
-        break;
-    case OP_CONV:
-        return sgm_nn_conv2d_plan_forward(o->plan, out, t->scratch, A(t, o->in0), P(u, o->p),
-                                          P(u, o->p + 1), N, err);
-    case OP_GN: {
-        float *mean = A(t, o->cache), *rstd = mean + (size_t)N * (size_t)o->c;
-        sgm_nn_groupnorm_forward(out, mean, rstd, A(t, o->in0), P(u, o->p), P(u, o->p + 1), N,
-                                 o->a, o->b, o->c, 1e-5f);
-        break;
-    }
-    case OP_FILM: /* out = h (1 + scale) + shift, (scale, shift) = ss[:C], ss[C:] */
-        sgm_nn_film_forward(out, A(t, o->in0), A(t, o->in1), N, o->a, o->b);
-        break;
-    case OP_CONCAT: {
-        size_t c1 = (size_t)o->a * (size_t)o->c, c2 = (size_t)o->b * (size_t)o->c;
-        const float *x1 = A(t, o->in0), *x2 = A(t, o->in1);
-        for (size_t b = 0; b < (size_t)N; b++) {
-            memcpy(out + b * (c1 + c2), x1 + b * c1, c1 * sizeof(float));
-            memcpy(out + b * (c1 + c2) + c1, x2 + b * c2, c2 * sizeof(float));
-        }
-        break;
-    }
-    case OP_UP: sgm_nn_upsample2x_forward(out, A(t, o->in0), N, o->a, o->b, o->c); break;
-    case OP_TRANS: sgm_nn_transpose_forward(out, A(t, o->in0), N, o->a, o->b); break;
-    case OP_ATTN:
-        sgm_nn_attention_forward(out, A(t, o->cache), A(t, o->in0), N, o->a, o->b, o->c);
-        break;
-    }    return SGM_OK;
-}
-
-/* ow: the op's input gradient holds nothing yet and is SET (ops that have
- * an overwrite mode, see can_overwrite) */
-static sgm_status run_backward(sgm_unet *u, tape *t, const op *o, int N, int pg, int ow,
-                               sgm_error *err) {
-    size_t n = (size_t)N * t->t_per[o->out];
-    const float *dout = DA(t, o->out);
-    float *din = o->in0 >= 0 ? DA(t, o->in0) : NULL;
-    switch (o->type) {
-    case OP_SINUS: /* the noise level's gradient is read from its tensor by the caller */
-        sgm_nn_sinusoidal_backward(din, dout, A(t, o->in0), N, o->a, &u->cfg.emb);
-        break;
-    case OP_LINEAR:
-        sgm_nn_linear_backward(din, Gp(u, o->p, pg), Gp(u, o->p + 1, pg), dout, A(t, o->in0),
-                               P(u, o->p), N * o->a, o->b, o->c);
-        break;
-    case OP_SILU: sgm__nn_silu_backward_mode(din, dout, A(t, o->in0), n, ow); break;
-    case OP_ADD: sgm_nn_add_backward(din, DA(t, o->in1), dout, n); break;
-    case OP_CLASS:
-        if (pg) sgm_nn_class_embed_backward(Gp(u, o->p, pg), dout, t->labels, N, o->a, o->b);
-        break;
-    case OP_CONV:
-        return sgm__nn_conv2d_plan_backward_mode(o->plan, din, Gp(u, o->p, pg),
-                                                 Gp(u, o->p + 1, pg), t->scratch, dout,
-                                                 A(t, o->in0), P(u, o->p), N, ow, err);
-    case OP_GN: {
-        float *mean = A(t, o->cache), *rstd = mean + (size_t)N * (size_t)o->c;
-        sgm__nn_groupnorm_backward_mode(din, Gp(u, o->p, pg), Gp(u, o->p + 1, pg), dout,
-                                        A(t, o->in0), P(u, o->p), mean, rstd, N, o->a, o->b,
-                                        o->c, ow);
-        break;
-    }
-    case OP_FILM:
-        sgm_nn_film_backward(din, DA(t, o->in1), dout, A(t, o->in0), A(t, o->in1), N, o->a,
-                             o->b);
-        break;
-    case OP_CONCAT: {
-        size_t c1 = (size_t)o->a * (size_t)o->c, c2 = (size_t)o->b * (size_t)o->c;
-        float *d2 = DA(t, o->in1);
-        for (size_t b = 0; b < (size_t)N; b++) {
-            const float *g = dout + b * (c1 + c2);
-            for (size_t k = 0; k < c1; k++) din[b * c1 + k] += g[k];
-            for (size_t k = 0; k < c2; k++) d2[b * c2 + k] += g[c1 + k];
-        }
-        break;
-    }
-    case OP_UP: sgm_nn_upsample2x_backward(din, dout, N, o->a, o->b, o->c); break;
-    case OP_TRANS: sgm_nn_transpose_backward(din, dout, N, o->a, o->b); break;
-    case OP_ATTN:
-        sgm_nn_attention_backward(din, t->att_scratch, dout, A(t, o->in0), A(t, o->cache), N,
-                                  o->a, o->b, o->c);
-        break;
-    }    return SGM_OK;
-}
-
-sgm_status sgm_unet_forward(sgm_unet *u, float *out, const float *x, const float *c,
-                            const int *labels, int N, sgm_error *err) {
-    if (!u || !u->impl_ || !out || !x || !c)
-        return sgm__set_error(err, SGM_ERR_INVALID_ARG, "unet: NULL argument");
-    if (N < 1 || N > u->max_batch)
-        return sgm__set_error(err, SGM_ERR_SHAPE, "unet: batch %d outside [1, %d]", N,
-                              u->max_batch);
-    tape *t = u->impl_;
-    memcpy(A(t, t->x_t), x, (size_t)N * t->t_per[t->x_t] * sizeof(float));
-    memcpy(A(t, t->c_t), c, (size_t)N * sizeof(float));
-    for (int i = 0; i < N; i++) t->labels[i] = labels ? labels[i] : SGM_UNET_NULL_LABEL;
-    u->last_n = 0;
-    for (int i = 0; i < t->n_ops; i++) {
-        sgm_status st = run_forward(u, t, &t->ops[i], N, err);
-        if (st != SGM_OK) return st;
-    }
-    memcpy(out, A(t, t->out_t), (size_t)N * t->t_per[t->out_t] * sizeof(float));
-    u->last_n = N;
-    return SGM_OK;
-}
-
-sgm_status sgm_unet_backward(sgm_unet *u, float *dx, float *dc, const float *dout, int N,
-                             int param_grads, sgm_error *err) {
-    if (!u || !u->impl_ || !dout)
-        return sgm__set_error(err, SGM_ERR_INVALID_ARG, "unet: NULL argument");
-    if (N < 1 || N != u->last_n)
-        return sgm__set_error(err, SGM_ERR_INVALID_ARG,
-                              "unet: backward of batch %d without a forward of that batch", N);
-    tape *t = u->impl_;
-    int pg = param_grads != 0;
-    /* activation gradients (a batch-N prefix of each tensor) are cleared
-     * right before the first op that accumulates into them; those no op
-     * writes are cleared now */
-    for (int i = 0; i < t->n_t; i++)
-        if (t->first_writer[i] < 0) sgm_nn_zero(DA(t, i), (size_t)N * t->t_per[i]);
-    memcpy(DA(t, t->out_t), dout, (size_t)N * t->t_per[t->out_t] * sizeof(float));
-    for (int i = t->n_ops - 1; i >= 0; i--) {
-        const op *o = &t->ops[i];
-        int ow = 0; /* the op sets its input gradient instead of clearing + adding */
-        if (o->in0 >= 0 && t->first_writer[o->in0] == i) {
-            if (can_overwrite(o))
-                ow = 1;
-            else
-                sgm_nn_zero(DA(t, o->in0), (size_t)N * t->t_per[o->in0]);
-        }
-        if (writes_din1(o) && t->first_writer[o->in1] == i)
-            sgm_nn_zero(DA(t, o->in1), (size_t)N * t->t_per[o->in1]);
-        /* the embedding chain (and each block's projection of it) only
-         * matters for parameter gradients and dc: skipped for a pure VJP */
-        if (!pg && !dc && (i < t->n_emb_ops || o->in0 == t->semb)) {
-            if (ow) sgm_nn_zero(DA(t, o->in0), (size_t)N * t->t_per[o->in0]);
-            continue;
-        }
-        sgm_status st = run_backward(u, t, o, N, pg, ow, err);
-        if (st != SGM_OK) return st;
-    }
-    if (dx) {
-        const float *g = DA(t, t->x_t);
-        size_t n = (size_t)N * t->t_per[t->x_t];
-        for (size_t k = 0; k < n; k++) dx[k] += g[k];
-    }
-    if (dc) {
-        const float *g = DA(t, t->c_t);
-        for (int k = 0; k < N; k++) dc[k] += g[k];
-    }
-    return SGM_OK;
 }

@@ -1,14 +1,15 @@
 /* dpm_solver.c - DPM-Solver (Lu et al. 2022, arXiv:2206.00927, noise
  * prediction) and DPM-Solver++ (Lu et al. 2022, arXiv:2211.01095, data
  * prediction): singlestep and multistep, orders 1-3, 'dpmsolver' (midpoint) and
- * 'taylor' (heun) second-order terms, and the adaptive DPM-Solver-12/23.
+ * 'taylor' (heun) second-order terms. The adaptive DPM-Solver-12/23 (Alg. 4)
+ * is in dpm_solver_adaptive.c and uses the singlestep updates of this file.
  *
  * Follows LuChengTHU/dpm-solver dpm_solver_pytorch.py (dpm_solver_first_update,
  * singlestep_dpm_solver_{second,third}_update, multistep_dpm_solver_{second,
- * third}_update, sample(), dpm_solver_adaptive) and huggingface/diffusers
+ * third}_update, sample()) and huggingface/diffusers
  * v0.35.2 scheduling_dpmsolver_{multistep,singlestep}.py (step orders,
  * get_order_list, lower_order_final). Paper equations: DPM-Solver eqs. (3.7),
- * Alg. 1-2 and 4; DPM-Solver++ Alg. 1-2 and eq. (3.4).
+ * Alg. 1-2; DPM-Solver++ Alg. 1-2 and eq. (3.4).
  *
  * Everything runs in VE coordinates x~ = x / alpha, s = sigma / alpha =
  * exp(-lambda). The VP updates divide by alpha_t exactly:
@@ -23,11 +24,6 @@
 #include <string.h>
 
 #include "sampler_internal.h"
-
-/* buffers: model-value ring (M0..M2), the latest D (noise algorithm), the
- * base of a singlestep block, an intermediate state; the adaptive solver adds
- * lower/higher results, x_prev and the cached model value at s. */
-enum { B_M0 = 0, B_M1, B_M2, B_D, B_XB, B_XI, B_XL, B_XH, B_XP, B_MS, N_BUF };
 
 /* ------------------------------------------------------------ updates --- */
 
@@ -119,7 +115,7 @@ static void apply(sgm__s *s, void *out, const dpm_coef *c, const void *xb,
 }
 
 /* Model value at p: D (dpmsolver++) or eps = (x~ - D)/s (dpmsolver). */
-static sgm_status eval_model(sgm__s *s, const void *x, sgm__pt p, void *M, void *Dbuf) {
+sgm_status sgm__dpm_eval_model(sgm__s *s, const void *x, sgm__pt p, void *M, void *Dbuf) {
     if (s->cfg.algorithm == SGM_DPM_DATA) return sgm__denoise(s, x, p, M);
     sgm_status st = sgm__denoise(s, x, p, Dbuf);
     if (st) return st;
@@ -139,7 +135,6 @@ typedef struct {
 } dpm_state;
 
 static int is_noise(const sgm__s *s) { return s->cfg.algorithm == SGM_DPM_NOISE; }
-static int cfg_taylor(const sgm__s *s) { return s->cfg.solver_type == SGM_SOLVER_HEUN; }
 
 /* DPM-Solver get_orders_and_timesteps_for_singlestep_solver (macro orders) */
 static size_t dpm_orders(int order, size_t steps, int *o) {
@@ -238,7 +233,7 @@ static sgm_status dpm_begin(sgm__s *s, void *x) {
             for (int q = 1; q <= mo[k]; q++) {
                 st->ord[j] = (unsigned char)q;
                 /* intermediate second-order states use the 'taylor' form */
-                st->var[j] = (unsigned char)(q == mo[k] ? cfg_taylor(s) : 1);
+                st->var[j] = (unsigned char)(q == mo[k] ? sgm__dpm_taylor(s) : 1);
                 j++;
             }
         free(mo);
@@ -249,7 +244,7 @@ static sgm_status dpm_begin(sgm__s *s, void *x) {
                   final_zero;
         diffusers_orders(order, steps, lof, st->ord);
         if (final_zero) st->ord[steps - 1] = 1;
-        for (size_t j = 0; j < steps; j++) st->var[j] = (unsigned char)cfg_taylor(s);
+        for (size_t j = 0; j < steps; j++) st->var[j] = (unsigned char)sgm__dpm_taylor(s);
         break;
     }
     case SGM_SSPLAN_MACRO:
@@ -260,12 +255,12 @@ static sgm_status dpm_begin(sgm__s *s, void *x) {
 
 /* The run's last action: one extra data prediction (denoise_to_zero). The
  * final point becomes t = 0 so the output is D itself. */
-static sgm_status finish(sgm__s *s, void *x) {
+sgm_status sgm__dpm_finish(sgm__s *s, void *x) {
     sgm__pt last = s->pts[s->n_pts - 1];
     if (!s->cfg.denoise_to_zero || last.s == 0) return SGM_OK;
-    sgm_status st = sgm__denoise(s, x, last, s->buf[B_D]);
+    sgm_status st = sgm__denoise(s, x, last, s->buf[SGM__DPM_D]);
     if (st) return st;
-    sgm__copy(s, x, s->buf[B_D]);
+    sgm__copy(s, x, s->buf[SGM__DPM_D]);
     sgm__pt z = {0, 0, 1, INFINITY};
     s->pts[s->n_pts - 1] = z;
     return SGM_OK;
@@ -277,7 +272,7 @@ static sgm_status ms_step(sgm__s *s, void *x) {
     dpm_state *st = s->mstate;
     sgm__pt p = sgm__cur(s), q = sgm__next(s);
     /* push the new model value: the oldest buffer of the ring is reused */
-    int slot = st->nh < 3 ? B_M0 + st->nh : st->ring[2];
+    int slot = st->nh < 3 ? SGM__DPM_M0 + st->nh : st->ring[2];
     for (int j = 2; j > 0; j--) {
         st->ring[j] = st->ring[j - 1];
         st->rpt[j] = st->rpt[j - 1];
@@ -285,7 +280,7 @@ static sgm_status ms_step(sgm__s *s, void *x) {
     st->ring[0] = slot;
     st->rpt[0] = p;
     if (st->nh < 3) st->nh++;
-    sgm_status e = eval_model(s, x, p, s->buf[slot], s->buf[B_D]);
+    sgm_status e = sgm__dpm_eval_model(s, x, p, s->buf[slot], s->buf[SGM__DPM_D]);
     if (e) return e;
 
     int o = s->cfg.order < st->nh ? s->cfg.order : st->nh;
@@ -296,13 +291,13 @@ static sgm_status ms_step(sgm__s *s, void *x) {
         if ((size_t)o > left) o = (int)left;
     if (q.s == 0) o = 1;
     dpm_coef c;
-    dpm_coefs(is_noise(s), o == 1 ? U_FIRST : o == 2 ? U_MS2 : U_MS3, cfg_taylor(s), st->rpt,
+    dpm_coefs(is_noise(s), o == 1 ? U_FIRST : o == 2 ? U_MS2 : U_MS3, sgm__dpm_taylor(s), st->rpt,
               q, &c);
     const void *M[3] = {s->buf[st->ring[0]], s->buf[st->ring[1 < st->nh ? 1 : 0]],
                         s->buf[st->ring[2 < st->nh ? 2 : 0]]};
     apply(s, x, &c, x, M, o);
     s->i++;
-    if (s->i == s->n_pts - 1) return finish(s, x);
+    if (s->i == s->n_pts - 1) return sgm__dpm_finish(s, x);
     return SGM_OK;
 }
 
@@ -310,7 +305,7 @@ static sgm_status ms_step(sgm__s *s, void *x) {
 
 /* One singlestep update of order o from xb at P[0] with model values M at
  * P[0..o-1] to T (the final formula of a macro step, or the intermediate). */
-static void ss_update(sgm__s *s, void *out, const void *xb, const sgm__pt *P,
+void sgm__dpm_ss_update(sgm__s *s, void *out, const void *xb, const sgm__pt *P,
                       const void *const *M, int o, int taylor, sgm__pt T) {
     dpm_coef c;
     if (T.s == 0) o = 1;
@@ -331,41 +326,44 @@ static sgm_status ss_grid_step(sgm__s *s, void *x) {
     const void *M[3];
     for (int k = 0; k < o; k++) {
         P[k] = s->pts[st->base + (size_t)k];
-        M[k] = s->buf[B_M0 + k];
+        M[k] = s->buf[SGM__DPM_M0 + k];
     }
-    sgm_status e = eval_model(s, x, P[o - 1], s->buf[B_M0 + o - 1], s->buf[B_D]);
+    sgm_status e =
+        sgm__dpm_eval_model(s, x, P[o - 1], s->buf[SGM__DPM_M0 + o - 1], s->buf[SGM__DPM_D]);
     if (e) return e;
-    if (o == 1 && continues) sgm__copy(s, s->buf[B_XB], x);
-    const void *xb = o == 1 ? x : s->buf[B_XB];
-    ss_update(s, x, xb, P, M, o, st->var[j], sgm__next(s));
+    if (o == 1 && continues) sgm__copy(s, s->buf[SGM__DPM_XB], x);
+    const void *xb = o == 1 ? x : s->buf[SGM__DPM_XB];
+    sgm__dpm_ss_update(s, x, xb, P, M, o, st->var[j], sgm__next(s));
     s->i++;
-    if (s->i == s->n_pts - 1) return finish(s, x);
+    if (s->i == s->n_pts - 1) return sgm__dpm_finish(s, x);
     return SGM_OK;
 }
 
 /* One macro step of order o from x at p to q with intermediate points at
- * fractions r1 (, r2) of h in lambda; result in x. Uses B_M0..2 and B_XI.
- * If have_m0, B_M0 already holds the model value at p. */
+ * fractions r1 (, r2) of h in lambda; result in x. Uses SGM__DPM_M0..2 and
+ * SGM__DPM_XI. If have_m0, SGM__DPM_M0 already holds the model value at p. */
 static sgm_status ss_macro(sgm__s *s, void *x, sgm__pt p, sgm__pt q, int o, double r1,
                            double r2, int taylor, void *out) {
     sgm__pt P[3] = {p, p, p};
-    const void *M[3] = {s->buf[B_M0], s->buf[B_M1], s->buf[B_M2]};
-    void *xi = s->buf[B_XI];
-    sgm_status e = eval_model(s, x, p, s->buf[B_M0], s->buf[B_D]);
+    const void *M[3] = {s->buf[SGM__DPM_M0], s->buf[SGM__DPM_M1], s->buf[SGM__DPM_M2]};
+    void *xi = s->buf[SGM__DPM_XI];
+    sgm_status e = sgm__dpm_eval_model(s, x, p, s->buf[SGM__DPM_M0], s->buf[SGM__DPM_D]);
     if (e) return e;
     if (q.s == 0) o = 1;
     double h = q.lambda - p.lambda;
     if (o >= 2) {
         P[1] = sgm__pt_from_lambda(s, p.lambda + r1 * h);
-        ss_update(s, xi, x, P, M, 1, 0, P[1]);
-        if ((e = eval_model(s, xi, P[1], s->buf[B_M1], s->buf[B_D]))) return e;
+        sgm__dpm_ss_update(s, xi, x, P, M, 1, 0, P[1]);
+        e = sgm__dpm_eval_model(s, xi, P[1], s->buf[SGM__DPM_M1], s->buf[SGM__DPM_D]);
+        if (e) return e;
     }
     if (o == 3) {
         P[2] = sgm__pt_from_lambda(s, p.lambda + r2 * h);
-        ss_update(s, xi, x, P, M, 2, 1, P[2]);
-        if ((e = eval_model(s, xi, P[2], s->buf[B_M2], s->buf[B_D]))) return e;
+        sgm__dpm_ss_update(s, xi, x, P, M, 2, 1, P[2]);
+        e = sgm__dpm_eval_model(s, xi, P[2], s->buf[SGM__DPM_M2], s->buf[SGM__DPM_D]);
+        if (e) return e;
     }
-    ss_update(s, out, x, P, M, o, taylor, q);
+    sgm__dpm_ss_update(s, out, x, P, M, o, taylor, q);
     return SGM_OK;
 }
 
@@ -378,10 +376,10 @@ static sgm_status ss_macro_step(sgm__s *s, void *x) {
     double r1, r2;
     default_r(s, s->cfg.order, &r1, &r2);
     sgm_status e = ss_macro(s, x, sgm__cur(s), sgm__next(s), s->cfg.order, r1, r2,
-                            cfg_taylor(s), x);
+                            sgm__dpm_taylor(s), x);
     if (e) return e;
     s->i++;
-    if (s->i == s->n_pts - 1) return finish(s, x);
+    if (s->i == s->n_pts - 1) return sgm__dpm_finish(s, x);
     return SGM_OK;
 }
 
@@ -399,7 +397,7 @@ static void dpm_defaults(sgm_sampler_config *c) {
     c->lower_order_final = SGM_LOF_DPMSOLVER;
 }
 
-static sgm_status check_common(const sgm_sampler_config *c, sgm_error *err) {
+sgm_status sgm__dpm_check_common(const sgm_sampler_config *c, sgm_error *err) {
     if (c->algorithm != SGM_DPM_DATA && c->algorithm != SGM_DPM_NOISE)
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "dpm_solver: unknown algorithm %d",
                          (int)c->algorithm);
@@ -429,199 +427,15 @@ static sgm_status dpm_validate(const sgm_sampler_config *c, sgm_error *err) {
     }
     if ((int)c->lower_order_final < SGM_LOF_NONE || c->lower_order_final > SGM_LOF_DIFFUSERS)
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "dpm_solver: unknown lower_order_final");
-    return check_common(c, err);
+    return sgm__dpm_check_common(c, err);
 }
 
 static int dpm_nbuf(const sgm_sampler_config *c) {
     (void)c;
-    return B_XI + 1;
-}
-
-/* ------------------------------------------------------------ adaptive --- */
-
-/* DPM-Solver dpm_solver_adaptive: DPM-Solver-12 (order 2) or -23 (order 3)
- * in lambda; E = max over the batch (or the one row) of
- * RMS((x_high - x_low) / max(atol, rtol max(|x_low|, |x_prev|))); accept when
- * E <= 1; h <- min(theta h E^(-1/order), lambda_end - lambda). theta = 0.9,
- * t_err = 1e-5 (stop when |t - t_end| <= t_err), h_init from cfg. The error
- * is measured in process coordinates (alpha x~), where DPM-Solver works.
- * Unlike DPM-Solver, a rejected attempt reuses the model value at s (same x,
- * same t), so the NFE count is lower with identical results. With
- * SGM_NORM_PER_SAMPLE every row runs its own controller through a one-row
- * view (s->n = 1), so results do not depend on the batch; one call of step
- * makes one attempt on every unfinished row. */
-typedef struct {
-    sgm__pt cur;     /* where the row's state is */
-    double h;        /* next trial step in lambda */
-    int done, have_m;
-    size_t attempts;
-} ad_row;
-
-typedef struct {
-    sgm__pt target;  /* end of the adaptive integration (s > 0) */
-    int zero_end;    /* schedule ends at s = 0: a final x = D step */
-    size_t nrows;    /* 1 (batch norm) or n (per sample) */
-    ad_row rows[];
-} ad_state;
-
-static const double AD_THETA = 0.9, AD_T_ERR = 1e-5;
-
-static int ad_row_done(const ad_state *a, const ad_row *r) {
-    return fabs(r->cur.t - a->target.t) <= AD_T_ERR || r->cur.lambda >= a->target.lambda;
-}
-
-static sgm_status ad_begin(sgm__s *s, void *x) {
-    size_t nr = s->cfg.error_norm == SGM_NORM_BATCH ? 1 : s->n;
-    ad_state *a = calloc(1, sizeof *a + nr * sizeof(ad_row));
-    if (!a) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
-    s->mstate = a;
-    a->nrows = nr;
-    sgm__pt last = s->pts[s->n_pts - 1];
-    a->target = last;
-    if (last.s == 0) {
-        if (s->n_pts - 2 <= s->i)
-            return sgm__fail(s->err, SGM_ERR_INVALID_ARG,
-                             "dpm_solver_adaptive: the schedule ends at sigma = 0; give a "
-                             "positive final sigma (t_end) before it");
-        a->target = s->pts[s->n_pts - 2];
-        a->zero_end = 1;
-    }
-    for (size_t r = 0; r < nr; r++) {
-        a->rows[r].cur = sgm__cur(s);
-        a->rows[r].h = s->cfg.h_init;
-        a->rows[r].done = ad_row_done(a, &a->rows[r]);
-    }
-    /* x_prev starts as x; it is kept in process coordinates (alpha x~), where
-     * DPM-Solver measures the error */
-    sgm__lc2(s, s->buf[B_XP], sgm__cur(s).alpha, x, 0, x);
-    return SGM_OK;
-}
-
-/* One attempt on a view (s->n rows starting at x, xp, ms). */
-static sgm_status ad_attempt(sgm__s *s, ad_state *a, ad_row *r, void *x, void *xp, void *ms) {
-    int order = s->cfg.order, taylor = cfg_taylor(s);
-    sgm__pt p = r->cur;
-    sgm__pt q = sgm__pt_from_lambda(s, p.lambda + r->h);
-    void *xi = s->buf[B_XI], *xl = s->buf[B_XL], *xh = s->buf[B_XH];
-    sgm_status e;
-    if (!r->have_m) {
-        if ((e = eval_model(s, x, p, ms, s->buf[B_D]))) return e;
-        r->have_m = 1;
-    }
-    double h = q.lambda - p.lambda;
-    sgm__pt P[3] = {p, p, p};
-    const void *M[3] = {ms, s->buf[B_M1], s->buf[B_M2]};
-    if (order == 2) {
-        ss_update(s, xl, x, P, M, 1, 0, q);
-        P[1] = sgm__pt_from_lambda(s, p.lambda + 0.5 * h);
-        ss_update(s, xi, x, P, M, 1, 0, P[1]);
-        if ((e = eval_model(s, xi, P[1], s->buf[B_M1], s->buf[B_D]))) return e;
-        ss_update(s, xh, x, P, M, 2, taylor, q);
-    } else {
-        P[1] = sgm__pt_from_lambda(s, p.lambda + h / 3);
-        ss_update(s, xi, x, P, M, 1, 0, P[1]);
-        if ((e = eval_model(s, xi, P[1], s->buf[B_M1], s->buf[B_D]))) return e;
-        ss_update(s, xl, x, P, M, 2, taylor, q);
-        P[2] = sgm__pt_from_lambda(s, p.lambda + 2 * h / 3);
-        ss_update(s, xi, x, P, M, 2, 1, P[2]);
-        if ((e = eval_model(s, xi, P[2], s->buf[B_M2], s->buf[B_D]))) return e;
-        ss_update(s, xh, x, P, M, 3, taylor, q);
-    }
-    double rms[1];
-    double E = 0;
-    double *rv = s->n > 1 ? malloc(s->n * sizeof *rv) : rms;
-    if (!rv) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
-    /* the error in process coordinates: x_low, x_high times alpha_t */
-    void *xl_p = s->buf[B_XI], *xh_p = s->buf[B_D];
-    sgm__lc2(s, xl_p, q.alpha, xl, 0, xl);
-    sgm__lc2(s, xh_p, q.alpha, xh, 0, xh);
-    sgm__err_rms_dpm(s, xl_p, xh_p, xp, s->cfg.atol, s->cfg.rtol, rv);
-    for (size_t i = 0; i < s->n; i++)
-        if (rv[i] > E || isnan(rv[i])) E = rv[i];
-    if (rv != rms) free(rv);
-    if (isnan(E))
-        return sgm__fail(s->err, SGM_ERR_NONFINITE,
-                         "dpm_solver_adaptive: non-finite error estimate at t=%g", p.t);
-    r->attempts++;
-    if (E <= 1) {
-        sgm__copy(s, x, xh);
-        sgm__copy(s, xp, xl_p);
-        r->cur = q;
-        r->have_m = 0;
-        s->stats.last_h = h;
-    } else {
-        s->stats.n_reject++;
-    }
-    double f = E > 0 ? pow(E, -1.0 / order) : INFINITY;
-    double hn = AD_THETA * r->h * f, rest = a->target.lambda - r->cur.lambda;
-    r->h = hn < rest ? hn : rest;
-    if (ad_row_done(a, r)) r->done = 1;
-    if (!r->done && r->attempts >= s->cfg.max_steps)
-        return sgm__fail(s->err, SGM_ERR_NO_CONVERGENCE,
-                         "dpm_solver_adaptive: no convergence after %zu attempts (t=%g)",
-                         r->attempts, r->cur.t);
-    return SGM_OK;
-}
-
-static sgm_status ad_step(sgm__s *s, void *x) {
-    ad_state *a = s->mstate;
-    sgm_status e = SGM_OK;
-    int all = 1;
-    if (a->nrows == 1 && s->n >= 1 && s->cfg.error_norm == SGM_NORM_BATCH) {
-        if (!a->rows[0].done) e = ad_attempt(s, a, &a->rows[0], x, s->buf[B_XP], s->buf[B_MS]);
-        all = a->rows[0].done;
-    } else {
-        /* per sample: each row is its own problem, seen through a 1-row view */
-        size_t n = s->n, count = s->count;
-        uint64_t row0 = s->row0;
-        size_t stride = s->d * s->esz;
-        s->n = 1;
-        s->count = s->d;
-        for (size_t r = 0; r < a->nrows && !e; r++) {
-            if (a->rows[r].done) continue;
-            s->row0 = row0 + r;
-            e = ad_attempt(s, a, &a->rows[r], (char *)x + r * stride,
-                           (char *)s->buf[B_XP] + r * stride, (char *)s->buf[B_MS] + r * stride);
-            if (!a->rows[r].done) all = 0;
-        }
-        s->n = n;
-        s->count = count;
-        s->row0 = row0;
-    }
-    if (e) return e;
-    if (!all) return SGM_OK;
-    if (a->zero_end) {
-        if ((e = sgm__denoise(s, x, a->target, s->buf[B_D]))) return e;
-        sgm__copy(s, x, s->buf[B_D]);
-    }
-    s->i = s->n_pts - 1;
-    return finish(s, x);
-}
-
-static void ad_defaults(sgm_sampler_config *c) {
-    c->order = 3;
-    c->error_norm = SGM_NORM_PER_SAMPLE;
-}
-
-static sgm_status ad_validate(const sgm_sampler_config *c, sgm_error *err) {
-    if (c->order != 0 && c->order != 2 && c->order != 3)
-        return sgm__fail(err, SGM_ERR_INVALID_ARG,
-                         "dpm_solver_adaptive: order must be 2 or 3 (got %d)", c->order);
-    if (!(c->h_init > 0 && isfinite(c->h_init)))
-        return sgm__fail(err, SGM_ERR_INVALID_ARG, "dpm_solver_adaptive: h_init must be > 0");
-    return check_common(c, err);
-}
-
-static int ad_nbuf(const sgm_sampler_config *c) {
-    (void)c;
-    return N_BUF;
+    return SGM__DPM_XI + 1;
 }
 
 const sgm__method sgm__m_dpm_solver = {
     {"dpm_solver", "dpmsolver,dpm-solver,dpmsolver++,dpm_solver_pp,dpmsolver_multistep,dpmsolver_singlestep",
      "DPM-Solver / DPM-Solver++ singlestep or multistep, orders 1-3", 2, 0, 0},
     dpm_defaults, dpm_validate, dpm_nbuf, dpm_begin, dpm_step};
-const sgm__method sgm__m_dpm_solver_adaptive = {
-    {"dpm_solver_adaptive", "dpmsolver_adaptive",
-     "DPM-Solver adaptive (orders 2/3, rtol/atol; Lu et al. 2022 alg. 4)", 3, 0, 1},
-    ad_defaults, ad_validate, ad_nbuf, ad_begin, ad_step};

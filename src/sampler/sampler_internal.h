@@ -171,4 +171,28 @@ const sgm__method *sgm__method_lookup(const char *name);
 extern const sgm__method *const sgm__methods[];
 extern const size_t sgm__n_methods;
 
+/* ---- DPM-Solver (dpm_solver.c, dpm_solver_adaptive.c) ----------------- */
+/* buffers: model-value ring (M0..M2), the latest D (noise algorithm), the
+ * base of a singlestep block, an intermediate state; the adaptive solver adds
+ * lower/higher results, x_prev and the cached model value at s. */
+enum {
+    SGM__DPM_M0 = 0, SGM__DPM_M1, SGM__DPM_M2, SGM__DPM_D, SGM__DPM_XB, SGM__DPM_XI,
+    SGM__DPM_XL, SGM__DPM_XH, SGM__DPM_XP, SGM__DPM_MS, SGM__DPM_NBUF
+};
+/* DPM-Solver's 'taylor' (diffusers 'heun') second-order form, else 'dpmsolver' */
+static inline int sgm__dpm_taylor(const sgm__s *s) {
+    return s->cfg.solver_type == SGM_SOLVER_HEUN;
+}
+/* Model value at p: D (dpmsolver++) or eps = (x~ - D)/s (dpmsolver). */
+sgm_status sgm__dpm_eval_model(sgm__s *s, const void *x, sgm__pt p, void *M, void *Dbuf);
+/* One singlestep update of order o from xb at P[0] with model values M at
+ * P[0..o-1] to T (the final formula of a macro step, or the intermediate). */
+void sgm__dpm_ss_update(sgm__s *s, void *out, const void *xb, const sgm__pt *P,
+                        const void *const *M, int o, int taylor, sgm__pt T);
+/* The run's last action: one extra data prediction (denoise_to_zero). */
+sgm_status sgm__dpm_finish(sgm__s *s, void *x);
+/* Checks of the fields both DPM-Solver methods share (algorithm,
+ * solver_type, r1, r2). */
+sgm_status sgm__dpm_check_common(const sgm_sampler_config *c, sgm_error *err);
+
 #endif
