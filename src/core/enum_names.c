@@ -135,6 +135,8 @@ size_t sgm_enum_choices(sgm_enum e, char *buf, size_t len) {
         return rc;                                                    \
     }
 
+SGM__ENUM_HELPERS(sgm_process_kind, SGM_ENUM_PROCESS, sgm_process_kind_name,
+                  sgm_process_kind_from_name)
 SGM__ENUM_HELPERS(sgm_beta_schedule, SGM_ENUM_BETAS, sgm_beta_schedule_name,
                   sgm_beta_schedule_from_name)
 SGM__ENUM_HELPERS(sgm_vp_interp, SGM_ENUM_INTERP, sgm_vp_interp_name, sgm_vp_interp_from_name)

@@ -52,43 +52,6 @@ sgm_process_config sgm_process_config_default(sgm_process_kind kind) {
     return c;
 }
 
-static const char *const kind_names[] = {"ve", "vp", "vp-cosine", "vp-discrete", "subvp",
-                                         "flow"};
-
-const char *sgm_process_kind_name(sgm_process_kind k) {
-    if ((unsigned)k < sizeof kind_names / sizeof kind_names[0]) return kind_names[k];
-    return "?";
-}
-
-sgm_status sgm_process_kind_from_name(const char *name, sgm_process_kind *out) {
-    for (unsigned i = 0; i < sizeof kind_names / sizeof kind_names[0]; i++)
-        if (sgm__name_eq(name, kind_names[i])) {
-            *out = (sgm_process_kind)i;
-            return SGM_OK;
-        }
-    if (sgm__name_eq(name, "edm") || sgm__name_eq(name, "karras")) {
-        *out = SGM_PROCESS_VE;
-        return SGM_OK;
-    }
-    if (sgm__name_eq(name, "vp-linear") || sgm__name_eq(name, "vpsde")) {
-        *out = SGM_PROCESS_VP_LINEAR;
-        return SGM_OK;
-    }
-    if (sgm__name_eq(name, "cosine")) {
-        *out = SGM_PROCESS_VP_COSINE;
-        return SGM_OK;
-    }
-    if (sgm__name_eq(name, "discrete") || sgm__name_eq(name, "ddpm")) {
-        *out = SGM_PROCESS_VP_DISCRETE;
-        return SGM_OK;
-    }
-    if (sgm__name_eq(name, "sub-vp") || sgm__name_eq(name, "rectified-flow") ||
-        sgm__name_eq(name, "rf")) {
-        *out = sgm__name_eq(name, "sub-vp") ? SGM_PROCESS_SUBVP : SGM_PROCESS_FLOW;
-        return SGM_OK;
-    }
-    return SGM_ERR_UNKNOWN_NAME;
-}
 
 const sgm_process_config *sgm_process_get_config(const sgm_process *p) { return &p->cfg; }
 
