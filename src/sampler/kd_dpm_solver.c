@@ -337,7 +337,7 @@ static sgm_status adaptive_advance(sgm__s *s, kd_state *k, row_state *rs, const 
         double t0 = rs->lam;
         if (sgm__ctl_underflow(t0, rs->h)) {
             st = sgm__fail(s->err, fail, "dpm_adaptive: step size underflow at sigma %g%s",
-                           exp(-t0), why);
+                           exp(-t0), rs->cs.n_nonfinite ? " (non-finite error estimates)" : "");
             break;
         }
         double t = t0 + rs->h < k->t_end ? t0 + rs->h : k->t_end;
