@@ -183,13 +183,7 @@ typedef struct lin {
 } lin;
 
 static void lin_lc(void *ctx, void *out, int k, const double *c, const void *const *in) {
-    const lin *L = ctx;
-    double *o = out;
-    for (size_t i = 0; i < L->m; i++) {
-        double acc = c[0] * ((const double *)in[0])[i];
-        for (int j = 1; j < k; j++) acc += c[j] * ((const double *)in[j])[i];
-        o[i] = acc;
-    }
+    sgm__dp5_lc_f64(((const lin *)ctx)->m, out, k, c, in);
 }
 
 static sgm_status lin_f(void *ctx, int stage, double t, const void *yv, void *dyv) {
@@ -207,15 +201,9 @@ static sgm_status lin_f(void *ctx, int stage, double t, const void *yv, void *dy
     return SGM_OK;
 }
 
-static double lin_err(void *ctx, const void *y5v, const void *y4v, const void *y0v) {
+static double lin_err(void *ctx, const void *y5, const void *y4, const void *y0) {
     const lin *L = ctx;
-    const double *y5 = y5v, *y4 = y4v, *y0 = y0v;
-    double acc = 0;
-    for (size_t i = 0; i < L->m; i++) {
-        double r = (y5[i] - y4[i]) / (L->atol + L->rtol * fmax(fabs(y0[i]), fabs(y5[i])));
-        acc += r * r;
-    }
-    return sqrt(acc / (double)L->m);
+    return sgm__dp5_err_f64(L->m, L->atol, L->rtol, y5, y4, y0);
 }
 
 static const sgm__dp5_ops lin_ops = {lin_lc, lin_f, lin_err};

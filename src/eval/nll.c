@@ -144,15 +144,8 @@ static sgm_status rhs(ctx *c, double t, const double *y, double *dy) {
 
 /* ---- the DOPRI5 stepper's callbacks (ctx = the solve) ---- */
 
-/* out = sum_j c[j] in[j], accumulated in order */
 static void op_lc(void *vc, void *out, int k, const double *cf, const void *const *in) {
-    const ctx *c = vc;
-    double *o = out;
-    for (size_t i = 0; i < c->m; i++) {
-        double acc = cf[0] * ((const double *)in[0])[i];
-        for (int j = 1; j < k; j++) acc += cf[j] * ((const double *)in[j])[i];
-        o[i] = acc;
-    }
+    sgm__dp5_lc_f64(((const ctx *)vc)->m, out, k, cf, in);
 }
 
 /* f at tau; te and T exactly at the start and at the end */
@@ -164,17 +157,9 @@ static sgm_status op_f(void *vc, int stage, double tau, const void *y, void *dy)
     return rhs(c, t, y, dy);
 }
 
-/* RMS of (y5 - y4) / (atol + rtol max(|y0|, |y5|)) */
-static double op_err(void *vc, const void *y5v, const void *y4v, const void *y0v) {
+static double op_err(void *vc, const void *y5, const void *y4, const void *y0) {
     const ctx *c = vc;
-    const double *y5 = y5v, *y4 = y4v, *y0 = y0v;
-    double err2 = 0;
-    for (size_t i = 0; i < c->m; i++) {
-        double sc = c->cfg->atol + c->cfg->rtol * fmax(fabs(y0[i]), fabs(y5[i]));
-        double r = (y5[i] - y4[i]) / sc;
-        err2 += r * r;
-    }
-    return sqrt(err2 / (double)c->m);
+    return sgm__dp5_err_f64(c->m, c->cfg->atol, c->cfg->rtol, y5, y4, y0);
 }
 
 static const sgm__dp5_ops nll_ops = {op_lc, op_f, op_err};

@@ -8,6 +8,8 @@
  */
 #include "dopri5.h"
 
+#include <math.h>
+
 const double sgm__dp_c[7] = {0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1};
 const double sgm__dp_a[7][6] = {
     {0},
@@ -66,4 +68,25 @@ void sgm__dp5_accept(sgm__dp5 *dp) {
     void *t = dp->k[0];
     dp->k[0] = dp->k[6];
     dp->k[6] = t;
+}
+
+void sgm__dp5_lc_f64(size_t m, void *out, int k, const double *c, const void *const *in) {
+    double *o = out;
+    for (size_t i = 0; i < m; i++) {
+        double acc = c[0] * ((const double *)in[0])[i];
+        for (int j = 1; j < k; j++) acc += c[j] * ((const double *)in[j])[i];
+        o[i] = acc;
+    }
+}
+
+double sgm__dp5_err_f64(size_t m, double atol, double rtol, const void *y5v, const void *y4v,
+                        const void *y0v) {
+    const double *y5 = y5v, *y4 = y4v, *y0 = y0v;
+    double err2 = 0;
+    for (size_t i = 0; i < m; i++) {
+        double sc = atol + rtol * fmax(fabs(y0[i]), fabs(y5[i]));
+        double r = (y5[i] - y4[i]) / sc;
+        err2 += r * r;
+    }
+    return sqrt(err2 / (double)m);
 }

@@ -59,4 +59,11 @@ sgm_status sgm__dp5_step(sgm__dp5 *dp, double t, double h, const void *y, double
 /* After an accepted step (the caller copies y5 into its y): k[0] = k[6]. */
 void sgm__dp5_accept(sgm__dp5 *dp);
 
+/* Kernels for a state that is one contiguous double vector of length m, for
+ * callers' ops: out = sum_j c[j] in[j] accumulated in order j = 0, 1, ...;
+ * the RMS over i of (y5 - y4) / (atol + rtol max(|y0|, |y5|)). */
+void sgm__dp5_lc_f64(size_t m, void *out, int k, const double *c, const void *const *in);
+double sgm__dp5_err_f64(size_t m, double atol, double rtol, const void *y5, const void *y4,
+                        const void *y0);
+
 #endif
