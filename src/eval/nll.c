@@ -12,13 +12,18 @@
  * and D(x~) = cx alpha x~ + cm m(alpha x~) for a model output m with
  * x0 = cx x + cm m (the coefficients of sgm_prediction_to_x0, read off by
  * converting unit inputs), so dD/dx~ = alpha (cx I + cm dm/dx).
+ *
+ * The solver is the DOPRI5 stepper of the rk45 sampler (src/sampler/dopri5.h)
+ * on plain double vectors with the standard step controller
+ * (src/sampler/step_control.h: HNW II.4, safety 0.9, factors [0.2, 5]).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/internal.h"
-#include "../sampler/dopri5_tableau.h"
+#include "../sampler/dopri5.h"
+#include "../sampler/step_control.h"
 #include "sgm/sgm_likelihood.h"
 
 enum { MODE_ENCODE = 0, MODE_TRACE, MODE_JVP, MODE_VJP };
@@ -66,6 +71,10 @@ typedef struct ctx {
     double *tb;        /* [n_dir] traces */
     double *pn2;       /* [n_probes] |eps_k|^2 */
     size_t nfe;
+    /* the solve in progress (solve_row) */
+    size_t m;          /* state length: d, plus 1 with the log-density term */
+    double te, T;      /* process times at both ends */
+    int last;          /* the attempt at hand lands on T */
 } ctx;
 
 /* f(tau, y) into dy; t is the process time at tau. */
@@ -133,62 +142,70 @@ static sgm_status rhs(ctx *c, double t, const double *y, double *dy) {
     return SGM_OK;
 }
 
-/* Dormand-Prince 5(4) from tau0 (time te) to tau1 (time T) on y [m]. work:
- * 9 m doubles. */
+/* ---- the DOPRI5 stepper's callbacks (ctx = the solve) ---- */
+
+static void op_lc(void *vc, void *out, int k, const double *cf, const void *const *in) {
+    sgm__dp5_lc_f64(((const ctx *)vc)->m, out, k, cf, in);
+}
+
+/* f at tau; te and T exactly at the start and at the end */
+static sgm_status op_f(void *vc, int stage, double tau, const void *y, void *dy) {
+    ctx *c = vc;
+    double t = stage == 0                         ? c->te
+               : stage == SGM__DP5_END && c->last ? c->T
+                                                  : sgm_process_t_of_lambda(c->proc, -tau);
+    return rhs(c, t, y, dy);
+}
+
+static double op_err(void *vc, const void *y5, const void *y4, const void *y0) {
+    const ctx *c = vc;
+    return sgm__dp5_err_f64(c->m, c->cfg->atol, c->cfg->rtol, y5, y4, y0);
+}
+
+static const sgm__dp5_ops nll_ops = {op_lc, op_f, op_err};
+
+/* Dormand-Prince 5(4) (dopri5.h) from tau0 (time te) to tau1 (time T) on
+ * y [m], with the standard controller of HNW II.4 (safety 0.9, factors in
+ * [0.2, 5], exponent 1/5). work: 9 m doubles. */
 static sgm_status solve_row(ctx *c, double te, double T, double *y, size_t m, double *work) {
     const sgm_nll_config *cfg = c->cfg;
     double tau = -sgm_process_lambda(c->proc, te), tau1 = -sgm_process_lambda(c->proc, T);
-    double *K[7], *ys = work + 7 * m, *y5 = work + 8 * m;
-    for (int i = 0; i < 7; i++) K[i] = work + (size_t)i * m;
-    sgm_status e = rhs(c, te, y, K[0]);
+    void *bufs[9];
+    for (int i = 0; i < 9; i++) bufs[i] = work + (size_t)i * m;
+    c->m = m;
+    c->te = te;
+    c->T = T;
+    c->last = 0;
+    sgm__dp5 dp;
+    sgm__dp5_init(&dp, &nll_ops, c, bufs);
+    const sgm__ctl ctl = sgm__ctl_standard(5, 0.9, 0.2, 5);
+    sgm__ctl_state cs;
+    sgm__ctl_reset(&cs);
+    sgm_status e = sgm__dp5_start(&dp, tau, y);
     if (e) return e;
     double h = cfg->h_init;
     size_t attempts = 0;
     while (tau < tau1) {
+        sgm_status fail = cs.n_nonfinite ? SGM_ERR_NONFINITE : SGM_ERR_NO_CONVERGENCE;
+        const char *why = cs.n_nonfinite ? " (non-finite error estimates)" : "";
         if (++attempts > cfg->max_steps)
-            return sgm__set_error(c->err, SGM_ERR_NO_CONVERGENCE,
+            return sgm__set_error(c->err, fail,
                                   "likelihood ODE: %zu step attempts without reaching t=%g "
-                                  "for row %llu; loosen rtol/atol or raise max_steps",
-                                  cfg->max_steps, T, (unsigned long long)c->row);
-        int last = h >= tau1 - tau;
-        double hh = last ? tau1 - tau : h;
-        if (!(hh > 1e-13 * fmax(1, fabs(tau))))
-            return sgm__set_error(c->err, SGM_ERR_NO_CONVERGENCE,
-                                  "likelihood ODE: step size underflow at lambda=%g for row %llu",
-                                  -tau, (unsigned long long)c->row);
-        for (int s = 1; s < 7; s++) {
-            double *dst = s < 6 ? ys : y5;
-            for (size_t i = 0; i < m; i++) {
-                double acc = y[i];
-                for (int j = 0; j < s; j++)
-                    if (sgm__dp_a[s][j] != 0) acc += hh * sgm__dp_a[s][j] * K[j][i];
-                dst[i] = acc;
-            }
-            double ts = s == 6 && last ? T
-                                       : sgm_process_t_of_lambda(c->proc,
-                                                                 -(tau + sgm__dp_c[s] * hh));
-            if ((e = rhs(c, ts, dst, K[s]))) return e;
-        }
-        double err2 = 0;
-        for (size_t i = 0; i < m; i++) {
-            double y4 = y[i];
-            for (int j = 0; j < 7; j++) y4 += hh * sgm__dp_b4[j] * K[j][i];
-            double sc = cfg->atol + cfg->rtol * fmax(fabs(y[i]), fabs(y5[i]));
-            double r = (y5[i] - y4) / sc;
-            err2 += r * r;
-        }
-        double errn = sqrt(err2 / (double)m);
-        if (!isfinite(errn)) errn = 1e10;
-        double fac = errn > 0 ? 0.9 * pow(errn, -0.2) : 5;
-        if (errn <= 1) {
-            memcpy(y, y5, m * sizeof *y);
-            double *t0 = K[0];
-            K[0] = K[6];
-            K[6] = t0;
-            tau = last ? tau1 : tau + hh;
-            h = hh * fmin(5, fmax(0.2, fac));
-        } else {
-            h = hh * fmin(1, fmax(0.2, fac));
+                                  "for row %llu%s; loosen rtol/atol or raise max_steps",
+                                  cfg->max_steps, T, (unsigned long long)c->row, why);
+        double hh = sgm__ctl_clip(tau, tau1, h, &c->last);
+        if (sgm__ctl_underflow(tau, hh))
+            return sgm__set_error(c->err, fail,
+                                  "likelihood ODE: step size underflow at lambda=%g for row "
+                                  "%llu%s",
+                                  -tau, (unsigned long long)c->row, why);
+        double errn;
+        if ((e = sgm__dp5_step(&dp, tau, hh, y, &errn))) return e;
+        h = hh;
+        if (sgm__ctl_propose(&ctl, &cs, errn, &h)) {
+            memcpy(y, dp.y5, m * sizeof *y);
+            sgm__dp5_accept(&dp);
+            tau = c->last ? tau1 : tau + hh;
         }
     }
     return SGM_OK;

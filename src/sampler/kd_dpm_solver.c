@@ -15,7 +15,11 @@
  * dpm_adaptive: embedded pairs 1/2 (r1 = 1/2) or 2/3 (r1 = 1/3), error
  *   RMS((x_low - x_high) / max(atol, rtol max(|x_low|, |x_prev|))), step
  *   control by k-diffusion's PID controller (limiter 1 + atan(f - 1), accept
- *   when the factor >= accept_safety); stops when within 1e-5 of t_end.
+ *   when the factor >= accept_safety; the shared controller of
+ *   step_control.h); stops when within 1e-5 of t_end. A NaN / Inf error is
+ *   rejected and h shrinks by 1 - pi/4 (k-diffusion would carry a NaN step
+ *   size on); a run that keeps getting them fails with SGM_ERR_NONFINITE at
+ *   step size underflow (1e-13) or at max_steps.
  *   Like k-diffusion, every attempt re-evaluates eps at its start (order NFE
  *   per attempt). With cfg.error_norm == SGM_NORM_BATCH the error is one RMS
  *   over the whole batch (k-diffusion); with SGM_NORM_PER_SAMPLE every row runs
@@ -29,14 +33,14 @@
 #include <stdlib.h>
 
 #include "sampler_internal.h"
+#include "step_control.h"
 
 enum { B_D = 0, B_E0, B_E1, B_E2, B_U, B_XL, B_XH, B_XP, N_BUF };
 
 typedef struct row_state {
     double lam;      /* where the row is (lambda) */
     double h;        /* PID step size */
-    double errs[3];  /* PID history of inverse errors */
-    int has_errs;
+    sgm__ctl_state cs; /* PID history */
     int finished;
     uint64_t draws;  /* noise draws (per-sample mode) */
     size_t attempts;
@@ -49,6 +53,8 @@ typedef struct kd_state {
     size_t k;              /* dpm_fast steps taken */
     uint64_t rng_base;     /* rng counter at begin (per-sample noise) */
     int per_sample;
+    sgm__ctl ctl;          /* dpm_adaptive step controller */
+    double *rms;           /* [n] per-row error norms (dpm_adaptive) */
     size_t n_rows;
     row_state rows[];      /* one (batch) or n (per sample) */
 } kd_state;
@@ -198,9 +204,10 @@ static sgm_status finish(sgm__s *s, kd_state *k, void *x) {
 /* common begin: the lambda range from the current point to the last nonzero
  * sigma */
 static sgm_status range_begin(sgm__s *s, size_t n_rows, kd_state **out) {
-    kd_state *k = calloc(1, sizeof *k + n_rows * sizeof(row_state));
+    kd_state *k = calloc(1, sizeof *k + n_rows * sizeof(row_state) + s->n * sizeof(double));
     if (!k) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
     s->mstate = k;
+    k->rms = (double *)(k->rows + n_rows);
     k->i_start = s->i;
     k->i_end = s->n_pts - 1;
     while (k->i_end > k->i_start && !(s->pts[k->i_end].s > 0)) k->i_end--;
@@ -296,9 +303,14 @@ static sgm_status adaptive_begin(sgm__s *s, void *x) {
     sgm_status st = range_begin(s, n_rows, &k);
     if (st) return st;
     k->per_sample = per_sample;
+    /* exponent denominator: the order of the pair, 1.5 with ancestral noise */
+    const sgm_sampler_config *c = &s->cfg;
+    double pid_order = c->eta > 0 ? 1.5 : (c->order == 2 ? 2 : 3);
+    k->ctl = sgm__ctl_pid(pid_order, c->pcoeff, c->icoeff, c->dcoeff, c->accept_safety);
     for (size_t r = 0; r < n_rows; r++) {
         k->rows[r].lam = k->t_start;
         k->rows[r].h = fabs(s->cfg.h_init);
+        sgm__ctl_reset(&k->rows[r].cs);
         k->rows[r].finished = !(k->t_start < k->t_end - 1e-5);
     }
     /* x_prev starts as x */
@@ -306,49 +318,28 @@ static sgm_status adaptive_begin(sgm__s *s, void *x) {
     return SGM_OK;
 }
 
-/* k-diffusion PIDStepSizeController.propose_step: updates h, returns accept */
-static int pid_propose(const sgm_sampler_config *c, row_state *rs, double order, double error) {
-    double b1 = (c->pcoeff + c->icoeff + c->dcoeff) / order;
-    double b2 = -(c->pcoeff + 2 * c->dcoeff) / order;
-    double b3 = c->dcoeff / order;
-    double inv = 1 / (error + 1e-8);
-    if (!rs->has_errs) {
-        rs->errs[0] = rs->errs[1] = rs->errs[2] = inv;
-        rs->has_errs = 1;
-    }
-    rs->errs[0] = inv;
-    double factor = pow(rs->errs[0], b1) * pow(rs->errs[1], b2) * pow(rs->errs[2], b3);
-    factor = 1 + atan(factor - 1);
-    int accept = factor >= c->accept_safety;
-    if (accept) {
-        rs->errs[2] = rs->errs[1];
-        rs->errs[1] = rs->errs[0];
-    }
-    rs->h *= factor;
-    return accept;
-}
-
 /* Attempts steps on the current view (s->n rows) until one is accepted or
  * the range is done. */
 static sgm_status adaptive_advance(sgm__s *s, kd_state *k, row_state *rs, const view *v) {
     const sgm_sampler_config *c = &s->cfg;
     int order = c->order == 2 ? 2 : 3;
-    double pid_order = c->eta > 0 ? 1.5 : order;
-    double *rms = s->n <= 64 ? NULL : malloc(s->n * sizeof *rms);
-    double rms_small[64];
-    if (!rms) {
-        if (s->n > 64) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
-        rms = rms_small;
-    }
+    double *rms = k->rms;
     sgm_status st = SGM_OK;
     while (!rs->finished) {
+        sgm_status fail = rs->cs.n_nonfinite ? SGM_ERR_NONFINITE : SGM_ERR_NO_CONVERGENCE;
+        const char *why = rs->cs.n_nonfinite ? ", non-finite error estimates" : "";
         if (rs->attempts >= c->max_steps) {
-            st = sgm__fail(s->err, SGM_ERR_NO_CONVERGENCE,
-                           "dpm_adaptive: no convergence in %zu attempts (rtol %g, atol %g)",
-                           rs->attempts, c->rtol, c->atol);
+            st = sgm__fail(s->err, fail,
+                           "dpm_adaptive: no convergence in %zu attempts (rtol %g, atol %g%s)",
+                           rs->attempts, c->rtol, c->atol, why);
             break;
         }
         double t0 = rs->lam;
+        if (sgm__ctl_underflow(t0, rs->h)) {
+            st = sgm__fail(s->err, fail, "dpm_adaptive: step size underflow at sigma %g%s",
+                           exp(-t0), rs->cs.n_nonfinite ? " (non-finite error estimates)" : "");
+            break;
+        }
         double t = t0 + rs->h < k->t_end ? t0 + rs->h : k->t_end;
         double t_det = t, su = 0;
         if (c->eta > 0) split(t0, t, k->t_end, c->eta, &t_det, &su);
@@ -366,13 +357,8 @@ static sgm_status adaptive_advance(sgm__s *s, kd_state *k, row_state *rs, const 
         double acc = 0;
         for (size_t r = 0; r < s->n; r++) acc += rms[r] * rms[r];
         double error = sqrt(acc / (double)s->n);
-        if (!isfinite(error)) {
-            st = sgm__fail(s->err, SGM_ERR_NONFINITE,
-                           "dpm_adaptive: non-finite error estimate at sigma %g", exp(-t0));
-            break;
-        }
         rs->attempts++;
-        int accept = pid_propose(c, rs, pid_order, error);
+        int accept = sgm__ctl_propose(&k->ctl, &rs->cs, error, &rs->h);
         s->stats.last_h = rs->h;
         if (accept) {
             sgm__copy(s, v->XP, v->XL);
@@ -388,7 +374,6 @@ static sgm_status adaptive_advance(sgm__s *s, kd_state *k, row_state *rs, const 
         }
         s->stats.n_reject++;
     }
-    if (rms != rms_small) free(rms);
     return st;
 }
 

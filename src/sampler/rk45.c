@@ -14,13 +14,14 @@
  * the result is x = D(x, s_last) (the Euler step to 0), which FSAL gives
  * without an extra evaluation.
  *
- * Step control: error = RMS over elements of (x5 - x4)/(atol + rtol
- * max(|x5|, |x_old|)) (sgm__err_rms), the PID controller of k-diffusion's
- * PIDStepSizeController (Soderlind 2003): factor = limiter(e0^b1 e1^b2
- * e2^b3) with e = 1/(error + 1e-8), b1 = (P + I + D)/5, b2 = -(P + 2D)/5,
- * b3 = D/5, limiter(u) = 1 + atan(u - 1); accept when factor >=
- * accept_safety; h <- h * factor either way. cfg.h_init is the first step in
- * lambda, cfg.max_steps bounds the attempts of one integration.
+ * The step itself is the shared DOPRI5 stepper (dopri5.h), on the samplers'
+ * dtype-generic kernels (ops.c); the step control is the shared controller
+ * (step_control.h) in its PID form, k-diffusion's PIDStepSizeController
+ * (Soderlind 2003) with exponent denominator 5: error = RMS over elements of
+ * (x5 - x4)/(atol + rtol max(|x5|, |x_old|)) (sgm__err_rms), accept when
+ * the limited factor >= accept_safety, h <- h * factor either way; a NaN or
+ * Inf error is rejected and h shrinks by 1 - pi/4. cfg.h_init is the first
+ * step in lambda, cfg.max_steps bounds the attempts of one integration.
  *
  * Error norm: SGM_NORM_PER_SAMPLE (default) integrates every row on its own
  * (s->n = 1 views, one denoiser call per row and stage), so a sample's
@@ -32,22 +33,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dopri5.h"
 #include "sampler_internal.h"
+#include "step_control.h"
 
-enum { NB_K = 7, B_XS = 7, B_X5 = 8, B_D = 9, NBUF = 10 };
-
-/* Dormand-Prince tableau (shared with the likelihood solver) */
-#include "dopri5_tableau.h"
-#define C sgm__dp_c
-#define A sgm__dp_a
-#define BS sgm__dp_b4
+enum { B_D = 9, NBUF = 10 }; /* buffers 0..8: the stepper's (dopri5.h) */
 
 typedef struct rk_state {
     double lam, lam_end, h;
-    double errs[3];
-    int have_errs;
-    int k_valid;  /* kb[0] holds f at (x, lam) */
-    int kb[NB_K]; /* stage -> buffer index */
+    int last;     /* the attempt at hand lands on lam_end */
+    int k_valid;  /* dp.k[0] holds f at (x, lam) */
+    sgm__dp5 dp;
+    sgm__ctl ctl;
+    sgm__ctl_state cs;
     size_t attempts, accepted;
     size_t i0;              /* start index (1 after the core's pure-noise first step) */
     sgm__pt p_start, p_end; /* exact schedule points at both ends */
@@ -88,30 +86,6 @@ static size_t last_nonzero(const sgm__s *s) {
     return s->pts[s->n_pts - 1].s > 0 ? s->n_pts - 1 : s->n_pts - 2;
 }
 
-static void state_reset(const sgm__s *s, rk_state *st) {
-    st->p_start = s->pts[st->i0];
-    st->p_end = s->pts[last_nonzero(s)];
-    st->lam = st->p_start.lambda;
-    st->lam_end = st->p_end.lambda;
-    st->h = s->cfg.h_init;
-    st->have_errs = 0;
-    st->k_valid = 0;
-    st->attempts = 0;
-    st->accepted = 0;
-    for (int i = 0; i < NB_K; i++) st->kb[i] = i;
-}
-
-static sgm_status rk_begin(sgm__s *s, void *x) {
-    (void)x;
-    rk_state *st = malloc(sizeof *st + s->n_max * sizeof(double));
-    if (!st) return sgm__fail(s->err, SGM_ERR_NOMEM, "rk45: out of memory");
-    st->rms = (double *)(st + 1);
-    st->i0 = s->i;
-    s->mstate = st;
-    state_reset(s, st);
-    return SGM_OK;
-}
-
 /* K = D(xin, p) - xin */
 static sgm_status eval_f(sgm__s *s, const void *xin, sgm__pt p, void *K) {
     sgm_status e = sgm__denoise(s, xin, p, s->buf[B_D]);
@@ -120,102 +94,87 @@ static sgm_status eval_f(sgm__s *s, const void *xin, sgm__pt p, void *K) {
     return SGM_OK;
 }
 
-/* PID proposal (k-diffusion PIDStepSizeController); returns 1 to accept. */
-static int propose(const sgm__s *s, rk_state *st, double error) {
-    const sgm_sampler_config *c = &s->cfg;
-    const double order = 5;
-    if (!(error >= 0) || !isfinite(error)) error = 1e10; /* NaN/Inf: shrink hard */
-    double inv = 1 / (error + 1e-8);
-    if (!st->have_errs) {
-        st->errs[0] = st->errs[1] = st->errs[2] = inv;
-        st->have_errs = 1;
-    }
-    st->errs[0] = inv;
-    double b1 = (c->pcoeff + c->icoeff + c->dcoeff) / order;
-    double b2 = -(c->pcoeff + 2 * c->dcoeff) / order;
-    double b3 = c->dcoeff / order;
-    double factor = pow(st->errs[0], b1) * pow(st->errs[1], b2) * pow(st->errs[2], b3);
-    factor = 1 + atan(factor - 1);
-    int accept = factor >= c->accept_safety;
-    if (accept) {
-        st->errs[2] = st->errs[1];
-        st->errs[1] = st->errs[0];
-    }
-    st->h *= factor;
-    return accept;
+/* ---- the stepper's callbacks (ctx = the sampler) ---- */
+static void op_lc(void *ctx, void *out, int k, const double *c, const void *const *in) {
+    sgm__lc(ctx, out, k, c, in);
+}
+
+/* f at lambda; the exact schedule points at the start and at the end */
+static sgm_status op_f(void *ctx, int stage, double lam, const void *y, void *dy) {
+    sgm__s *s = ctx;
+    const rk_state *st = s->mstate;
+    sgm__pt p = stage == 0                         ? st->p_start
+                : stage == SGM__DP5_END && st->last ? st->p_end
+                                                    : sgm__pt_from_lambda(s, lam);
+    return eval_f(s, y, p, dy);
+}
+
+/* RMS over the rows' RMS errors (one row: that row's) */
+static double op_err(void *ctx, const void *y5, const void *y4, const void *y0) {
+    const sgm__s *s = ctx;
+    rk_state *st = s->mstate;
+    sgm__err_rms(s, y5, y4, y0, s->cfg.atol, s->cfg.rtol, st->rms);
+    if (s->n == 1) return st->rms[0];
+    double acc = 0;
+    for (size_t r = 0; r < s->n; r++) acc += st->rms[r] * st->rms[r];
+    return sqrt(acc / (double)s->n);
+}
+
+static const sgm__dp5_ops rk_ops = {op_lc, op_f, op_err};
+
+static void state_reset(sgm__s *s, rk_state *st) {
+    st->p_start = s->pts[st->i0];
+    st->p_end = s->pts[last_nonzero(s)];
+    st->lam = st->p_start.lambda;
+    st->lam_end = st->p_end.lambda;
+    st->h = s->cfg.h_init;
+    st->last = 0;
+    st->k_valid = 0;
+    st->attempts = 0;
+    st->accepted = 0;
+    sgm__ctl_reset(&st->cs);
+    sgm__dp5_init(&st->dp, &rk_ops, s, s->buf);
+}
+
+static sgm_status rk_begin(sgm__s *s, void *x) {
+    (void)x;
+    rk_state *st = malloc(sizeof *st + s->n_max * sizeof(double));
+    if (!st) return sgm__fail(s->err, SGM_ERR_NOMEM, "rk45: out of memory");
+    st->rms = (double *)(st + 1);
+    st->i0 = s->i;
+    st->ctl = sgm__ctl_pid(5, s->cfg.pcoeff, s->cfg.icoeff, s->cfg.dcoeff, s->cfg.accept_safety);
+    s->mstate = st;
+    state_reset(s, st);
+    return SGM_OK;
 }
 
 /* Attempts steps from (x, lam) until one is accepted (or the end is reached). */
 static sgm_status rk_advance(sgm__s *s, void *x, rk_state *st) {
-    void *xs = s->buf[B_XS], *x5 = s->buf[B_X5];
     sgm_status e;
     if (!st->k_valid) {
-        if ((e = eval_f(s, x, st->p_start, s->buf[st->kb[0]]))) return e;
+        if ((e = sgm__dp5_start(&st->dp, st->lam, x))) return e;
         st->k_valid = 1;
     }
     while (st->lam < st->lam_end) {
         if (++st->attempts > s->cfg.max_steps)
-            return sgm__fail(s->err, SGM_ERR_NO_CONVERGENCE,
-                             "rk45: %zu step attempts without reaching sigma=%g (at sigma=%g); "
+            return sgm__fail(s->err,
+                             st->cs.n_nonfinite ? SGM_ERR_NONFINITE : SGM_ERR_NO_CONVERGENCE,
+                             "rk45: %zu step attempts without reaching sigma=%g (at sigma=%g%s); "
                              "loosen rtol/atol or raise max_steps",
-                             s->cfg.max_steps, st->p_end.s, exp(-st->lam));
-        double left = st->lam_end - st->lam;
-        int last = st->h >= left;
-        double h = last ? left : st->h;
-        if (!(h > 1e-13 * fmax(1, fabs(st->lam))))
-            return sgm__fail(s->err, SGM_ERR_NO_CONVERGENCE,
-                             "rk45: step size underflow at sigma=%g", exp(-st->lam));
-        const void *in[8];
-        double cf[8];
-        void *K[NB_K];
-        for (int i = 0; i < NB_K; i++) K[i] = s->buf[st->kb[i]];
-        for (int i = 1; i < 6; i++) {
-            in[0] = x;
-            cf[0] = 1;
-            for (int j = 0; j < i; j++) {
-                in[j + 1] = K[j];
-                cf[j + 1] = h * A[i][j];
-            }
-            sgm__lc(s, xs, i + 1, cf, in);
-            if ((e = eval_f(s, xs, sgm__pt_from_lambda(s, st->lam + C[i] * h), K[i]))) return e;
-        }
-        /* 5th-order solution (b = last row of A; b2 = 0 is skipped) */
-        in[0] = x;
-        cf[0] = 1;
-        int k = 1;
-        for (int j = 0; j < 6; j++) {
-            if (A[6][j] == 0) continue;
-            in[k] = K[j];
-            cf[k++] = h * A[6][j];
-        }
-        sgm__lc(s, x5, k, cf, in);
-        sgm__pt pn = last ? st->p_end : sgm__pt_from_lambda(s, st->lam + h);
-        if ((e = eval_f(s, x5, pn, K[6]))) return e;
-        /* 4th-order embedded solution into xs */
-        in[0] = x;
-        cf[0] = 1;
-        k = 1;
-        for (int j = 0; j < 7; j++) {
-            if (BS[j] == 0) continue;
-            in[k] = K[j];
-            cf[k++] = h * BS[j];
-        }
-        sgm__lc(s, xs, k, cf, in);
-        sgm__err_rms(s, x5, xs, x, s->cfg.atol, s->cfg.rtol, st->rms);
+                             s->cfg.max_steps, st->p_end.s, exp(-st->lam),
+                             st->cs.n_nonfinite ? ", non-finite error estimates" : "");
+        double h = sgm__ctl_clip(st->lam, st->lam_end, st->h, &st->last);
+        if (sgm__ctl_underflow(st->lam, h))
+            return sgm__fail(s->err,
+                             st->cs.n_nonfinite ? SGM_ERR_NONFINITE : SGM_ERR_NO_CONVERGENCE,
+                             "rk45: step size underflow at sigma=%g%s", exp(-st->lam),
+                             st->cs.n_nonfinite ? " (non-finite error estimates)" : "");
         double error;
-        if (s->n == 1) {
-            error = st->rms[0];
-        } else {
-            double acc = 0;
-            for (size_t r = 0; r < s->n; r++) acc += st->rms[r] * st->rms[r];
-            error = sqrt(acc / (double)s->n);
-        }
-        if (propose(s, st, error)) {
-            sgm__copy(s, x, x5);
-            int t = st->kb[0];
-            st->kb[0] = st->kb[6];
-            st->kb[6] = t;
-            st->lam = last ? st->lam_end : st->lam + h;
+        if ((e = sgm__dp5_step(&st->dp, st->lam, h, x, &error))) return e;
+        if (sgm__ctl_propose(&st->ctl, &st->cs, error, &st->h)) {
+            sgm__copy(s, x, st->dp.y5);
+            sgm__dp5_accept(&st->dp);
+            st->lam = st->last ? st->lam_end : st->lam + h;
             s->stats.last_h = h;
             st->accepted++;
             return SGM_OK;
@@ -228,7 +187,7 @@ static sgm_status rk_advance(sgm__s *s, void *x, rk_state *st) {
 /* At the end: if the schedule ends at s = 0, x = x + K (= D at the last
  * nonzero point); then mark the run finished. */
 static void rk_finish(sgm__s *s, void *x, rk_state *st) {
-    if (s->pts[s->n_pts - 1].s == 0) sgm__lc2(s, x, 1, x, 1, s->buf[st->kb[0]]);
+    if (s->pts[s->n_pts - 1].s == 0) sgm__lc2(s, x, 1, x, 1, st->dp.k[0]);
 }
 
 static sgm_status rk_step(sgm__s *s, void *x) {
@@ -254,7 +213,7 @@ static sgm_status rk_step(sgm__s *s, void *x) {
         state_reset(s, st);
         while (!e && st->lam < st->lam_end) e = rk_advance(s, xr, st);
         steps += st->accepted;
-        if (!e && !st->k_valid) e = eval_f(s, xr, st->p_start, s->buf[st->kb[0]]);
+        if (!e && !st->k_valid) e = sgm__dp5_start(&st->dp, st->lam, xr);
         if (!e) rk_finish(s, xr, st);
     }
     s->n = n;
