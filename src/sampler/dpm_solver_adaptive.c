@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "sampler_internal.h"
+#include "step_control.h"
 
 /* DPM-Solver dpm_solver_adaptive: DPM-Solver-12 (order 2) or -23 (order 3)
  * in lambda; E = max over the batch (or the one row) of
@@ -19,18 +20,24 @@
  * same t), so the NFE count is lower with identical results. With
  * SGM_NORM_PER_SAMPLE every row runs its own controller through a one-row
  * view (s->n = 1), so results do not depend on the batch; one call of step
- * makes one attempt on every unfinished row. */
+ * makes one attempt on every unfinished row. The step rule is the shared
+ * controller's (step_control.h, sgm__ctl_dpm_solver); a non-finite error
+ * estimate rejects the attempt and shrinks h, and the row fails with
+ * SGM_ERR_NONFINITE once h underflows. */
 typedef struct {
     sgm__pt cur;     /* where the row's state is */
     double h;        /* next trial step in lambda */
     int done, have_m;
     size_t attempts;
+    sgm__ctl_state cs;
 } ad_row;
 
 typedef struct {
     sgm__pt target;  /* end of the adaptive integration (s > 0) */
     int zero_end;    /* schedule ends at s = 0: a final x = D step */
     size_t nrows;    /* 1 (batch norm) or n (per sample) */
+    sgm__ctl ctl;
+    double *rv;      /* [n] per-row error norms (in the same block) */
     ad_row rows[];
 } ad_state;
 
@@ -42,10 +49,12 @@ static int ad_row_done(const ad_state *a, const ad_row *r) {
 
 static sgm_status ad_begin(sgm__s *s, void *x) {
     size_t nr = s->cfg.error_norm == SGM_NORM_BATCH ? 1 : s->n;
-    ad_state *a = calloc(1, sizeof *a + nr * sizeof(ad_row));
+    ad_state *a = calloc(1, sizeof *a + nr * sizeof(ad_row) + (s->n + 1) * sizeof(double));
     if (!a) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
     s->mstate = a;
     a->nrows = nr;
+    a->rv = (double *)(void *)(a->rows + nr);
+    a->ctl = sgm__ctl_dpm_solver(s->cfg.order, AD_THETA);
     sgm__pt last = s->pts[s->n_pts - 1];
     a->target = last;
     if (last.s == 0) {
@@ -59,6 +68,7 @@ static sgm_status ad_begin(sgm__s *s, void *x) {
     for (size_t r = 0; r < nr; r++) {
         a->rows[r].cur = sgm__cur(s);
         a->rows[r].h = s->cfg.h_init;
+        sgm__ctl_reset(&a->rows[r].cs);
         a->rows[r].done = ad_row_done(a, &a->rows[r]);
     }
     /* x_prev starts as x; it is kept in process coordinates (alpha x~), where
@@ -100,10 +110,7 @@ static sgm_status ad_attempt(sgm__s *s, ad_state *a, ad_row *r, void *x, void *x
         if (e) return e;
         sgm__dpm_ss_update(s, xh, x, P, M, 3, taylor, q);
     }
-    double rms[1];
-    double E = 0;
-    double *rv = s->n > 1 ? malloc(s->n * sizeof *rv) : rms;
-    if (!rv) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
+    double E = 0, *rv = a->rv;
     /* the error in process coordinates: x_low, x_high times alpha_t */
     void *xl_p = s->buf[SGM__DPM_XI], *xh_p = s->buf[SGM__DPM_D];
     sgm__lc2(s, xl_p, q.alpha, xl, 0, xl);
@@ -111,12 +118,9 @@ static sgm_status ad_attempt(sgm__s *s, ad_state *a, ad_row *r, void *x, void *x
     sgm__err_rms_dpm(s, xl_p, xh_p, xp, s->cfg.atol, s->cfg.rtol, rv);
     for (size_t i = 0; i < s->n; i++)
         if (rv[i] > E || isnan(rv[i])) E = rv[i];
-    if (rv != rms) free(rv);
-    if (isnan(E))
-        return sgm__fail(s->err, SGM_ERR_NONFINITE,
-                         "dpm_solver_adaptive: non-finite error estimate at t=%g", p.t);
     r->attempts++;
-    if (E <= 1) {
+    double hn = r->h;
+    if (sgm__ctl_propose(&a->ctl, &r->cs, E, &hn)) {
         sgm__copy(s, x, xh);
         sgm__copy(s, xp, xl_p);
         r->cur = q;
@@ -124,15 +128,22 @@ static sgm_status ad_attempt(sgm__s *s, ad_state *a, ad_row *r, void *x, void *x
         s->stats.last_h = h;
     } else {
         s->stats.n_reject++;
+        if (r->cs.n_nonfinite) r->have_m = 0; /* the model value at s may be the bad one */
     }
-    double f = E > 0 ? pow(E, -1.0 / order) : INFINITY;
-    double hn = AD_THETA * r->h * f, rest = a->target.lambda - r->cur.lambda;
+    double rest = a->target.lambda - r->cur.lambda;
     r->h = hn < rest ? hn : rest;
+    if (r->cs.n_nonfinite && sgm__ctl_underflow(r->cur.lambda, r->h))
+        return sgm__fail(s->err, SGM_ERR_NONFINITE,
+                         "dpm_solver_adaptive: non-finite error estimates at t=%g (the "
+                         "denoiser returns NaN or Inf)",
+                         p.t);
     if (ad_row_done(a, r)) r->done = 1;
     if (!r->done && r->attempts >= s->cfg.max_steps)
-        return sgm__fail(s->err, SGM_ERR_NO_CONVERGENCE,
-                         "dpm_solver_adaptive: no convergence after %zu attempts (t=%g)",
-                         r->attempts, r->cur.t);
+        return sgm__fail(s->err,
+                         r->cs.n_nonfinite ? SGM_ERR_NONFINITE : SGM_ERR_NO_CONVERGENCE,
+                         "dpm_solver_adaptive: no convergence after %zu attempts (t=%g)%s",
+                         r->attempts, r->cur.t,
+                         r->cs.n_nonfinite ? ", non-finite error estimates" : "");
     return SGM_OK;
 }
 

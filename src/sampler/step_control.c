@@ -8,19 +8,26 @@
 #include <math.h>
 
 sgm__ctl sgm__ctl_standard(double order, double safety, double fac_min, double fac_max) {
-    sgm__ctl c = {SGM__CTL_STANDARD, order, safety, fac_min, fac_max, {0, 0, 0}, 0};
+    sgm__ctl c = {SGM__CTL_STANDARD, order, safety, fac_min, fac_max, {0, 0, 0}, 0, fac_min};
+    return c;
+}
+
+sgm__ctl sgm__ctl_dpm_solver(double order, double theta) {
+    sgm__ctl c = sgm__ctl_standard(order, theta, 0, INFINITY);
+    c.nonfinite_shrink = 0.2;
     return c;
 }
 
 sgm__ctl sgm__ctl_pid(double order, double pcoeff, double icoeff, double dcoeff,
                       double accept_safety) {
-    sgm__ctl c = {SGM__CTL_PID, order, 0, 0, 0, {0, 0, 0}, accept_safety};
+    sgm__ctl c = {SGM__CTL_PID, order, 0, 0, 0, {0, 0, 0}, accept_safety, 0};
     c.b[0] = (pcoeff + icoeff + dcoeff) / order;
     c.b[1] = -(pcoeff + 2 * dcoeff) / order;
     c.b[2] = dcoeff / order;
     /* the limiter's range is (1 - pi/2, 1 + pi/2); on [0, inf) it is >= 1 - pi/4 */
     c.fac_min = 1 + atan(-1.0);
     c.fac_max = 1 + 1.5707963267948966;
+    c.nonfinite_shrink = c.fac_min;
     return c;
 }
 
@@ -35,7 +42,7 @@ int sgm__ctl_propose(const sgm__ctl *c, sgm__ctl_state *st, double err, double *
         /* NaN, Inf (or a negative value, which no norm gives): no information
          * on the error's size, so the history is left alone */
         st->n_nonfinite++;
-        *h *= c->fac_min;
+        *h *= c->nonfinite_shrink;
         return 0;
     }
     st->n_nonfinite = 0;

@@ -1,6 +1,7 @@
 /* step_control.h - the adaptive step size controller of the adaptive ODE
  * solvers: the rk45 sampler (rk45.c), k-diffusion's dpm_adaptive
- * (kd_dpm_solver.c) and the likelihood ODE (src/eval/nll.c). One error norm
+ * (kd_dpm_solver.c), DPM-Solver's dpm_solver_adaptive
+ * (dpm_solver_adaptive.c) and the likelihood ODE (src/eval/nll.c). One error norm
  * in, accept / reject and the next step size out. Internal to the library
  * (include from src/sampler and src/eval only).
  *
@@ -22,7 +23,8 @@
  *
  * Non-finite errors (NaN, +-Inf, or negative): always rejected, never fed to
  * the formula or the history, and h shrinks by the form's smallest factor
- * (fac_min; for PID the limiter's floor limiter(0) = 1 - pi/4). The state
+ * (fac_min; for PID the limiter's floor limiter(0) = 1 - pi/4; 0.2 for
+ * the unbounded DPM-Solver rule: nonfinite_shrink). The state
  * counts consecutive ones (n_nonfinite) so that a solver that runs out of
  * step size or attempts can say that non-finite values were the cause.
  *
@@ -42,6 +44,7 @@ typedef struct sgm__ctl {
     double safety, fac_min, fac_max; /* STANDARD */
     double b[3];                     /* PID exponents b1, b2, b3 */
     double accept_safety;            /* PID: accept when the factor >= this */
+    double nonfinite_shrink;         /* h factor on a non-finite error (default fac_min) */
 } sgm__ctl;
 
 /* Per-integration controller state. */
@@ -53,6 +56,11 @@ typedef struct sgm__ctl_state {
 
 /* HNW II.4 (4.13) with safety factor, factor bounds and exponent 1/order. */
 sgm__ctl sgm__ctl_standard(double order, double safety, double fac_min, double fac_max);
+/* DPM-Solver's adaptive rule (Lu et al. 2022, alg. 4): the STANDARD form
+ * with safety theta and no factor bounds, h <- theta h E^(-1/order) (E = 0:
+ * unbounded, the caller clips to the end); a non-finite error shrinks h by
+ * 0.2 (HNW's fac_min). */
+sgm__ctl sgm__ctl_dpm_solver(double order, double theta);
 /* k-diffusion PIDStepSizeController with exponent denominator `order`. */
 sgm__ctl sgm__ctl_pid(double order, double pcoeff, double icoeff, double dcoeff,
                       double accept_safety);
