@@ -43,23 +43,14 @@
 
 static uint64_t g_stream = 1;
 
-static float *falloc(size_t n) {
-    float *p = calloc(n ? n : 1, sizeof(float));
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
 static float *frand(size_t n, float lo, float hi) {
-    float *p = falloc(n);
+    float *p = tu_falloc(n);
     sgm_nn_fill_uniform(p, n, lo, hi, 4321, g_stream++);
     return p;
 }
 
 static float *fcopy(const float *a, size_t n) {
-    float *p = falloc(n);
+    float *p = tu_falloc(n);
     memcpy(p, a, n * sizeof(float));
     return p;
 }
@@ -73,7 +64,7 @@ static const float canary_value = 1234.5f;
 
 static float *nan_scratch(const sgm_nn_conv2d_plan *p) {
     size_t n = sgm_nn_conv2d_plan_scratch_size(p);
-    float *s = falloc(n + CANARY);
+    float *s = tu_falloc(n + CANARY);
     for (size_t i = 0; i < n; i++) s[i] = NAN;
     for (size_t i = n; i < n + CANARY; i++) s[i] = canary_value;
     return s;
@@ -211,20 +202,20 @@ static results run_backend(const layer *l, sgm_nn_conv2d_backend be, const prefi
     CHECK(sgm_nn_conv2d_plan_backend(p) == be, "%s: plan reports %s, asked %s", l->name,
           bname(sgm_nn_conv2d_plan_backend(p)), bname(be));
     int N = l->d.N;
-    r.y = falloc(l->ny), r.y_nb = falloc(l->ny);
+    r.y = tu_falloc(l->ny), r.y_nb = tu_falloc(l->ny);
     fwd(p, r.y, l, l->x, 1, N);
     fwd(p, r.y_nb, l, l->x, 0, N);
-    r.dx = falloc(l->nx), r.dw = falloc(l->nw), r.db = falloc(l->nb);
+    r.dx = tu_falloc(l->nx), r.dw = tu_falloc(l->nw), r.db = tu_falloc(l->nb);
     bwd(p, r.dx, r.dw, r.db, l, N);
     r.dx_acc = fcopy(P->dx, l->nx), r.dw_acc = fcopy(P->dw, l->nw), r.db_acc = fcopy(P->db, l->nb);
     bwd(p, r.dx_acc, r.dw_acc, r.db_acc, l, N);
-    r.dx_vjp = falloc(l->nx);
+    r.dx_vjp = tu_falloc(l->nx);
     bwd(p, r.dx_vjp, NULL, NULL, l, N);
-    r.dw_only = falloc(l->nw), r.db_only = falloc(l->nb);
+    r.dw_only = tu_falloc(l->nw), r.db_only = tu_falloc(l->nb);
     bwd(p, NULL, r.dw_only, r.db_only, l, N);
-    r.db_alone = falloc(l->nb);
+    r.db_alone = tu_falloc(l->nb);
     bwd(p, NULL, NULL, r.db_alone, l, N);
-    r.dx_set = falloc(l->nx), r.dw_set = fcopy(P->dw, l->nw), r.db_set = fcopy(P->db, l->nb);
+    r.dx_set = tu_falloc(l->nx), r.dw_set = fcopy(P->dw, l->nw), r.db_set = fcopy(P->db, l->nb);
     for (size_t i = 0; i < l->nx; i++) r.dx_set[i] = NAN;
     bwd_mode(p, r.dx_set, r.dw_set, r.db_set, l, l->x, N, 1);
     sgm_nn_conv2d_plan_free(p);
@@ -334,9 +325,9 @@ static void check_batches(const char *name, sgm_nn_conv2d_dims d, sgm_nn_conv2d_
     if (!p) goto done;
     static const int seq[] = {6, 2, 1, 6, 3, 1, 2};
     size_t xs = l.nx / (size_t)d.N, ys = l.ny / (size_t)d.N;
-    float *y = falloc(l.ny), *y2 = falloc(l.ny), *yf = falloc(l.ny);
-    float *dx = falloc(l.nx), *dw = falloc(l.nw), *db = falloc(l.nb);
-    float *dx2 = falloc(l.nx), *dw2 = falloc(l.nw), *db2 = falloc(l.nb);
+    float *y = tu_falloc(l.ny), *y2 = tu_falloc(l.ny), *yf = tu_falloc(l.ny);
+    float *dx = tu_falloc(l.nx), *dw = tu_falloc(l.nw), *db = tu_falloc(l.nb);
+    float *dx2 = tu_falloc(l.nx), *dw2 = tu_falloc(l.nw), *db2 = tu_falloc(l.nb);
     for (size_t k = 0; k < sizeof seq / sizeof seq[0]; k++) {
         int n = seq[k];
         size_t ny = ys * (size_t)n, nx = xs * (size_t)n;
@@ -388,11 +379,11 @@ static void check_keep_input(const char *name, sgm_nn_conv2d_dims d, sgm_nn_conv
     layer l = layer_make(name, d);
     float *x2 = frand(l.nx, -1, 1), *buf = fcopy(l.x, l.nx);
     sgm_nn_conv2d_plan *r = plan_new(&d, be), *k = plan_new(&d, be);
-    float *y = falloc(l.ny);
+    float *y = tu_falloc(l.ny);
     float *g[2][3]; /* [reference, keep][dx, dw, db] */
     size_t n3[3] = {l.nx, l.nw, l.nb};
     for (int a = 0; a < 2; a++)
-        for (int t = 0; t < 3; t++) g[a][t] = falloc(n3[t]);
+        for (int t = 0; t < 3; t++) g[a][t] = tu_falloc(n3[t]);
     if (!r || !k) goto done;
     sgm_nn_conv2d_plan_keep_input(k, 1);
     const char *b = bname(be);
@@ -469,7 +460,7 @@ static double row_independence(const char *name, sgm_nn_conv2d_dims d, sgm_nn_co
     sgm_nn_conv2d_plan *p = plan_new(&d, be);
     if (!p) goto done;
     size_t xs = l.nx / 7, ys = l.ny / 7;
-    float *y = falloc(l.ny), *y1 = falloc(ys);
+    float *y = tu_falloc(l.ny), *y1 = tu_falloc(ys);
     fwd(p, y, &l, l.x, 1, 7);
     for (int r = 0; r < 7; r++) {
         fwd(p, y1, &l, l.x + (size_t)r * xs, 1, 1);
@@ -492,7 +483,7 @@ static void check_errors(sgm_nn_conv2d_backend be) {
         layer_free(&l);
         return;
     }
-    float *y = falloc(l.ny), *dx = falloc(l.nx), *dw = falloc(l.nw), *db = falloc(l.nb);
+    float *y = tu_falloc(l.ny), *dx = tu_falloc(l.nx), *dw = tu_falloc(l.nw), *db = tu_falloc(l.nb);
     float *s = nan_scratch(p);
     sgm_error err;
     const char *b = bname(be);
@@ -540,7 +531,7 @@ static void check_errors(sgm_nn_conv2d_backend be) {
     CHECK(sgm_nn_conv2d_plan_forward(p, y, s, l.x, l.w, l.b, 0, NULL) == SGM_ERR_SHAPE,
           "%s: NULL err", b);
     /* a failed call leaves the plan usable and a good call after it works */
-    float *y2 = falloc(l.ny);
+    float *y2 = tu_falloc(l.ny);
     fwd(p, y, &l, l.x, 1, 3);
     sgm_nn_conv2d_plan *q = plan_new(&d, be);
     if (q) {
@@ -637,7 +628,7 @@ static void gradcheck(const char *name, sgm_nn_conv2d_dims d, sgm_nn_conv2d_back
     layer l = layer_make(name, d);
     sgm_nn_conv2d_plan *p = plan_new(&d, be);
     if (!p) goto done;
-    float *y = falloc(l.ny), *dx = falloc(l.nx), *dw = falloc(l.nw), *db = falloc(l.nb);
+    float *y = tu_falloc(l.ny), *dx = tu_falloc(l.nx), *dw = tu_falloc(l.nw), *db = tu_falloc(l.nb);
     bwd(p, dx, dw, db, &l, d.N);
     float *xs[3] = {l.x, l.w, l.b}, *gs[3] = {dx, dw, db};
     size_t ns[3] = {l.nx, l.nw, l.nb};

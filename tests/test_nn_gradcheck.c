@@ -51,21 +51,12 @@ struct gc {
 
 static uint64_t g_stream = 1;
 
-static float *falloc(size_t n) {
-    float *p = calloc(n ? n : 1, sizeof(float));
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
 static void gc_init(gc *g, const char *name, size_t nout, double h) {
     memset(g, 0, sizeof *g);
     g->name = name;
     g->nout = nout;
-    g->out = falloc(nout);
-    g->dout = falloc(nout);
+    g->out = tu_falloc(nout);
+    g->dout = tu_falloc(nout);
     g->h = h;
 }
 
@@ -74,14 +65,14 @@ static float *gc_tensor(gc *g, const char *name, size_t n, float lo, float hi) {
     int i = g->nt++;
     g->tname[i] = name;
     g->n[i] = n;
-    g->x[i] = falloc(n);
-    g->dx[i] = falloc(n);
+    g->x[i] = tu_falloc(n);
+    g->dx[i] = tu_falloc(n);
     sgm_nn_fill_uniform(g->x[i], n, lo, hi, 1234, g_stream++);
     return g->x[i];
 }
 
 static float *gc_cache(gc *g, int k, size_t n) {
-    g->cache[k] = falloc(n);
+    g->cache[k] = tu_falloc(n);
     return g->cache[k];
 }
 
@@ -111,7 +102,7 @@ static void gc_run(gc *g, double rtol, double atol) {
     for (int i = 0; i < g->nt; i++) sgm_nn_zero(g->dx[i], g->n[i]);
     g->bwd(g, 0);
     for (int i = 0; i < g->nt; i++) {
-        ref[i] = falloc(g->n[i]);
+        ref[i] = tu_falloc(g->n[i]);
         memcpy(ref[i], g->dx[i], g->n[i] * sizeof(float));
     }
     /* accumulate-into: a second backward doubles every gradient. Kernels that

@@ -23,100 +23,21 @@
 #include <string.h>
 
 #include "sgm/sgm_nn.h"
+#include "test_fixture.h"
 #include "test_util.h"
 
 /* ------------------------------------------------------------ fixture --- */
 
-#define FX_MAX_REC 64
-
-typedef struct fx_rec {
-    char name[64];
-    int ndim;
-    size_t shape[8];
-    size_t count;
-    double *data; /* every dtype converted to double */
-} fx_rec;
-
-typedef struct fx {
-    char path[512];
-    int n;
-    fx_rec rec[FX_MAX_REC];
-} fx;
-
-static int rd_u32(FILE *f, uint32_t *v) {
-    unsigned char b[4];
-    if (fread(b, 1, 4, f) != 4) return -1;
-    *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    return 0;
-}
-
 /* 0 on success; on failure prints why and returns -1 */
 static int fx_load(const char *name, fx *x) {
-    char rel[256];
+    char rel[256], path[512];
     snprintf(rel, sizeof rel, "tests/data/nn/%s.bin", name);
-    tu_src(rel, x->path, sizeof x->path);
-    memset(x->rec, 0, sizeof x->rec);
-    x->n = 0;
-    FILE *f = fopen(x->path, "rb");
-    if (!f) {
-        fprintf(stderr, "%s: cannot open (regenerate with tools/ref/gen_nn.py)\n", x->path);
-        return -1;
-    }
-    char magic[8];
-    uint32_t ver, cnt;
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "SGMNNFX\0", 8) || rd_u32(f, &ver) ||
-        ver != 1 || rd_u32(f, &cnt) || cnt > FX_MAX_REC)
-        goto bad;
-    for (uint32_t r = 0; r < cnt; r++) {
-        fx_rec *rc = &x->rec[x->n++];
-        uint32_t len, dt, nd;
-        if (rd_u32(f, &len) || len >= sizeof rc->name || fread(rc->name, 1, len, f) != len)
-            goto bad;
-        rc->name[len] = 0;
-        if (rd_u32(f, &dt) || dt > 2 || rd_u32(f, &nd) || nd > 8) goto bad;
-        rc->ndim = (int)nd;
-        rc->count = 1;
-        for (uint32_t i = 0; i < nd; i++) {
-            uint32_t s;
-            if (rd_u32(f, &s)) goto bad;
-            rc->shape[i] = s;
-            rc->count *= s;
-        }
-        rc->data = malloc((rc->count ? rc->count : 1) * sizeof(double));
-        if (!rc->data) goto bad;
-        for (size_t i = 0; i < rc->count; i++) {
-            if (dt == 1) {
-                double v;
-                if (fread(&v, 8, 1, f) != 1) goto bad;
-                rc->data[i] = v;
-            } else if (dt == 0) {
-                float v;
-                if (fread(&v, 4, 1, f) != 1) goto bad;
-                rc->data[i] = v;
-            } else {
-                int32_t v;
-                if (fread(&v, 4, 1, f) != 1) goto bad;
-                rc->data[i] = v;
-            }
-        }
-    }
-    if (fgetc(f) != EOF) goto bad; /* the file must end after the last record */
-    fclose(f);
-    return 0;
-bad:
-    fclose(f);
-    fprintf(stderr, "%s: malformed fixture\n", x->path);
-    return -1;
-}
-
-static void fx_free(fx *x) {
-    for (int i = 0; i < x->n; i++) free(x->rec[i].data);
-    x->n = 0;
+    return fx_open(tu_src(rel, path, sizeof path), "tools/ref/gen_nn.py", x);
 }
 
 static const fx_rec *fx_get(const fx *x, const char *name) {
-    for (int i = 0; i < x->n; i++)
-        if (!strcmp(x->rec[i].name, name)) return &x->rec[i];
+    const fx_rec *r = fx_find(x, name);
+    if (r) return r;
     fprintf(stderr, "%s: no record '%s'\n", x->path, name);
     exit(2); /* a fixture / test mismatch is a broken test, not a failed check */
 }

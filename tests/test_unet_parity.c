@@ -10,81 +10,12 @@
 #include <string.h>
 
 #include "sgm/sgm_unet.h"
+#include "test_fixture.h"
 #include "test_util.h"
 
-typedef struct rec {
-    char name[96];
-    size_t count;
-    double *data;
-} rec;
-
-static rec recs[512];
-static int n_recs;
-
-static int rd_u32(FILE *f, uint32_t *v) {
-    unsigned char b[4];
-    if (fread(b, 1, 4, f) != 4) return -1;
-    *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    return 0;
-}
-
-/* the SGMNNFX container of tools/ref/gen_nn.py */
-static int load(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    char magic[8];
-    uint32_t ver, cnt;
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "SGMNNFX\0", 8) || rd_u32(f, &ver) ||
-        ver != 1 || rd_u32(f, &cnt) || cnt > 512)
-        goto bad;
-    for (uint32_t r = 0; r < cnt; r++) {
-        rec *rc = &recs[n_recs++];
-        uint32_t len, dt, nd;
-        if (rd_u32(f, &len) || len >= sizeof rc->name || fread(rc->name, 1, len, f) != len)
-            goto bad;
-        rc->name[len] = 0;
-        if (rd_u32(f, &dt) || dt > 2 || rd_u32(f, &nd) || nd > 8) goto bad;
-        rc->count = 1;
-        for (uint32_t i = 0; i < nd; i++) {
-            uint32_t s;
-            if (rd_u32(f, &s)) goto bad;
-            rc->count *= s;
-        }
-        rc->data = malloc((rc->count ? rc->count : 1) * sizeof(double));
-        if (!rc->data) goto bad;
-        for (size_t i = 0; i < rc->count; i++) {
-            if (dt == 1) {
-                if (fread(&rc->data[i], 8, 1, f) != 1) goto bad;
-            } else {
-                unsigned char b[4];
-                if (fread(b, 1, 4, f) != 4) goto bad;
-                uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                             (uint32_t)b[3] << 24;
-                if (dt == 0) {
-                    float v;
-                    memcpy(&v, &u, 4);
-                    rc->data[i] = v;
-                } else {
-                    int32_t v;
-                    memcpy(&v, &u, 4);
-                    rc->data[i] = v;
-                }
-            }
-        }
-    }
-    if (fgetc(f) != EOF) goto bad;
-    fclose(f);
-    return 0;
-bad:
-    fclose(f);
-    return -1;
-}
-
-static const rec *get(const char *name) {
-    for (int i = 0; i < n_recs; i++)
-        if (!strcmp(recs[i].name, name)) return &recs[i];
-    return NULL;
-}
+typedef fx_rec rec;
+static fx g_fx;
+static const rec *get(const char *name) { return fx_find(&g_fx, name); }
 
 /* Worst element of got vs want under |g - w| <= rtol |w| + atol_rel max|w|.
  * rtol 1e-4 is the issue's bar. The absolute floor 1e-5 max|w| exists
@@ -114,10 +45,7 @@ static void cmp(const char *be, const char *what, const float *got, const rec *w
 int main(void) {
     char path[512];
     tu_src("tests/data/unet/unet_tiny.bin", path, sizeof path);
-    if (load(path) != 0) {
-        fprintf(stderr, "%s: missing or malformed (regenerate with tools/ref/gen_unet.py)\n", path);
-        return 2;
-    }
+    if (fx_open(path, "tools/ref/gen_unet.py", &g_fx) != 0) return 2;
     const rec *cf = get("cfg");
     if (!cf || cf->count != 17) return 2;
     const double *v = cf->data;
@@ -135,7 +63,7 @@ int main(void) {
     if (!u.params) TEST_MAIN_END();
     /* parameters by name: every C tensor has a PyTorch twin and vice versa */
     int n_p = 0;
-    for (int i = 0; i < n_recs; i++) n_p += strncmp(recs[i].name, "p:", 2) == 0;
+    for (int i = 0; i < g_fx.n; i++) n_p += strncmp(g_fx.rec[i].name, "p:", 2) == 0;
     CHECK(n_p == u.n_tensors, "PyTorch has %d tensors, C %d", n_p, u.n_tensors);
     for (int i = 0; i < u.n_tensors; i++) {
         char nm[128];
@@ -211,6 +139,6 @@ int main(void) {
     free(dx2);
     free(x), free(out), free(dout), free(dx);
     sgm_unet_free(&u);
-    for (int i = 0; i < n_recs; i++) free(recs[i].data);
+    fx_free(&g_fx);
     TEST_MAIN_END();
 }

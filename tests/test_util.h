@@ -37,6 +37,17 @@ static int tu_pass = 0, tu_fail = 0;
         return tu_fail ? 1 : 0;                                           \
     } while (0)
 
+/* n zeroed floats (at least one); exits 2 when out of memory (a broken
+ * test, not a failed check) */
+static inline float *tu_falloc(size_t n) {
+    float *p = calloc(n ? n : 1, sizeof(float));
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
 /* path under the source tree (SGM_SOURCE_DIR is set by CTest) */
 static inline const char *tu_src(const char *rel, char *buf, size_t n) {
     const char *root = getenv("SGM_SOURCE_DIR");

@@ -51,10 +51,13 @@ typedef struct rc_dmodel {
 } rc_dmodel;
 int rc_dmodel_fn(const sgm_eval *q, void *out, void *user);
 int rc_diffusers_process(refcase *rc, const cJSON *cfg, sgm_process **p);
-/* schedule from the case's timesteps [nt] and float32 sigmas [ns = nt + 1]
- * (takes ownership of ts and sg) */
-int rc_diffusers_array_schedule(refcase *rc, const sgm_process *p, double *ts, size_t nt,
-                                double *sg, size_t ns, sgm_schedule **out);
+/* schedule from the case's timesteps [n] and float32 sigmas [n + 1] (uniq:
+ * consecutive duplicates removed first, as in PNDM's PLMS list and Heun's
+ * interleaved arrays) */
+int rc_diffusers_array_schedule(refcase *rc, const sgm_process *p, int uniq,
+                                sgm_schedule **out);
+/* rc_vec with consecutive duplicates removed */
+double *rc_uniq_vec(const cJSON *j, const char *path, size_t *n);
 /* Stores a 1-D output vector (schedule cases). Copies v. */
 int rc_set_vec(refcase *rc, const double *v, size_t n);
 

@@ -25,17 +25,6 @@ int refcase_diffusers_dpm(refcase *rc);
 
 /* ---- case helpers ---- */
 
-/* consecutive duplicates removed (PNDM's PLMS list, Heun's interleaved arrays) */
-static double *uniq_vec(const cJSON *j, const char *path, size_t *n) {
-    double *v = rc_vec(j, path, n);
-    if (!v) return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < *n; i++)
-        if (k == 0 || v[k - 1] != v[i]) v[k++] = v[i];
-    *n = k;
-    return v;
-}
-
 /* DDIM / PNDM: the library's spacing, checked against the case's timesteps */
 static int ddim_grid_schedule(refcase *rc, const cJSON *cfg, const sgm_process *p,
                               sgm_schedule **out) {
@@ -52,7 +41,7 @@ static int ddim_grid_schedule(refcase *rc, const cJSON *cfg, const sgm_process *
     sc.final_point = rc_num(cfg, "set_alpha_to_one", 1) ? SGM_FINAL_ZERO : SGM_FINAL_SIGMA_MIN;
     if (sgm_schedule_create(&sc, p, out, &rc->err)) return 1;
     size_t nt = 0;
-    double *ts = uniq_vec(rc->json, "timesteps", &nt);
+    double *ts = rc_uniq_vec(rc->json, "timesteps", &nt);
     int bad = !ts || (*out)->n < nt;
     for (size_t i = 0; !bad && i < nt; i++)
         if (fabs(sgm_process_t_to_timestep(p, (*out)->t[i]) - ts[i]) > 1e-9) bad = 1;
@@ -63,14 +52,6 @@ static int ddim_grid_schedule(refcase *rc, const cJSON *cfg, const sgm_process *
         return rc_fail(rc, "spacing '%s' does not reproduce the case's timesteps", sp);
     }
     return 0;
-}
-
-/* sigma-based classes: the case's timesteps and float32 sigmas */
-static int array_schedule(refcase *rc, const sgm_process *p, sgm_schedule **out) {
-    size_t nt = 0, ns = 0;
-    double *ts = uniq_vec(rc->json, "timesteps", &nt);
-    double *sg = uniq_vec(rc->json, "sigmas", &ns);
-    return rc_diffusers_array_schedule(rc, p, ts, nt, sg, ns, out);
 }
 
 int refcase_diffusers(refcase *rc) {
@@ -138,7 +119,7 @@ int refcase_diffusers(refcase *rc) {
     sgm_process *p = NULL;
     if (rc_diffusers_process(rc, cfg, &p)) return 1;
     sgm_schedule *sched = NULL;
-    int bad = ddim_grid ? ddim_grid_schedule(rc, cfg, p, &sched) : array_schedule(rc, p, &sched);
+    int bad = ddim_grid ? ddim_grid_schedule(rc, cfg, p, &sched) : rc_diffusers_array_schedule(rc, p, 1, &sched);
     rc_dmodel m = {rc->gmm, p, pred};
     size_t cnt = rc->init.ndim == 2 ? rc->init.shape[0] * rc->init.shape[1] : 0;
     if (!bad && sigma_space) /* VE sample -> process coordinates */

@@ -20,13 +20,6 @@
 
 int refcase_diffusers_dpm(refcase *rc);
 
-static int dd_schedule(refcase *rc, const sgm_process *p, sgm_schedule **out) {
-    size_t nt = 0, ns = 0;
-    double *ts = rc_vec(rc->json, "timesteps", &nt);
-    double *sg = rc_vec(rc->json, "sigmas", &ns);
-    return rc_diffusers_array_schedule(rc, p, ts, nt, sg, ns, out);
-}
-
 int refcase_diffusers_dpm(refcase *rc) {
     const char *cls = rc_str(rc->json, "scheduler.class", "");
     const cJSON *cfg = rc_get(rc->json, "scheduler.config");
@@ -65,7 +58,7 @@ int refcase_diffusers_dpm(refcase *rc) {
     if (rc_diffusers_process(rc, cfg, &p)) return 1;
     m.p = p;
     sgm_schedule *sched = NULL;
-    int bad = dd_schedule(rc, p, &sched);
+    int bad = rc_diffusers_array_schedule(rc, p, 0, &sched);
     sgm_denoiser den = {rc_dmodel_fn, &m, m.pred};
     if (!bad) bad = rc_run(rc, p, sched, &sc, &den);
     sgm_schedule_free(sched);

@@ -46,8 +46,22 @@ int rc_diffusers_process(refcase *rc, const cJSON *cfg, sgm_process **p) {
     return sgm_process_create(&pc, p, &rc->err) != SGM_OK;
 }
 
-int rc_diffusers_array_schedule(refcase *rc, const sgm_process *p, double *ts, size_t nt,
-                                double *sg, size_t ns, sgm_schedule **out) {
+/* consecutive duplicates removed (PNDM's PLMS list, Heun's interleaved arrays) */
+double *rc_uniq_vec(const cJSON *j, const char *path, size_t *n) {
+    double *v = rc_vec(j, path, n);
+    if (!v) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (k == 0 || v[k - 1] != v[i]) v[k++] = v[i];
+    *n = k;
+    return v;
+}
+
+int rc_diffusers_array_schedule(refcase *rc, const sgm_process *p, int uniq,
+                                sgm_schedule **out) {
+    size_t nt = 0, ns = 0;
+    double *ts = uniq ? rc_uniq_vec(rc->json, "timesteps", &nt) : rc_vec(rc->json, "timesteps", &nt);
+    double *sg = uniq ? rc_uniq_vec(rc->json, "sigmas", &ns) : rc_vec(rc->json, "sigmas", &ns);
     int bad = 0;
     if (!ts || !sg || ns != nt + 1) {
         bad = rc_fail(rc, "case needs timesteps [n] and sigmas [n + 1] (got %zu, %zu)", nt, ns);

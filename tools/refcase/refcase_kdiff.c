@@ -8,6 +8,16 @@
 
 #include "refcase.h"
 
+/* k-diffusion works in sigma alone: a VE process whose range covers every
+ * case (sigma in [1e-6, 1e6]); NULL with rc->err set on failure */
+static sgm_process *kd_process(refcase *rc) {
+    sgm_process_config pc = sgm_process_config_default(SGM_PROCESS_VE);
+    pc.sigma_min = 1e-6;
+    pc.sigma_max = 1e6;
+    sgm_process *p = NULL;
+    return sgm_process_create(&pc, &p, &rc->err) == SGM_OK ? p : NULL;
+}
+
 static int schedule_case(refcase *rc) {
     const char *fn = rc_str(rc->json, "function", "");
     sgm_schedule_kind kind;
@@ -25,11 +35,8 @@ static int schedule_case(refcase *rc) {
     c.vp_beta_min = rc_num(rc->json, "kwargs.beta_min", c.vp_beta_min);
     c.vp_eps_s = rc_num(rc->json, "kwargs.eps_s", c.vp_eps_s);
     c.final_point = SGM_FINAL_ZERO;
-    sgm_process_config pc = sgm_process_config_default(SGM_PROCESS_VE);
-    pc.sigma_min = 1e-6;
-    pc.sigma_max = 1e6;
-    sgm_process *p = NULL;
-    if (sgm_process_create(&pc, &p, &rc->err)) return 1;
+    sgm_process *p = kd_process(rc);
+    if (!p) return 1;
     sgm_schedule *s = NULL;
     int bad = sgm_schedule_create(&c, p, &s, &rc->err) != SGM_OK;
     if (!bad) bad = rc_set_vec(rc, s->sigma, s->n);
@@ -83,11 +90,8 @@ int refcase_kdiff(refcase *rc) {
     /* k-diffusion's adaptive controller measures the error over the whole batch */
     cfg.error_norm = SGM_NORM_BATCH;
 
-    sgm_process_config pc = sgm_process_config_default(SGM_PROCESS_VE);
-    pc.sigma_min = 1e-6;
-    pc.sigma_max = 1e6;
-    sgm_process *p = NULL;
-    if (sgm_process_create(&pc, &p, &rc->err)) return 1;
+    sgm_process *p = kd_process(rc);
+    if (!p) return 1;
     sgm_schedule *sched = NULL;
     int bad = 0;
     if (rc_get(kw, "sigma_min")) {
