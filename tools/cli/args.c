@@ -123,6 +123,22 @@ void cli_usage(const cli_args *a, FILE *f, const char *synopsis) {
     }
 }
 
+int cli_start(cli_args *a, const char *cmd, const cli_opt *const *tables, int argc,
+              char **argv, const char *synopsis) {
+    memset(a, 0, sizeof *a);
+    a->cmd = cmd;
+    for (size_t i = 0; tables[i]; i++) cli_add_opts(a, tables[i]);
+    if (cli_parse(a, argc, argv) < 0) return -1;
+    if (!a->help) return CLI_PARSED;
+    cli_usage(a, stdout, synopsis);
+    return CLI_HELP;
+}
+
+int cli_error(const cli_args *a, int code) {
+    fprintf(stderr, "sgm %s: %s\n", a->cmd, a->err[0] ? a->err : "failed");
+    return code;
+}
+
 const char *cli_get(const cli_args *a, const char *name) {
     int k = find_opt(a, name, strlen(name));
     return k < 0 ? NULL : a->val[k];

@@ -81,9 +81,16 @@ const char *cli_enum_choices(int e, char *buf, size_t len);
  * schedule lists). */
 int cli_enum_listed(int e, int v);
 
-/* Return values of the subcommands' parse_*_args(): 0 go on, 1 --help was
- * printed (exit 0), -1 bad input (a->err set, exit 2). */
+/* Return values of cli_start() and the subcommands' parse_*_args(): 0 go
+ * on, 1 --help was printed (exit 0), -1 bad input (a->err set, exit 2). */
 enum { CLI_PARSED = 0, CLI_HELP = 1 };
+/* The start of a subcommand: a is cleared and set up for `sgm CMD` with the
+ * option tables (a NULL-terminated list), argv is parsed, and --help prints
+ * the usage with the synopsis. CLI_PARSED, CLI_HELP or -1 (a->err set). */
+int cli_start(cli_args *a, const char *cmd, const cli_opt *const *tables, int argc,
+              char **argv, const char *synopsis);
+/* "sgm CMD: ERR" (a->err, or "failed" when empty) on stderr; returns code. */
+int cli_error(const cli_args *a, int code);
 
 /* Parses a value list "a,b,c" or "@FILE" (text numbers separated by commas or
  * white space, or a 1-D .npy when FILE ends in .npy). Caller frees *out. */

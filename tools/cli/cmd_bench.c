@@ -215,20 +215,15 @@ static int parse_outputs(cli_args *a, bench_opts *o) {
 
 /* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
 static int parse_bench_args(cli_args *a, int argc, char **argv, bench_opts *o) {
-    memset(a, 0, sizeof *a);
     memset(o, 0, sizeof *o);
-    a->cmd = "bench";
-    cli_add_opts(a, bench_opts_table);
-    cli_add_opts(a, cli_process_opts);
     sgm_bench_config_default(&o->cfg);
-    if (cli_parse(a, argc, argv) < 0) return -1;
-    if (a->help) {
-        cli_usage(a, stdout, "--model gmm:FILE.json [--process ve] | --model "
-                             "ckpt:FILE.safetensors [--gmm FILE.json], [--samplers all|LIST] "
-                             "[--schedules karras,...] [--nfe 5,10,20,50] [--n N] [--seed S] "
-                             "--csv OUT.csv --plot OUT.png");
-        return CLI_HELP;
-    }
+    const cli_opt *const tables[] = {bench_opts_table, cli_process_opts, NULL};
+    int r = cli_start(a, "bench", tables, argc, argv,
+                      "--model gmm:FILE.json [--process ve] | --model "
+                      "ckpt:FILE.safetensors [--gmm FILE.json], [--samplers all|LIST] "
+                      "[--schedules karras,...] [--nfe 5,10,20,50] [--n N] [--seed S] "
+                      "--csv OUT.csv --plot OUT.png");
+    if (r != CLI_PARSED) return r;
     if (cli_require(a, "model") < 0) return -1;
     if (!cli_has(a, "csv") && !cli_has(a, "plot"))
         return cli_fail(a, "give --csv OUT.csv and/or --plot OUT.png");
@@ -361,10 +356,10 @@ int cmd_bench(int argc, char **argv) {
     bench_job j;
     memset(&j, 0, sizeof j);
     int rc = parse_bench_args(&a, argc, argv, &o);
-    if (rc == CLI_HELP) rc = 0;
-    else if (rc < 0 || load_bench_models(&a, &o, &j) < 0) rc = 2;
+    if (rc == CLI_HELP) return 0;
+    if (rc < 0 || load_bench_models(&a, &o, &j) < 0) rc = 2;
     else if ((rc = run_bench(&a, &o, &j)) == 0) report_bench(&o, &j.res);
-    if (rc) fprintf(stderr, "sgm bench: %s\n", a.err[0] ? a.err : "failed");
+    if (rc) cli_error(&a, rc);
     free_job(&o, &j);
     return rc;
 }

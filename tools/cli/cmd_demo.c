@@ -233,15 +233,11 @@ static void free_job(demo_job *j) {
 
 /* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
 static int parse_demo_args(cli_args *a, int argc, char **argv, demo_opts *o) {
-    memset(a, 0, sizeof *a);
     memset(o, 0, sizeof *o);
-    a->cmd = "demo";
-    cli_add_opts(a, demo_opts_table);
-    if (cli_parse(a, argc, argv) < 0) return -1;
-    if (a->help) {
-        cli_usage(a, stdout, "[--data SET] [--steps N] [--seed S] [--out-dir DIR] [--quick]");
-        return CLI_HELP;
-    }
+    const cli_opt *const tables[] = {demo_opts_table, NULL};
+    int r = cli_start(a, "demo", tables, argc, argv,
+                      "[--data SET] [--steps N] [--seed S] [--out-dir DIR] [--quick]");
+    if (r != CLI_PARSED) return r;
     const int quick = o->quick = cli_has(a, "quick");
     o->spec = cli_has(a, "data") ? cli_get(a, "data") : "8gaussians";
     o->dir = cli_has(a, "out-dir") ? cli_get(a, "out-dir") : "out";
@@ -476,10 +472,7 @@ int cmd_demo(int argc, char **argv) {
     demo_opts o;
     int rc = parse_demo_args(&a, argc, argv, &o);
     if (rc == CLI_HELP) return 0;
-    if (rc < 0) {
-        fprintf(stderr, "sgm demo: %s\n", a.err);
-        return 2;
-    }
+    if (rc < 0) return cli_error(&a, 2);
     demo_job j;
     memset(&j, 0, sizeof j);
     sgm_error err = {0};

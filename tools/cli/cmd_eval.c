@@ -246,18 +246,14 @@ static int select_metrics(cli_args *a, int *mask) {
 
 /* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
 static int parse_eval_args(cli_args *a, int argc, char **argv, eval_opts *o) {
-    memset(a, 0, sizeof *a);
     memset(o, 0, sizeof *o);
-    a->cmd = "eval";
-    cli_add_opts(a, eval_opts_table);
     sgm_metric_config *c = &o->c;
     sgm_metric_config_default(c);
-    if (cli_parse(a, argc, argv) < 0) return -1;
-    if (a->help) {
-        cli_usage(a, stdout, "--a A.npy --b B.npy [--metrics LIST] [--gmm FILE.json] "
-                             "[--seed S] [--json OUT.json]");
-        return CLI_HELP;
-    }
+    const cli_opt *const tables[] = {eval_opts_table, NULL};
+    int r = cli_start(a, "eval", tables, argc, argv,
+                      "--a A.npy --b B.npy [--metrics LIST] [--gmm FILE.json] "
+                      "[--seed S] [--json OUT.json]");
+    if (r != CLI_PARSED) return r;
     if (parse_metrics(a, &o->mask) < 0) return -1;
     if (cli_get_u64(a, "seed", &c->seed) < 0 ||
         cli_get_size(a, "projections", 1, &c->n_projections) < 0 ||
@@ -392,16 +388,9 @@ int cmd_eval(int argc, char **argv) {
     eval_job j;
     memset(&j, 0, sizeof j);
     int rc = parse_eval_args(&a, argc, argv, &o);
-    if (rc == CLI_PARSED) rc = load_eval(&a, &o, &j);
-    if (rc == CLI_HELP) {
-        rc = 0;
-    } else if (rc < 0) {
-        fprintf(stderr, "sgm eval: %s\n", a.err);
-        rc = 2;
-    } else {
-        rc = run_eval(&o, &j);
-        if (rc == 0) rc = report_eval(&a, &o, &j);
-    }
+    if (rc == CLI_HELP) return 0;
+    if (rc < 0 || load_eval(&a, &o, &j) < 0) rc = cli_error(&a, 2);
+    else if ((rc = run_eval(&o, &j)) == 0) rc = report_eval(&a, &o, &j);
     free_job(&j);
     return rc;
 }

@@ -139,22 +139,17 @@ static int parse_nll_opts(cli_args *a, lik_opts *o) {
 
 /* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
 static int parse_likelihood_args(cli_args *a, int argc, char **argv, int encode, lik_opts *o) {
-    memset(a, 0, sizeof *a);
     memset(o, 0, sizeof *o);
-    o->name = a->cmd = encode ? "encode" : "nll";
+    o->name = encode ? "encode" : "nll";
     o->encode = encode;
-    cli_add_opts(a, encode ? encode_opts : nll_opts);
-    cli_add_opts(a, cli_process_opts);
-    if (cli_parse(a, argc, argv) < 0) return -1;
-    if (a->help) {
-        cli_usage(a, stdout,
-                  encode ? "sgm encode --model gmm:FILE.json --process P | --model "
-                           "ckpt:FILE.safetensors, --data X.npy --out Z.npy [options]"
-                         : "sgm nll --model gmm:FILE.json --process P | --model "
-                           "ckpt:FILE.safetensors, --data X.npy "
-                           "[--divergence exact|hutchinson] [--out LOGP.npy] [options]");
-        return CLI_HELP;
-    }
+    const cli_opt *const tables[] = {encode ? encode_opts : nll_opts, cli_process_opts, NULL};
+    int r = cli_start(a, o->name, tables, argc, argv,
+                      encode ? "sgm encode --model gmm:FILE.json --process P | --model "
+                               "ckpt:FILE.safetensors, --data X.npy --out Z.npy [options]"
+                             : "sgm nll --model gmm:FILE.json --process P | --model "
+                               "ckpt:FILE.safetensors, --data X.npy "
+                               "[--divergence exact|hutchinson] [--out LOGP.npy] [options]");
+    if (r != CLI_PARSED) return r;
     if (cli_require(a, "model") < 0 || cli_require(a, "data") < 0) return -1;
     if (encode && cli_require(a, "out") < 0) return -1;
     sgm_nll_config *cfg = &o->cfg;
@@ -332,17 +327,10 @@ int cli_likelihood_main(int argc, char **argv, int encode) {
     lik_job j;
     memset(&j, 0, sizeof j);
     int rc = parse_likelihood_args(&a, argc, argv, encode, &o);
-    if (rc == CLI_PARSED) rc = load_likelihood(&a, &j);
-    if (rc == CLI_HELP) {
-        rc = 0;
-    } else if (rc < 0) {
-        fprintf(stderr, "sgm %s: %s\n", a.cmd, a.err);
-        rc = 2;
-    } else {
-        rc = run_likelihood(&o, &j);
-        if (rc == 0) rc = write_likelihood(&o, &j);
-        if (rc == 0) report_likelihood(&o, &j);
-    }
+    if (rc == CLI_HELP) return 0;
+    if (rc < 0 || load_likelihood(&a, &j) < 0) rc = cli_error(&a, 2);
+    else if ((rc = run_likelihood(&o, &j)) == 0 && (rc = write_likelihood(&o, &j)) == 0)
+        report_likelihood(&o, &j);
     free_job(&j);
     return rc;
 }

@@ -362,20 +362,12 @@ static int parse_outputs(cli_args *a, sample_opts *o) {
 
 /* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
 static int parse_sample_args(cli_args *a, int argc, char **argv, sample_opts *o) {
-    memset(a, 0, sizeof *a);
     memset(o, 0, sizeof *o);
-    a->cmd = "sample";
-    cli_add_opts(a, sample_opts_table);
-    cli_add_opts(a, cli_process_opts);
-    cli_add_opts(a, cli_schedule_opts);
-    if (cli_parse(a, argc, argv) < 0) return -1;
-    if (a->help) {
-        cli_usage(a, stdout, "--model gmm:FILE.json|ckpt:FILE.safetensors --process P "
-                             "--sampler NAME "
-                             "--schedule S --steps N (--init X.npy | --n N [--seed S]) "
-                             "--out OUT.npy");
-        return CLI_HELP;
-    }
+    const cli_opt *const tables[] = {sample_opts_table, cli_process_opts, cli_schedule_opts, NULL};
+    int r = cli_start(a, "sample", tables, argc, argv,
+                      "--model gmm:FILE.json|ckpt:FILE.safetensors --process P --sampler NAME "
+                      "--schedule S --steps N (--init X.npy | --n N [--seed S]) --out OUT.npy");
+    if (r != CLI_PARSED) return r;
     if (cli_require(a, "model") < 0 || cli_require(a, "sampler") < 0 ||
         cli_require(a, "out") < 0)
         return -1;
@@ -555,21 +547,14 @@ int cmd_sample(int argc, char **argv) {
     sample_opts o;
     sample_job j;
     memset(&j, 0, sizeof j);
+    sample_stats st;
     int rc = parse_sample_args(&a, argc, argv, &o);
-    if (rc == CLI_PARSED) rc = prepare_sample(&a, &o, &j);
-    if (rc == CLI_HELP) {
-        rc = 0;
-    } else if (rc < 0) {
-        fprintf(stderr, "sgm sample: %s\n", a.err);
-        rc = 2;
-    } else {
-        sample_stats st;
-        rc = run_sample(&o, &j, &st);
-        if (rc == 0) {
-            cli_model_to_data(&j.model, j.n, j.x); /* checkpoints: standardized -> data units */
-            rc = write_sample(&o, &j);
-        }
-        if (rc == 0) report_sample(&o, &j, &st);
+    if (rc == CLI_HELP) return 0;
+    if (rc < 0 || prepare_sample(&a, &o, &j) < 0) {
+        rc = cli_error(&a, 2);
+    } else if ((rc = run_sample(&o, &j, &st)) == 0) {
+        cli_model_to_data(&j.model, j.n, j.x); /* checkpoints: standardized -> data units */
+        if ((rc = write_sample(&o, &j)) == 0) report_sample(&o, &j, &st);
     }
     free_job(&j);
     return rc;

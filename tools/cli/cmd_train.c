@@ -172,15 +172,10 @@ static int parse_numbers(cli_args *a, train_opts *o) {
 
 /* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
 static int parse_train_args(cli_args *a, int argc, char **argv, train_opts *o) {
-    memset(a, 0, sizeof *a);
     memset(o, 0, sizeof *o);
-    a->cmd = "train";
-    cli_add_opts(a, train_opts_table);
-    if (cli_parse(a, argc, argv) < 0) return -1;
-    if (a->help) {
-        cli_usage(a, stdout, "--data SPEC --out CKPT.safetensors [options]");
-        return CLI_HELP;
-    }
+    const cli_opt *const tables[] = {train_opts_table, NULL};
+    int r = cli_start(a, "train", tables, argc, argv, "--data SPEC --out CKPT.safetensors [options]");
+    if (r != CLI_PARSED) return r;
     if ((!cli_has(a, "resume") && cli_require(a, "data") < 0) || cli_require(a, "out") < 0)
         return -1;
     int arch = SGM_ARCH_MLP, kind = SGM_PROCESS_VP_LINEAR, par = SGM_PARAM_EPS;
@@ -370,10 +365,7 @@ int cmd_train(int argc, char **argv) {
     train_opts o;
     int r = parse_train_args(&a, argc, argv, &o);
     if (r == CLI_HELP) return 0;
-    if (r < 0) {
-        fprintf(stderr, "sgm train: %s\n", a.err);
-        return 2;
-    }
+    if (r < 0) return cli_error(&a, 2);
     train_data td = {NULL, NULL, 0, 0};
     sgm_trainer *tr = NULL;
     int code = load_train_data(&o, &td);
