@@ -87,7 +87,7 @@ static int enum_of_key(const char *key, size_t len) {
                 {"interp", SGM_ENUM_INTERP},     {"schedule", SGM_ENUM_SCHEDULE},
                 {"prediction", SGM_ENUM_PREDICTION}, {"param", SGM_ENUM_PARAM},
                 {"weighting", SGM_ENUM_WEIGHTING}, {"tsampling", SGM_ENUM_TSAMPLING},
-                {"arch", CLI_ENUM_ARCH}};
+                {"arch", CLI_ENUM_ARCH},         {"datasets", CLI_ENUM_DATA}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strlen(keys[i].key) == len && strncmp(keys[i].key, key, len) == 0) return keys[i].e;
     return -1;
@@ -262,6 +262,12 @@ int cli_enum_listed(int e, int v) {
 }
 
 const char *cli_enum_choices(int e, char *buf, size_t len) {
+    if (e == CLI_ENUM_DATA) { /* "a,b,c" */
+        snprintf(buf, len, "%s", sgm_data_builtin_names());
+        for (char *p = buf; *p; p++)
+            if (*p == ',') *p = '|';
+        return buf;
+    }
     if (e != CLI_ENUM_ARCH && e != SGM_ENUM_SCHEDULE) {
         sgm_enum_choices((sgm_enum)e, buf, len);
         return buf;

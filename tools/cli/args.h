@@ -65,8 +65,10 @@ int cli_get_choice(cli_args *a, const char *name, const char *const *choices, in
 
 /* Enumerated options take their names from the library's one name table per
  * enum (sgm_core.h, "enum names"; the architectures from sgm_net.h), never
- * from a copy here. e is an sgm_enum or CLI_ENUM_ARCH. */
+ * from a copy here. e is an sgm_enum, CLI_ENUM_ARCH, or CLI_ENUM_DATA (the
+ * built-in data sets, sgm_data_builtin_names; help text only). */
 #define CLI_ENUM_ARCH SGM_ENUM_COUNT
+#define CLI_ENUM_DATA (SGM_ENUM_COUNT + 1)
 /* Parses --name through the table of e (canonical names and aliases): 0 if
  * absent (out untouched), 1 if parsed, -1 on an unknown name with
  * "--name: unknown value 'V' (expected a|b|c)". */
@@ -75,7 +77,7 @@ int cli_get_enum(cli_args *a, const char *name, int e, int *out);
  * schedules without the explicit lists, which --sigmas / --times give.
  * Returns buf. In help text (cli_opt.help) "{KEY}" stands for this list,
  * KEY one of process, betas, interp, schedule, prediction, param,
- * weighting, tsampling, arch. */
+ * weighting, tsampling, arch, datasets. */
 const char *cli_enum_choices(int e, char *buf, size_t len);
 /* Whether value v of e is among those choices (all but the explicit
  * schedule lists). */

@@ -36,7 +36,7 @@
 
 static const cli_opt demo_opts_table[] = {
     {"data", "SPEC", "8gaussians",
-     "moons|swissroll|checkerboard|8gaussians|rings|pinwheel|gmm:FILE.json"},
+     "{datasets}|gmm:FILE.json"},
     {"steps", "N", "4000", "training steps (--quick: 300)"},
     {"seed", "S", "0", "seed of the data, the network and the samples"},
     {"out-dir", "DIR", "out", "where demo.safetensors, demo.png, demo_report.txt go"},

@@ -22,7 +22,7 @@
 #include "sgm/sgm_ckpt.h"
 
 static const cli_opt train_opts_table[] = {
-    {"data", "SPEC", NULL, "moons|swissroll|checkerboard|8gaussians|rings|pinwheel|gmm:FILE.json|FILE.npy|FILE.csv|fashion-mnist[:DIR]|mnist:DIR"},
+    {"data", "SPEC", NULL, "{datasets}|gmm:FILE.json|FILE.npy|FILE.csv|fashion-mnist[:DIR]|mnist:DIR"},
     {"n-data", "N", "100000", "rows generated for built-in / gmm data; images: keep the first N (default all)"},
     {"data-seed", "S", "0", "seed of generated data"},
     {"arch", "NAME", "mlp", "network architecture: {arch} (unet: image data)"},
