@@ -262,6 +262,7 @@ int cli_enum_listed(int e, int v) {
 }
 
 const char *cli_enum_choices(int e, char *buf, size_t len) {
+    if (len == 0) return buf;
     if (e == CLI_ENUM_DATA) { /* "a,b,c" */
         snprintf(buf, len, "%s", sgm_data_builtin_names());
         for (char *p = buf; *p; p++)
@@ -273,7 +274,7 @@ const char *cli_enum_choices(int e, char *buf, size_t len) {
         return buf;
     }
     size_t n = 0;
-    if (len) buf[0] = 0;
+    buf[0] = 0;
     for (int v = 0; enum_name(e, v); v++)
         if (cli_enum_listed(e, v) && n < len)
             n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "|" : "", enum_name(e, v));
