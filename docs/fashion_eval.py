@@ -3,7 +3,7 @@
 used by the tests).
 
   fashion_eval.py real-grid OUT.png   the first 8 training images of each
-      class, one row per class, laid out like `sgm sample --grid` (2 px black
+      class, one row per class, laid out like `sgm sample --png` (2 px black
       padding, each pixel drawn 2 x 2)
   fashion_eval.py knn SAMPLES.npy     samples drawn with `--class rows`
       (N/10 consecutive samples per class): how many a 5-nearest-neighbour

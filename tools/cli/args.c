@@ -1,7 +1,8 @@
 /* args.c - option parsing and the process / schedule options shared by the
  * `sgm` subcommands (see args.h). Values are parsed strictly: a number must
- * be consumed completely by strtod/strtol and be finite; names are looked up
- * in the library (process kinds, schedule kinds) or in the tables below. */
+ * be consumed completely by strtod/strtol and be finite; enumerated names
+ * are looked up in the library's name tables (cli_get_enum), the CLI's own
+ * switches (--final, --grid, ...) in the tables below. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -77,16 +78,65 @@ int cli_parse(cli_args *a, int argc, char **argv) {
     return 0;
 }
 
+/* the enum a help-text key "{KEY}" names (cli_enum_choices), -1 for none */
+static int enum_of_key(const char *key, size_t len) {
+    static const struct {
+        const char *key;
+        int e;
+    } keys[] = {{"process", SGM_ENUM_PROCESS},   {"betas", SGM_ENUM_BETAS},
+                {"interp", SGM_ENUM_INTERP},     {"schedule", SGM_ENUM_SCHEDULE},
+                {"prediction", SGM_ENUM_PREDICTION}, {"param", SGM_ENUM_PARAM},
+                {"weighting", SGM_ENUM_WEIGHTING}, {"tsampling", SGM_ENUM_TSAMPLING},
+                {"arch", CLI_ENUM_ARCH},         {"datasets", CLI_ENUM_DATA}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strlen(keys[i].key) == len && strncmp(keys[i].key, key, len) == 0) return keys[i].e;
+    return -1;
+}
+
+/* help text with every "{KEY}" replaced by the names of its enum */
+static void print_help(FILE *f, const char *help) {
+    for (const char *p = help; *p;) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        int e = close ? enum_of_key(p + 1, (size_t)(close - p - 1)) : -1;
+        if (e < 0) {
+            size_t len = strcspn(p + 1, "{") + 1;
+            fprintf(f, "%.*s", (int)len, p);
+            p += len;
+            continue;
+        }
+        char list[512];
+        fputs(cli_enum_choices(e, list, sizeof list), f);
+        p = close + 1;
+    }
+}
+
 void cli_usage(const cli_args *a, FILE *f, const char *synopsis) {
     fprintf(f, "usage: sgm %s %s\n\noptions:\n", a->cmd, synopsis);
     for (size_t i = 0; i < a->n_opts; i++) {
         const cli_opt *o = a->opts[i];
         char lhs[64];
         snprintf(lhs, sizeof lhs, "--%s%s%s", o->name, o->meta ? " " : "", o->meta ? o->meta : "");
-        fprintf(f, "  %-30s %s", lhs, o->help);
+        fprintf(f, "  %-30s ", lhs);
+        print_help(f, o->help);
         if (o->dflt) fprintf(f, " [default: %s]", o->dflt);
         fputc('\n', f);
     }
+}
+
+int cli_start(cli_args *a, const char *cmd, const cli_opt *const *tables, int argc,
+              char **argv, const char *synopsis) {
+    memset(a, 0, sizeof *a);
+    a->cmd = cmd;
+    for (size_t i = 0; tables[i]; i++) cli_add_opts(a, tables[i]);
+    if (cli_parse(a, argc, argv) < 0) return -1;
+    if (!a->help) return CLI_PARSED;
+    cli_usage(a, stdout, synopsis);
+    return CLI_HELP;
+}
+
+int cli_error(const cli_args *a, int code) {
+    fprintf(stderr, "sgm %s: %s\n", a->cmd, a->err[0] ? a->err : "failed");
+    return code;
 }
 
 const char *cli_get(const cli_args *a, const char *name) {
@@ -177,6 +227,10 @@ static int name_eq(const char *x, const char *y) {
     return *x == 0 && *y == 0;
 }
 
+static int unknown_value(cli_args *a, const char *name, const char *v, const char *list) {
+    return cli_fail(a, "--%s: unknown value '%s' (expected %s)", name, v, list);
+}
+
 int cli_get_choice(cli_args *a, const char *name, const char *const *choices, int *out) {
     const char *v = cli_get(a, name);
     if (!v) return 0;
@@ -190,7 +244,56 @@ int cli_get_choice(cli_args *a, const char *name, const char *const *choices, in
         size_t l = strlen(list);
         snprintf(list + l, sizeof list - l, "%s%s", i ? "|" : "", choices[i]);
     }
-    return cli_fail(a, "--%s: unknown value '%s' (expected %s)", name, v, list);
+    return unknown_value(a, name, v, list);
+}
+
+/* ---------------------------------------------------------------- enums --- */
+
+/* the canonical name of value v of e; NULL past the end */
+static const char *enum_name(int e, int v) {
+    if (e == CLI_ENUM_ARCH) return v >= 0 && v < SGM_ARCH_COUNT ? sgm_arch_name((sgm_arch)v) : NULL;
+    return sgm_enum_name((sgm_enum)e, v);
+}
+
+/* the explicit schedule lists have options of their own (--sigmas, --times) */
+int cli_enum_listed(int e, int v) {
+    return !(e == SGM_ENUM_SCHEDULE &&
+             (v == SGM_SCHEDULE_USER_SIGMAS || v == SGM_SCHEDULE_USER_TIMES));
+}
+
+const char *cli_enum_choices(int e, char *buf, size_t len) {
+    if (len == 0) return buf;
+    if (e == CLI_ENUM_DATA) { /* "a,b,c" */
+        snprintf(buf, len, "%s", sgm_data_builtin_names());
+        for (char *p = buf; *p; p++)
+            if (*p == ',') *p = '|';
+        return buf;
+    }
+    if (e != CLI_ENUM_ARCH && e != SGM_ENUM_SCHEDULE) {
+        sgm_enum_choices((sgm_enum)e, buf, len);
+        return buf;
+    }
+    size_t n = 0;
+    buf[0] = 0;
+    for (int v = 0; enum_name(e, v); v++)
+        if (cli_enum_listed(e, v) && n < len)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "|" : "", enum_name(e, v));
+    return buf;
+}
+
+int cli_get_enum(cli_args *a, const char *name, int e, int *out) {
+    const char *v = cli_get(a, name);
+    if (!v) return 0;
+    int x = 0;
+    sgm_arch arch = SGM_ARCH_MLP;
+    sgm_status st = e == CLI_ENUM_ARCH ? sgm_arch_from_name(v, &arch)
+                                       : sgm_enum_parse((sgm_enum)e, v, &x);
+    if (st == SGM_OK) {
+        *out = e == CLI_ENUM_ARCH ? (int)arch : x;
+        return 1;
+    }
+    char list[512];
+    return unknown_value(a, name, v, cli_enum_choices(e, list, sizeof list));
 }
 
 /* ---------------------------------------------------------------- lists --- */
@@ -263,17 +366,17 @@ int cli_get_list(cli_args *a, const char *name, double **out, size_t *n) {
 /* -------------------------------------------------------------- process --- */
 
 const cli_opt cli_process_opts[] = {
-    {"process", "NAME", NULL, "ve|vp|vp-cosine|vp-discrete|subvp|flow (see `sgm list`)"},
+    {"process", "NAME", NULL, "{process} (see `sgm list`)"},
     {"sigma-min", "A", "0.002 (ve)", "ve: smallest sigma; other processes: schedule range"},
     {"sigma-max", "B", "80 (ve)", "ve: largest sigma; other processes: schedule range"},
     {"beta-0", "B0", "0.1", "vp / subvp: beta(0)"},
     {"beta-1", "B1", "20", "vp / subvp: beta(1)"},
     {"cosine-s", "S", "0.008", "vp-cosine: offset s"},
-    {"betas", "KIND", "linear", "vp-discrete: linear|scaled_linear|squaredcos_cap_v2"},
+    {"betas", "KIND", "linear", "vp-discrete: {betas}"},
     {"beta-start", "B", "1e-4", "vp-discrete: first beta"},
     {"beta-end", "B", "0.02", "vp-discrete: last beta"},
     {"n-train", "N", "1000", "vp-discrete: number of training steps"},
-    {"interp", "KIND", "log_alpha", "vp-discrete: log_alpha|log_sigma|sigma"},
+    {"interp", "KIND", "log_alpha", "vp-discrete: {interp}"},
     {"rescale-zero-snr", NULL, "off", "vp-discrete: zero terminal SNR rescale"},
     {"t-eps", "T", "1e-3 (1/N discrete)", "smallest time of time schedules"},
     {"t-max", "T", "1 (ve: sigma-max)", "largest time of schedules"},
@@ -306,16 +409,14 @@ int cli_build_process(cli_args *a, const char *default_kind, sgm_process **out) 
     if (cli_get_double(a, "beta-0", &pc.beta_0) < 0) return -1;
     if (cli_get_double(a, "beta-1", &pc.beta_1) < 0) return -1;
     if (cli_get_double(a, "cosine-s", &pc.cosine_s) < 0) return -1;
-    static const char *const betas[] = {"linear", "scaled_linear", "squaredcos_cap_v2", NULL};
     int bi = (int)pc.betas;
-    if (cli_get_choice(a, "betas", betas, &bi) < 0) return -1;
+    if (cli_get_enum(a, "betas", SGM_ENUM_BETAS, &bi) < 0) return -1;
     pc.betas = (sgm_beta_schedule)bi;
     if (cli_get_double(a, "beta-start", &pc.beta_start) < 0) return -1;
     if (cli_get_double(a, "beta-end", &pc.beta_end) < 0) return -1;
     if (cli_get_int(a, "n-train", 2, 1000000, &pc.n_train) < 0) return -1;
-    static const char *const interps[] = {"log_alpha", "log_sigma", "sigma", NULL};
     int ii = (int)pc.interp;
-    if (cli_get_choice(a, "interp", interps, &ii) < 0) return -1;
+    if (cli_get_enum(a, "interp", SGM_ENUM_INTERP, &ii) < 0) return -1;
     pc.interp = (sgm_vp_interp)ii;
     if (cli_get_bool(a, "rescale-zero-snr", &pc.rescale_zero_snr) < 0) return -1;
     if (cli_get_double(a, "t-eps", &pc.t_eps) < 0) return -1;
@@ -338,8 +439,7 @@ int cli_build_process(cli_args *a, const char *default_kind, sgm_process **out) 
 /* ------------------------------------------------------------- schedule --- */
 
 const cli_opt cli_schedule_opts[] = {
-    {"schedule", "NAME", NULL, "karras|exponential|polyexponential|vp|time_uniform|logsnr|"
-                               "time_quadratic|leading|trailing|linspace (see `sgm list`)"},
+    {"schedule", "NAME", NULL, "{schedule} (see `sgm list`)"},
     {"steps", "N", NULL, "number of steps (points = steps + 1)"},
     {"rho", "R", "7 (karras), 1 (polyexponential)", "schedule exponent"},
     {"final", "KIND", "the schedule's own", "end point: zero|sigma_min|none"},

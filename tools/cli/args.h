@@ -63,6 +63,37 @@ int cli_require(cli_args *a, const char *name);
 /* Picks one of a NULL-terminated list of names; returns its index, or -1. */
 int cli_get_choice(cli_args *a, const char *name, const char *const *choices, int *out);
 
+/* Enumerated options take their names from the library's one name table per
+ * enum (sgm_core.h, "enum names"; the architectures from sgm_net.h), never
+ * from a copy here. e is an sgm_enum, CLI_ENUM_ARCH, or CLI_ENUM_DATA (the
+ * built-in data sets, sgm_data_builtin_names; help text only). */
+#define CLI_ENUM_ARCH SGM_ENUM_COUNT
+#define CLI_ENUM_DATA (SGM_ENUM_COUNT + 1)
+/* Parses --name through the table of e (canonical names and aliases): 0 if
+ * absent (out untouched), 1 if parsed, -1 on an unknown name with
+ * "--name: unknown value 'V' (expected a|b|c)". */
+int cli_get_enum(cli_args *a, const char *name, int e, int *out);
+/* "a|b|c": the canonical names of e in value order (sgm_enum_choices); for
+ * schedules without the explicit lists, which --sigmas / --times give.
+ * Returns buf. In help text (cli_opt.help) "{KEY}" stands for this list,
+ * KEY one of process, betas, interp, schedule, prediction, param,
+ * weighting, tsampling, arch, datasets. */
+const char *cli_enum_choices(int e, char *buf, size_t len);
+/* Whether value v of e is among those choices (all but the explicit
+ * schedule lists). */
+int cli_enum_listed(int e, int v);
+
+/* Return values of cli_start() and the subcommands' parse_*_args(): 0 go
+ * on, 1 --help was printed (exit 0), -1 bad input (a->err set, exit 2). */
+enum { CLI_PARSED = 0, CLI_HELP = 1 };
+/* The start of a subcommand: a is cleared and set up for `sgm CMD` with the
+ * option tables (a NULL-terminated list), argv is parsed, and --help prints
+ * the usage with the synopsis. CLI_PARSED, CLI_HELP or -1 (a->err set). */
+int cli_start(cli_args *a, const char *cmd, const cli_opt *const *tables, int argc,
+              char **argv, const char *synopsis);
+/* "sgm CMD: ERR" (a->err, or "failed" when empty) on stderr; returns code. */
+int cli_error(const cli_args *a, int code);
+
 /* Parses a value list "a,b,c" or "@FILE" (text numbers separated by commas or
  * white space, or a 1-D .npy when FILE ends in .npy). Caller frees *out. */
 int cli_get_list(cli_args *a, const char *name, double **out, size_t *n);

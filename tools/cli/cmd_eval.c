@@ -25,7 +25,7 @@
 #include "args.h"
 #include "cli.h"
 
-static const cli_opt eval_opts[] = {
+static const cli_opt eval_opts_table[] = {
     {"a", "A.npy", NULL, "reference set [N, ...] (real data for precision / recall)"},
     {"b", "B.npy", NULL, "generated set [M, ...] (same trailing shape as --a)"},
     {"metrics", "LIST", "all", "all or a comma list of sw2,mmd,energy,fd,prdc,gmm"},
@@ -176,175 +176,202 @@ static void print_table(const row *rows, size_t nr, double level, int any_boot) 
     }
 }
 
-int cmd_eval(int argc, char **argv) {
-    cli_args a;
-    memset(&a, 0, sizeof a);
-    a.cmd = "eval";
-    cli_add_opts(&a, eval_opts);
-    set sa, sb;
-    memset(&sa, 0, sizeof sa);
-    memset(&sb, 0, sizeof sb);
-    sgm_gmm *g = NULL;
-    row *rows = NULL;
-    char *text = NULL;
-    int rc = 2, mask = 0, threads = 0;
-    sgm_error err = {0};
+/* The options, read before any work. */
+typedef struct eval_opts {
     sgm_metric_config c;
-    sgm_metric_config_default(&c);
-    if (cli_parse(&a, argc, argv) < 0) goto bad;
-    if (a.help) {
-        cli_usage(&a, stdout, "--a A.npy --b B.npy [--metrics LIST] [--gmm FILE.json] "
-                              "[--seed S] [--json OUT.json]");
-        rc = 0;
-        goto done;
+    int mask; /* M_* of the metrics to compute */
+    int threads;
+} eval_opts;
+
+/* The sets, the mixture and the result rows (freed by free_job). */
+typedef struct eval_job {
+    set sa, sb;
+    sgm_gmm *g;
+    row *rows;
+    size_t nr;
+    char *text; /* the JSON report */
+} eval_job;
+
+static void free_job(eval_job *j) {
+    if (j->sa.loaded) sgm_array_free(&j->sa.arr);
+    if (j->sb.loaded) sgm_array_free(&j->sb.arr);
+    sgm_gmm_free(j->g);
+    free(j->rows);
+    free(j->text);
+}
+
+/* Which metrics the given sets and mixture allow: the default (all) drops
+ * what they do not; an explicit list that asks for it is bad input. */
+static int select_metrics(cli_args *a, int *mask) {
+    int explicit_metrics = cli_has(a, "metrics") && strcmp(cli_get(a, "metrics"), "all") != 0;
+    if (!cli_has(a, "a") && !cli_has(a, "b"))
+        return cli_fail(a, "missing required option --a / --b");
+    if (!cli_has(a, "gmm") && (*mask & M_GMM) && explicit_metrics)
+        return cli_fail(a, "--metrics gmm needs --gmm FILE.json");
+    if (!cli_has(a, "gmm")) *mask &= ~M_GMM;
+    if (!(cli_has(a, "a") && cli_has(a, "b"))) {
+        if ((*mask & M_PAIR) && (explicit_metrics || !(*mask & M_GMM)))
+            return cli_fail(a, "missing required option --%s (two-sample metrics need --a and --b)",
+                            cli_has(a, "a") ? "b" : "a");
+        *mask &= ~M_PAIR;
     }
-    if (parse_metrics(&a, &mask) < 0) goto bad;
-    int explicit_metrics = cli_has(&a, "metrics") && strcmp(cli_get(&a, "metrics"), "all") != 0;
-    if (cli_get_u64(&a, "seed", &c.seed) < 0 ||
-        cli_get_size(&a, "projections", 1, &c.n_projections) < 0 ||
-        cli_get_double(&a, "bandwidth", &c.bandwidth) < 0 ||
-        cli_get_size(&a, "median-points", 2, &c.median_max_points) < 0 ||
-        cli_get_size(&a, "k", 1, &c.knn_k) < 0 || cli_get_size(&a, "bootstrap", 0, &c.n_bootstrap) < 0 ||
-        cli_get_double(&a, "level", &c.level) < 0 || cli_get_int(&a, "threads", 0, 4096, &threads) < 0)
-        goto bad;
-    if (cli_has(&a, "bandwidth") && !(c.bandwidth > 0 && isfinite(c.bandwidth))) {
-        cli_fail(&a, "--bandwidth must be a positive number");
-        goto bad;
-    }
-    if (sgm_metric_config_check(&c, &err)) { /* before any loading or work */
-        cli_fail(&a, "%s", err.msg);
-        goto bad;
-    }
-    if (!cli_has(&a, "a") && !cli_has(&a, "b")) {
-        cli_fail(&a, "missing required option --a / --b");
-        goto bad;
-    }
-    if (!cli_has(&a, "gmm") && (mask & M_GMM) && explicit_metrics) {
-        cli_fail(&a, "--metrics gmm needs --gmm FILE.json");
-        goto bad;
-    }
-    if (!cli_has(&a, "gmm")) mask &= ~M_GMM;
-    int both = cli_has(&a, "a") && cli_has(&a, "b");
-    if (!both) {
-        if ((mask & M_PAIR) && (explicit_metrics || !(mask & M_GMM))) {
-            cli_fail(&a, "missing required option --%s (two-sample metrics need --a and --b)",
-                     cli_has(&a, "a") ? "b" : "a");
-            goto bad;
+    return 0;
+}
+
+/* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
+static int parse_eval_args(cli_args *a, int argc, char **argv, eval_opts *o) {
+    memset(o, 0, sizeof *o);
+    sgm_metric_config *c = &o->c;
+    sgm_metric_config_default(c);
+    const cli_opt *const tables[] = {eval_opts_table, NULL};
+    int r = cli_start(a, "eval", tables, argc, argv,
+                      "--a A.npy --b B.npy [--metrics LIST] [--gmm FILE.json] "
+                      "[--seed S] [--json OUT.json]");
+    if (r != CLI_PARSED) return r;
+    if (parse_metrics(a, &o->mask) < 0) return -1;
+    if (cli_get_u64(a, "seed", &c->seed) < 0 ||
+        cli_get_size(a, "projections", 1, &c->n_projections) < 0 ||
+        cli_get_double(a, "bandwidth", &c->bandwidth) < 0 ||
+        cli_get_size(a, "median-points", 2, &c->median_max_points) < 0 ||
+        cli_get_size(a, "k", 1, &c->knn_k) < 0 || cli_get_size(a, "bootstrap", 0, &c->n_bootstrap) < 0 ||
+        cli_get_double(a, "level", &c->level) < 0 || cli_get_int(a, "threads", 0, 4096, &o->threads) < 0)
+        return -1;
+    if (cli_has(a, "bandwidth") && !(c->bandwidth > 0 && isfinite(c->bandwidth)))
+        return cli_fail(a, "--bandwidth must be a positive number");
+    sgm_error err = {0};
+    if (sgm_metric_config_check(c, &err)) /* before any loading or work */
+        return cli_fail(a, "%s", err.msg);
+    if (select_metrics(a, &o->mask) < 0) return -1;
+    return CLI_PARSED;
+}
+
+/* The sets (same width) and the mixture; -1 (a->err set) on bad input. */
+static int load_eval(cli_args *a, const eval_opts *o, eval_job *j) {
+    set *sa = &j->sa, *sb = &j->sb;
+    if (load_set(a, "a", sa) < 0 || load_set(a, "b", sb) < 0) return -1;
+    if (sa->path && sb->path && sa->d != sb->d)
+        return cli_fail(a, "dimension mismatch: --a %s has %zu values per row, --b %s has %zu",
+                        sa->path, sa->d, sb->path, sb->d);
+    if (!(o->mask & M_GMM)) return 0;
+    sgm_error err = {0};
+    if (sgm_gmm_load(cli_get(a, "gmm"), &j->g, &err)) return cli_fail(a, "--gmm: %s", err.msg);
+    size_t d = sa->path ? sa->d : sb->d;
+    if (sgm_gmm_dim(j->g) != d)
+        return cli_fail(a, "dimension mismatch: the mixture has dim %zu, the sets %zu",
+                        sgm_gmm_dim(j->g), d);
+    return 0;
+}
+
+/* mean log-density and component masses of each set under the mixture */
+static sgm_status gmm_rows(eval_job *j, double *mass, double *mse, sgm_error *err) {
+    const set *sets[2] = {&j->sa, &j->sb};
+    const char *tags[2] = {"a", "b"};
+    size_t k = sgm_gmm_components(j->g);
+    sgm_metric_result r;
+    for (int s = 0; s < 2; s++) {
+        if (!sets[s]->path) continue;
+        char name[48];
+        sgm_status st = sgm_metric_gmm_loglik(j->g, sets[s]->arr.data, sets[s]->n, &r, err);
+        if (st) return st;
+        snprintf(name, sizeof name, "loglik_%s", tags[s]);
+        add_row(j->rows, &j->nr, name, r, NAN);
+        st = sgm_metric_gmm_mass(j->g, sets[s]->arr.data, sets[s]->n, mass, mse, err);
+        if (st) return st;
+        for (size_t i = 0; i < k; i++) {
+            sgm_metric_result mr = {mass[i], mse[i], NAN, NAN, NAN, 0};
+            snprintf(name, sizeof name, "mass_%s[%zu]", tags[s], i);
+            add_row(j->rows, &j->nr, name, mr, sgm_gmm_weights(j->g)[i]);
         }
-        mask &= ~M_PAIR;
     }
-    if (load_set(&a, "a", &sa) < 0 || load_set(&a, "b", &sb) < 0) goto bad;
-    if (both && sa.d != sb.d) {
-        cli_fail(&a, "dimension mismatch: --a %s has %zu values per row, --b %s has %zu",
-                 sa.path, sa.d, sb.path, sb.d);
-        goto bad;
-    }
-    if (mask & M_GMM) {
-        if (sgm_gmm_load(cli_get(&a, "gmm"), &g, &err)) {
-            cli_fail(&a, "--gmm: %s", err.msg);
-            goto bad;
-        }
-        size_t d = sa.path ? sa.d : sb.d;
-        if (sgm_gmm_dim(g) != d) {
-            cli_fail(&a, "dimension mismatch: the mixture has dim %zu, the sets %zu",
-                     sgm_gmm_dim(g), d);
-            goto bad;
-        }
-    }
+    return SGM_OK;
+}
+
+/* Every selected metric into j->rows; the exit code (message printed). */
+static int run_eval(const eval_opts *o, eval_job *j) {
 #ifdef _OPENMP
-    if (threads > 0) omp_set_num_threads(threads);
+    if (o->threads > 0) omp_set_num_threads(o->threads);
 #endif
-    size_t k = g ? sgm_gmm_components(g) : 0;
-    rows = calloc(8 + 2 * (1 + k), sizeof *rows);
+    size_t k = j->g ? sgm_gmm_components(j->g) : 0;
+    j->rows = calloc(8 + 2 * (1 + k), sizeof *j->rows);
     double *mass = malloc((k ? k : 1) * sizeof *mass), *mse = malloc((k ? k : 1) * sizeof *mse);
-    if (!rows || !mass || !mse) {
+    if (!j->rows || !mass || !mse) {
         free(mass);
         free(mse);
         fprintf(stderr, "sgm eval: out of memory\n");
-        rc = 1;
-        goto done;
+        return 1;
     }
-    size_t nr = 0;
+    const sgm_metric_config *c = &o->c;
+    int mask = o->mask;
     sgm_metric_result r, r2;
     sgm_status st = SGM_OK;
-    const double *A = sa.arr.data, *B = sb.arr.data;
-    size_t na = sa.n, nb = sb.n, d = sa.d;
-#define RUN(bit, name, call)                 \
-    if (!st && (mask & (bit))) {             \
-        st = (call);                         \
-        if (!st) add_row(rows, &nr, name, r, NAN); \
+    sgm_error err = {0};
+    const double *A = j->sa.arr.data, *B = j->sb.arr.data;
+    size_t na = j->sa.n, nb = j->sb.n, d = j->sa.d;
+#define RUN(bit, name, call)                           \
+    if (!st && (mask & (bit))) {                       \
+        st = (call);                                   \
+        if (!st) add_row(j->rows, &j->nr, name, r, NAN); \
     }
-    RUN(M_SW2, "sw2", sgm_metric_sw2(A, na, B, nb, d, &c, &r, &err))
-    RUN(M_MMD, "mmd2", sgm_metric_mmd2(A, na, B, nb, d, &c, &r, &err))
-    RUN(M_ENERGY, "energy", sgm_metric_energy(A, na, B, nb, d, &c, &r, &err))
-    RUN(M_FD, "fd", sgm_metric_fd(A, na, B, nb, d, &c, &r, &err))
+    RUN(M_SW2, "sw2", sgm_metric_sw2(A, na, B, nb, d, c, &r, &err))
+    RUN(M_MMD, "mmd2", sgm_metric_mmd2(A, na, B, nb, d, c, &r, &err))
+    RUN(M_ENERGY, "energy", sgm_metric_energy(A, na, B, nb, d, c, &r, &err))
+    RUN(M_FD, "fd", sgm_metric_fd(A, na, B, nb, d, c, &r, &err))
 #undef RUN
     if (!st && (mask & M_PRDC)) {
-        st = sgm_metric_prdc(A, na, B, nb, d, &c, &r, &r2, &err);
+        st = sgm_metric_prdc(A, na, B, nb, d, c, &r, &r2, &err);
         if (!st) {
-            add_row(rows, &nr, "precision", r, NAN);
-            add_row(rows, &nr, "recall", r2, NAN);
+            add_row(j->rows, &j->nr, "precision", r, NAN);
+            add_row(j->rows, &j->nr, "recall", r2, NAN);
         }
     }
-    const set *sets[2] = {&sa, &sb};
-    const char *tags[2] = {"a", "b"};
-    for (int s = 0; s < 2 && !st && (mask & M_GMM); s++) {
-        if (!sets[s]->path) continue;
-        char name[48];
-        st = sgm_metric_gmm_loglik(g, sets[s]->arr.data, sets[s]->n, &r, &err);
-        if (st) break;
-        snprintf(name, sizeof name, "loglik_%s", tags[s]);
-        add_row(rows, &nr, name, r, NAN);
-        st = sgm_metric_gmm_mass(g, sets[s]->arr.data, sets[s]->n, mass, mse, &err);
-        if (st) break;
-        for (size_t j = 0; j < k; j++) {
-            sgm_metric_result mr = {mass[j], mse[j], NAN, NAN, NAN, 0};
-            snprintf(name, sizeof name, "mass_%s[%zu]", tags[s], j);
-            add_row(rows, &nr, name, mr, sgm_gmm_weights(g)[j]);
-        }
-    }
+    if (!st && (mask & M_GMM)) st = gmm_rows(j, mass, mse, &err);
     free(mass);
     free(mse);
     if (st) {
         fprintf(stderr, "sgm eval: %s\n", err.msg);
-        rc = st == SGM_ERR_NOMEM ? 1 : 2;
-        goto done;
+        return st == SGM_ERR_NOMEM ? 1 : 2;
     }
-    if (cli_has(&a, "json")) {
-        cJSON *root = report(&sa, &sb, &c, cli_get(&a, "gmm"), rows, nr);
-        text = root ? cJSON_Print(root) : NULL;
+    return 0;
+}
+
+/* --json (atomically), then the table on stdout; the exit code. */
+static int report_eval(cli_args *a, const eval_opts *o, eval_job *j) {
+    if (cli_has(a, "json")) {
+        cJSON *root = report(&j->sa, &j->sb, &o->c, cli_get(a, "gmm"), j->rows, j->nr);
+        j->text = root ? cJSON_Print(root) : NULL;
         cJSON_Delete(root);
-        if (!text) {
+        if (!j->text) {
             fprintf(stderr, "sgm eval: out of memory\n");
-            rc = 1;
-            goto done;
+            return 1;
         }
+        sgm_error err;
         sgm_atomic_file *af = NULL;
-        st = sgm_atomic_open(cli_get(&a, "json"), &af, &err);
+        sgm_status st = sgm_atomic_open(cli_get(a, "json"), &af, &err);
         if (st == SGM_OK) {
             FILE *f = sgm_atomic_stream(af);
-            if (fputs(text, f) >= 0) fputc('\n', f);
+            if (fputs(j->text, f) >= 0) fputc('\n', f);
             st = sgm_atomic_commit(af, &err); /* a failed write is in the stream's error flag */
         }
         if (st) {
             fprintf(stderr, "sgm eval: %s\n", err.msg);
-            rc = 1;
-            goto done;
+            return 1;
         }
     }
     int any_boot = 0;
-    for (size_t i = 0; i < nr; i++) any_boot |= rows[i].r.n_boot > 0;
-    print_table(rows, nr, c.level, any_boot);
-    rc = 0;
-    goto done;
-bad:
-    fprintf(stderr, "sgm eval: %s\n", a.err);
-    rc = 2;
-done:
-    if (sa.loaded) sgm_array_free(&sa.arr);
-    if (sb.loaded) sgm_array_free(&sb.arr);
-    sgm_gmm_free(g);
-    free(rows);
-    free(text);
+    for (size_t i = 0; i < j->nr; i++) any_boot |= j->rows[i].r.n_boot > 0;
+    print_table(j->rows, j->nr, o->c.level, any_boot);
+    return 0;
+}
+
+int cmd_eval(int argc, char **argv) {
+    cli_args a;
+    eval_opts o;
+    eval_job j;
+    memset(&j, 0, sizeof j);
+    int rc = parse_eval_args(&a, argc, argv, &o);
+    if (rc == CLI_HELP) return 0;
+    if (rc < 0 || load_eval(&a, &o, &j) < 0) rc = cli_error(&a, 2);
+    else if ((rc = run_eval(&o, &j)) == 0) rc = report_eval(&a, &o, &j);
+    free_job(&j);
     return rc;
 }

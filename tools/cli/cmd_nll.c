@@ -83,220 +83,255 @@ static int exit_code(sgm_status st) {
     return st == SGM_ERR_NOMEM || st == SGM_ERR_IO ? 1 : 2;
 }
 
-int cli_likelihood_main(int argc, char **argv, int encode) {
-    const char *name = encode ? "encode" : "nll";
-    cli_args a;
-    memset(&a, 0, sizeof a);
-    a.cmd = name;
-    cli_add_opts(&a, encode ? encode_opts : nll_opts);
-    cli_add_opts(&a, cli_process_opts);
-    int rc = 2;
-    sgm_process *proc = NULL;
+/* The options, read before any work. */
+typedef struct lik_opts {
+    const char *name; /* "nll" or "encode" */
+    int encode;
+    sgm_nll_config cfg;
+    int dequant, bpd, scale01;
+    const char *out, *zpath;
+} lik_opts;
+
+/* The model, the data and the results (freed by free_job). */
+typedef struct lik_job {
     cli_model model;
-    memset(&model, 0, sizeof model);
+    sgm_process *proc;
     sgm_array data;
-    memset(&data, 0, sizeof data);
-    double *x = NULL, *lp = NULL, *z = NULL;
-    size_t *nfe = NULL;
-    if (cli_parse(&a, argc, argv) < 0) goto bad;
-    if (a.help) {
-        cli_usage(&a, stdout,
-                  encode ? "sgm encode --model gmm:FILE.json --process P | --model "
-                           "ckpt:FILE.safetensors, --data X.npy --out Z.npy [options]"
-                         : "sgm nll --model gmm:FILE.json --process P | --model "
-                           "ckpt:FILE.safetensors, --data X.npy "
-                           "[--divergence exact|hutchinson] [--out LOGP.npy] [options]");
-        return 0;
-    }
-    if (cli_require(&a, "model") < 0 || cli_require(&a, "data") < 0) goto bad;
-    if (encode && cli_require(&a, "out") < 0) goto bad;
-    sgm_nll_config cfg = sgm_nll_config_default();
-    if (cli_get_double(&a, "rtol", &cfg.rtol) < 0 || cli_get_double(&a, "atol", &cfg.atol) < 0 ||
-        cli_get_double(&a, "h-init", &cfg.h_init) < 0 ||
-        cli_get_size(&a, "max-steps", 1, &cfg.max_steps) < 0 ||
-        cli_get_double(&a, "t-eps", &cfg.t_eps) < 0)
-        goto bad;
-    if (!(cfg.rtol > 0) || !(cfg.atol > 0) || !isfinite(cfg.rtol) || !isfinite(cfg.atol)) {
-        cli_fail(&a, "--rtol and --atol must be positive");
-        goto bad;
-    }
-    int dequant = 0, bpd = 0, scale01 = 0;
-    if (!encode) {
-        static const char *const divs[] = {"exact", "hutchinson", NULL};
-        static const char *const probes[] = {"rademacher", "gaussian", NULL};
-        static const char *const scales[] = {"pm1", "01", NULL};
-        int dv = 0, pb = 0;
-        if (cli_get_choice(&a, "divergence", divs, &dv) < 0 ||
-            cli_get_choice(&a, "probe", probes, &pb) < 0 ||
-            cli_get_int(&a, "probes", 1, 1 << 20, &cfg.n_probes) < 0 ||
-            cli_get_u64(&a, "seed", &cfg.seed) < 0 ||
-            cli_get_bool(&a, "dequantize", &dequant) < 0 ||
-            cli_get_bool(&a, "bits-per-dim", &bpd) < 0 ||
-            cli_get_choice(&a, "scale", scales, &scale01) < 0)
-            goto bad;
-        cfg.divergence = dv ? SGM_DIV_HUTCHINSON : SGM_DIV_EXACT;
-        cfg.probe = pb ? SGM_PROBE_GAUSSIAN : SGM_PROBE_RADEMACHER;
-        if (dv == 0 && (cli_has(&a, "probes") || cli_has(&a, "probe"))) {
-            cli_fail(&a, "--probes/--probe need --divergence hutchinson");
-            goto bad;
-        }
-        if (cli_has(&a, "scale") && !dequant && !bpd) {
-            cli_fail(&a, "--scale applies to --dequantize and --bits-per-dim only");
-            goto bad;
-        }
-    }
-    const char *out = cli_get(&a, "out"), *zpath = encode ? NULL : cli_get(&a, "z");
-    if ((out && check_out(&a, "out", out) < 0) || (zpath && check_out(&a, "z", zpath) < 0))
-        goto bad;
-    if (cli_model_load(cli_get(&a, "model"), &model, a.err, sizeof a.err) < 0) goto bad;
-    if (cli_model_process(&a, &model, &proc) < 0) goto bad;
-    size_t d = model.dim;
-    {
-        sgm_error err = {0};
-        const char *dp = cli_get(&a, "data");
-        if (sgm_npy_load(dp, &data, &err)) {
-            cli_fail(&a, "--data: %s", err.msg);
-            goto bad;
-        }
-        size_t dd = 1;
-        for (int i = 1; i < data.ndim; i++) dd *= data.shape[i];
-        if (data.ndim < 1 || data.shape[0] == 0) {
-            cli_fail(&a, "--data %s: empty set (no samples)", dp);
-            goto bad;
-        }
-        if (dd != d) {
-            cli_fail(&a, "--data %s: %zu values per row, but the model has dimension %zu", dp,
-                     dd, d);
-            goto bad;
-        }
-        for (size_t i = 0; i < data.count; i++)
-            if (!isfinite(data.data[i])) {
-                cli_fail(&a, "--data %s: value %zu (row %zu) is not finite", dp, i, i / d);
-                goto bad;
-            }
-    }
-    size_t n = data.shape[0];
-    x = data.data;
-    if (dequant) {
+    double *x; /* the solver's input: data.data, or a dequantized / standardized copy */
+    double *lp, *z;
+    size_t *nfe;
+    size_t n, d;
+    double wall;
+} lik_job;
+
+static void free_job(lik_job *j) {
+    if (j->x != j->data.data) free(j->x);
+    sgm_array_free(&j->data);
+    free(j->lp);
+    free(j->z);
+    free(j->nfe);
+    sgm_process_free(j->proc);
+    cli_model_free(&j->model);
+}
+
+/* nll only: divergence, probes, dequantization and bits/dim */
+static int parse_nll_opts(cli_args *a, lik_opts *o) {
+    static const char *const divs[] = {"exact", "hutchinson", NULL};
+    static const char *const probes[] = {"rademacher", "gaussian", NULL};
+    static const char *const scales[] = {"pm1", "01", NULL};
+    int dv = 0, pb = 0;
+    if (cli_get_choice(a, "divergence", divs, &dv) < 0 ||
+        cli_get_choice(a, "probe", probes, &pb) < 0 ||
+        cli_get_int(a, "probes", 1, 1 << 20, &o->cfg.n_probes) < 0 ||
+        cli_get_u64(a, "seed", &o->cfg.seed) < 0 ||
+        cli_get_bool(a, "dequantize", &o->dequant) < 0 ||
+        cli_get_bool(a, "bits-per-dim", &o->bpd) < 0 ||
+        cli_get_choice(a, "scale", scales, &o->scale01) < 0)
+        return -1;
+    o->cfg.divergence = dv ? SGM_DIV_HUTCHINSON : SGM_DIV_EXACT;
+    o->cfg.probe = pb ? SGM_PROBE_GAUSSIAN : SGM_PROBE_RADEMACHER;
+    if (dv == 0 && (cli_has(a, "probes") || cli_has(a, "probe")))
+        return cli_fail(a, "--probes/--probe need --divergence hutchinson");
+    if (cli_has(a, "scale") && !o->dequant && !o->bpd)
+        return cli_fail(a, "--scale applies to --dequantize and --bits-per-dim only");
+    return 0;
+}
+
+/* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
+static int parse_likelihood_args(cli_args *a, int argc, char **argv, int encode, lik_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->name = encode ? "encode" : "nll";
+    o->encode = encode;
+    const cli_opt *const tables[] = {encode ? encode_opts : nll_opts, cli_process_opts, NULL};
+    int r = cli_start(a, o->name, tables, argc, argv,
+                      encode ? "sgm encode --model gmm:FILE.json --process P | --model "
+                               "ckpt:FILE.safetensors, --data X.npy --out Z.npy [options]"
+                             : "sgm nll --model gmm:FILE.json --process P | --model "
+                               "ckpt:FILE.safetensors, --data X.npy "
+                               "[--divergence exact|hutchinson] [--out LOGP.npy] [options]");
+    if (r != CLI_PARSED) return r;
+    if (cli_require(a, "model") < 0 || cli_require(a, "data") < 0) return -1;
+    if (encode && cli_require(a, "out") < 0) return -1;
+    sgm_nll_config *cfg = &o->cfg;
+    *cfg = sgm_nll_config_default();
+    if (cli_get_double(a, "rtol", &cfg->rtol) < 0 || cli_get_double(a, "atol", &cfg->atol) < 0 ||
+        cli_get_double(a, "h-init", &cfg->h_init) < 0 ||
+        cli_get_size(a, "max-steps", 1, &cfg->max_steps) < 0 ||
+        cli_get_double(a, "t-eps", &cfg->t_eps) < 0)
+        return -1;
+    if (!(cfg->rtol > 0) || !(cfg->atol > 0) || !isfinite(cfg->rtol) || !isfinite(cfg->atol))
+        return cli_fail(a, "--rtol and --atol must be positive");
+    if (!encode && parse_nll_opts(a, o) < 0) return -1;
+    o->out = cli_get(a, "out");
+    o->zpath = encode ? NULL : cli_get(a, "z");
+    if ((o->out && check_out(a, "out", o->out) < 0) ||
+        (o->zpath && check_out(a, "z", o->zpath) < 0))
+        return -1;
+    return CLI_PARSED;
+}
+
+/* The model, its process and the data (finite, the model's width); -1 (a->err set). */
+static int load_likelihood(cli_args *a, lik_job *j) {
+    if (cli_model_load(cli_get(a, "model"), &j->model, a->err, sizeof a->err) < 0) return -1;
+    if (cli_model_process(a, &j->model, &j->proc) < 0) return -1;
+    size_t d = j->d = j->model.dim;
+    sgm_array *data = &j->data;
+    sgm_error err = {0};
+    const char *dp = cli_get(a, "data");
+    if (sgm_npy_load(dp, data, &err)) return cli_fail(a, "--data: %s", err.msg);
+    size_t dd = 1;
+    for (int i = 1; i < data->ndim; i++) dd *= data->shape[i];
+    if (data->ndim < 1 || data->shape[0] == 0)
+        return cli_fail(a, "--data %s: empty set (no samples)", dp);
+    if (dd != d)
+        return cli_fail(a, "--data %s: %zu values per row, but the model has dimension %zu", dp,
+                        dd, d);
+    for (size_t i = 0; i < data->count; i++)
+        if (!isfinite(data->data[i]))
+            return cli_fail(a, "--data %s: value %zu (row %zu) is not finite", dp, i, i / d);
+    j->n = data->shape[0];
+    j->x = data->data;
+    return 0;
+}
+
+/* --dequantize, then the checkpoint's standardized units (a copy: data.data
+ * is kept). The exit code (a message printed on failure). */
+static int prepare_input(const lik_opts *o, lik_job *j) {
+    size_t n = j->n, d = j->d;
+    if (o->dequant) {
         sgm_error err = {0};
         double *y = malloc(n * d * sizeof *y);
         if (!y) {
-            fprintf(stderr, "sgm %s: out of memory\n", name);
-            rc = 1;
-            goto done;
+            fprintf(stderr, "sgm %s: out of memory\n", o->name);
+            return 1;
         }
-        sgm_status st = sgm_dequantize_uniform(cfg.seed, 0, n, d, x, !scale01, y, &err);
-        if (st) {
+        if (sgm_dequantize_uniform(o->cfg.seed, 0, n, d, j->x, !o->scale01, y, &err)) {
             free(y);
-            cli_fail(&a, "--dequantize: %s", err.msg);
-            goto bad;
+            fprintf(stderr, "sgm %s: --dequantize: %s\n", o->name, err.msg);
+            return 2;
         }
-        x = y;
+        j->x = y;
     }
-    if (model.net) { /* the network's standardized units (a copy: data.data is kept) */
+    if (j->model.net) {
         double *y = malloc(n * d * sizeof *y);
         if (!y) {
-            fprintf(stderr, "sgm %s: out of memory\n", name);
-            rc = 1;
-            goto done;
+            fprintf(stderr, "sgm %s: out of memory\n", o->name);
+            return 1;
         }
-        memcpy(y, x, n * d * sizeof *y);
-        if (x != data.data) free(x);
-        x = y;
-        cli_model_from_data(&model, n, x);
+        memcpy(y, j->x, n * d * sizeof *y);
+        if (j->x != j->data.data) free(j->x);
+        j->x = y;
+        cli_model_from_data(&j->model, n, j->x);
     }
-    lp = malloc(n * sizeof *lp);
-    z = malloc(n * d * sizeof *z);
-    nfe = malloc(n * sizeof *nfe);
-    if (!lp || !z || !nfe) {
-        fprintf(stderr, "sgm %s: out of memory\n", name);
-        rc = 1;
-        goto done;
+    return 0;
+}
+
+/* The solve: log-likelihoods (data units) and / or encodings; the exit code. */
+static int run_likelihood(const lik_opts *o, lik_job *j) {
+    int rc = prepare_input(o, j);
+    if (rc) return rc;
+    size_t n = j->n, d = j->d;
+    j->lp = malloc(n * sizeof *j->lp);
+    j->z = malloc(n * d * sizeof *j->z);
+    j->nfe = malloc(n * sizeof *j->nfe);
+    if (!j->lp || !j->z || !j->nfe) {
+        fprintf(stderr, "sgm %s: out of memory\n", o->name);
+        return 1;
     }
     double t0 = cli_now();
-    sgm_denoiser den = model.net ? cli_model_denoiser(&model, proc, SGM_PRED_X0)
-                                 : sgm_gmm_denoiser(model.gmm);
-    sgm_denoiser_grad grad = cli_model_grad(&model);
-    {
-        sgm_error err = {0};
-        sgm_status st = encode ? sgm_encode(&cfg, proc, &den, n, d, x, z, nfe, &err)
-                               : sgm_nll(&cfg, proc, &den, &grad, 0, n, d, x, lp,
-                                         zpath ? z : NULL, nfe, &err);
-        if (st) {
-            fprintf(stderr, "sgm %s: %s (%s)\n", name, err.msg, sgm_status_str(st));
-            rc = exit_code(st);
-            goto done;
-        }
+    sgm_denoiser den = j->model.net ? cli_model_denoiser(&j->model, j->proc, SGM_PRED_X0)
+                                    : sgm_gmm_denoiser(j->model.gmm);
+    sgm_denoiser_grad grad = cli_model_grad(&j->model);
+    sgm_error err = {0};
+    sgm_status st = o->encode
+                        ? sgm_encode(&o->cfg, j->proc, &den, n, d, j->x, j->z, j->nfe, &err)
+                        : sgm_nll(&o->cfg, j->proc, &den, &grad, 0, n, d, j->x, j->lp,
+                                  o->zpath ? j->z : NULL, j->nfe, &err);
+    if (st) {
+        fprintf(stderr, "sgm %s: %s (%s)\n", o->name, err.msg, sgm_status_str(st));
+        return exit_code(st);
     }
-    double wall = cli_now() - t0;
-    if (!encode) { /* densities in data units: log p_x = log p_z - sum log std */
-        double lj = cli_model_log_jac(&model);
-        for (size_t i = 0; i < n; i++) lp[i] -= lj;
+    j->wall = cli_now() - t0;
+    if (!o->encode) { /* densities in data units: log p_x = log p_z - sum log std */
+        double lj = cli_model_log_jac(&j->model);
+        for (size_t i = 0; i < n; i++) j->lp[i] -= lj;
     }
-    {
-        sgm_error err = {0};
-        size_t one[1] = {n};
-        if (encode) {
-            if (sgm_npy_save(out, data.ndim, data.shape, z, 0, &err)) goto io_fail;
-        } else {
-            if (zpath && sgm_npy_save(zpath, data.ndim, data.shape, z, 0, &err)) goto io_fail;
-            if (out && sgm_npy_save(out, 1, one, lp, 0, &err)) goto io_fail;
-        }
-        goto written;
-    io_fail:
-        fprintf(stderr, "sgm %s: %s\n", name, err.msg);
-        rc = 1;
-        goto done;
+    return 0;
+}
+
+/* --out / --z (encode: --out is the encodings); 0, or 1 after the message */
+static int write_likelihood(const lik_opts *o, const lik_job *j) {
+    sgm_error err = {0};
+    size_t one[1] = {j->n};
+    const sgm_array *data = &j->data;
+    int failed = o->encode
+                     ? sgm_npy_save(o->out, data->ndim, data->shape, j->z, 0, &err) != SGM_OK
+                     : (o->zpath && sgm_npy_save(o->zpath, data->ndim, data->shape, j->z, 0, &err)) ||
+                           (o->out && sgm_npy_save(o->out, 1, one, j->lp, 0, &err));
+    if (failed) {
+        fprintf(stderr, "sgm %s: %s\n", o->name, err.msg);
+        return 1;
     }
-written:;
-    double nm = 0, nmin = (double)nfe[0], nmax = (double)nfe[0];
+    return 0;
+}
+
+/* nll: the mean log-likelihood +- its standard error, bits/dim, NFE */
+static void report_nll(const lik_opts *o, const lik_job *j, double te, double T, double nm,
+                       double nmin, double nmax) {
+    const sgm_nll_config *cfg = &o->cfg;
+    size_t n = j->n, d = j->d;
+    double m = 0, v = 0;
+    for (size_t i = 0; i < n; i++) m += j->lp[i] / (double)n;
+    for (size_t i = 0; i < n; i++) v += (j->lp[i] - m) * (j->lp[i] - m);
+    double se = n > 1 ? sqrt(v / (double)(n - 1) / (double)n) : NAN;
+    char what[64];
+    if (cfg->divergence == SGM_DIV_EXACT)
+        snprintf(what, sizeof what, "exact divergence");
+    else
+        snprintf(what, sizeof what, "hutchinson, %d %s probe%s", cfg->n_probes,
+                 cfg->probe == SGM_PROBE_GAUSSIAN ? "gaussian" : "rademacher",
+                 cfg->n_probes > 1 ? "s" : "");
+    printf("sgm nll: %zu x %zu samples, %s, t %g -> %g, rtol %g, atol %g\n", n, d, what, te, T,
+           cfg->rtol, cfg->atol);
+    printf("log-likelihood: %.6f +- %.6f nats (mean +- standard error; %.6f nats/dim)\n", m, se,
+           m / (double)d);
+    if (o->bpd)
+        printf("bits/dim: %.6f +- %.6f (offset %d, data in %s)\n",
+               sgm_bits_per_dim(m, d, !o->scale01), se / ((double)d * log(2.0)),
+               o->scale01 ? 8 : 7, o->scale01 ? "[0, 1]" : "[-1, 1]");
+    printf("NFE per sample: mean %.1f (min %.0f, max %.0f); %.3f s%s%s\n", nm, nmin, nmax,
+           j->wall, o->out ? " -> " : "", o->out ? o->out : "");
+}
+
+static void report_likelihood(const lik_opts *o, const lik_job *j) {
+    size_t n = j->n;
+    double nm = 0, nmin = (double)j->nfe[0], nmax = (double)j->nfe[0];
     for (size_t i = 0; i < n; i++) {
-        nm += (double)nfe[i] / (double)n;
-        nmin = fmin(nmin, (double)nfe[i]);
-        nmax = fmax(nmax, (double)nfe[i]);
+        nm += (double)j->nfe[i] / (double)n;
+        nmin = fmin(nmin, (double)j->nfe[i]);
+        nmax = fmax(nmax, (double)j->nfe[i]);
     }
     double te, T;
-    sgm_nll_times(&cfg, proc, &te, &T);
-    if (encode) {
+    sgm_nll_times(&o->cfg, j->proc, &te, &T);
+    if (o->encode)
         printf("sgm encode: %zu x %zu samples, t %g -> %g, NFE mean %.1f (min %.0f, max %.0f), "
                "%.3f s -> %s\n",
-               n, d, te, T, nm, nmin, nmax, wall, out);
-    } else {
-        double m = 0, v = 0;
-        for (size_t i = 0; i < n; i++) m += lp[i] / (double)n;
-        for (size_t i = 0; i < n; i++) v += (lp[i] - m) * (lp[i] - m);
-        double se = n > 1 ? sqrt(v / (double)(n - 1) / (double)n) : NAN;
-        char what[64];
-        if (cfg.divergence == SGM_DIV_EXACT)
-            snprintf(what, sizeof what, "exact divergence");
-        else
-            snprintf(what, sizeof what, "hutchinson, %d %s probe%s", cfg.n_probes,
-                     cfg.probe == SGM_PROBE_GAUSSIAN ? "gaussian" : "rademacher",
-                     cfg.n_probes > 1 ? "s" : "");
-        printf("sgm nll: %zu x %zu samples, %s, t %g -> %g, rtol %g, atol %g\n", n, d, what, te,
-               T, cfg.rtol, cfg.atol);
-        printf("log-likelihood: %.6f +- %.6f nats (mean +- standard error; %.6f nats/dim)\n", m,
-               se, m / (double)d);
-        if (bpd)
-            printf("bits/dim: %.6f +- %.6f (offset %d, data in %s)\n",
-                   sgm_bits_per_dim(m, d, !scale01), se / ((double)d * log(2.0)),
-                   scale01 ? 8 : 7, scale01 ? "[0, 1]" : "[-1, 1]");
-        printf("NFE per sample: mean %.1f (min %.0f, max %.0f); %.3f s%s%s\n", nm, nmin, nmax,
-               wall, out ? " -> " : "", out ? out : "");
-    }
-    rc = 0;
-    goto done;
-bad:
-    fprintf(stderr, "sgm %s: %s\n", name, a.err);
-    rc = 2;
-done:
-    if (x != data.data) free(x);
-    sgm_array_free(&data);
-    free(lp);
-    free(z);
-    free(nfe);
-    sgm_process_free(proc);
-    cli_model_free(&model);
+               n, j->d, te, T, nm, nmin, nmax, j->wall, o->out);
+    else
+        report_nll(o, j, te, T, nm, nmin, nmax);
+}
+
+int cli_likelihood_main(int argc, char **argv, int encode) {
+    cli_args a;
+    lik_opts o;
+    lik_job j;
+    memset(&j, 0, sizeof j);
+    int rc = parse_likelihood_args(&a, argc, argv, encode, &o);
+    if (rc == CLI_HELP) return 0;
+    if (rc < 0 || load_likelihood(&a, &j) < 0) rc = cli_error(&a, 2);
+    else if ((rc = run_likelihood(&o, &j)) == 0 && (rc = write_likelihood(&o, &j)) == 0)
+        report_likelihood(&o, &j);
+    free_job(&j);
     return rc;
 }
 

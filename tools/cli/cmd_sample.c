@@ -16,10 +16,10 @@
  * An image checkpoint (U-Net) writes [N, C, H, W]; --class picks the class
  * of a class-conditional one (a number, "rows": N/K consecutive samples per
  * class, or a comma list cycled over the samples; default the null class)
- * and --guidance W applies classifier-free guidance. --grid OUT.png (any
- * --grid value ending in .png; other values are the diffusers grid of the
- * schedule options) or --png OUT.png also writes the samples as an image
- * grid (images) or a scatter plot (2-D).
+ * and --guidance W applies classifier-free guidance. --png OUT.png also
+ * writes the samples as an image grid (images) or a scatter plot (2-D);
+ * --grid is only the diffusers timestep grid of the schedule options, and a
+ * --grid value ending in .png is refused with a pointer to --png.
  *
  * Exit codes: 0 success; 2 bad input, including a configuration the sampler
  * refuses when it starts (nothing is written); 1 a failure while sampling or
@@ -42,9 +42,9 @@
 #include "model.h"
 #include "sgm/sgm_png.h"
 
-static const cli_opt sample_opts[] = {
+static const cli_opt sample_opts_table[] = {
     {"model", "KIND:PATH", NULL, "gmm:model.json or ckpt:model.safetensors (trained)"},
-    {"prediction", "KIND", "x0 (ckpt: its own)", "what the model emits: eps|x0|v|score|flow"},
+    {"prediction", "KIND", "x0 (ckpt: its own)", "what the model emits: {prediction}"},
     {"sampler", "NAME", NULL, "sampler name or alias (see `sgm list`)"},
     {"order", "K", "the sampler's", "solver order"},
     {"eta", "E", "the sampler's", "ancestral / SDE noise strength"},
@@ -78,8 +78,7 @@ static const cli_opt sample_opts[] = {
     {"out", "OUT.npy", NULL, "output file (written atomically)"},
     {"out-dtype", "f64|f32", "f64", "element type of the output file"},
     {"save-init", "X.npy", NULL, "also write the x_T used (float64; for --init reruns)"},
-    {"png", "OUT.png", NULL, "also write the samples as a PNG: image grid (image models) or scatter (2-D); "
-                             "--grid OUT.png (a value ending in .png) does the same"},
+    {"png", "OUT.png", NULL, "also write the samples as a PNG: image grid (image models) or scatter (2-D)"},
     {"grid-cols", "N", "per class (--class rows) or sqrt(N)", "images per grid row"},
     {"class", "K|rows|LIST", "null class", "ckpt U-Net with classes: class of the samples"},
     {"guidance", "W", "0", "classifier-free guidance (1 + W) F(x, c) - W F(x, null)"},
@@ -270,7 +269,7 @@ static int parse_classes(cli_args *a, int K, size_t n, int **out) {
     return 0;
 }
 
-/* --grid: the samples (data units) as a PNG */
+/* --png: the samples (data units) as a PNG */
 static int write_grid(const char *path, const cli_model *m, const double *x, size_t n, size_t d,
                       int ncols, sgm_error *err) {
     int c, h, w;
@@ -293,248 +292,270 @@ static int write_grid(const char *path, const cli_model *m, const double *x, siz
     return sgm_png_write_scatter(path, NULL, 0, x, n, &sc, err) != SGM_OK;
 }
 
-int cmd_sample(int argc, char **argv) {
-    cli_args a;
-    memset(&a, 0, sizeof a);
-    a.cmd = "sample";
-    cli_add_opts(&a, sample_opts);
-    cli_add_opts(&a, cli_process_opts);
-    cli_add_opts(&a, cli_schedule_opts);
-
-    int rc = 2;
-    cli_model model;
-    memset(&model, 0, sizeof model);
-    sgm_process *proc = NULL;
-    sgm_schedule *sched = NULL;
-    sgm_sampler *smp = NULL;
-    sgm_array init = {0};
-    double *x = NULL;
-    float *xf = NULL;
-    double *x_init = NULL; /* copy of x_T for --save-init */
-    int *labels = NULL;    /* --class */
-    size_t shape[SGM_NPY_MAX_DIMS];
-    int ndim = 2;
-
-    if (cli_parse(&a, argc, argv) < 0) goto bad;
-    if (a.help) {
-        cli_usage(&a, stdout, "--model gmm:FILE.json|ckpt:FILE.safetensors --process P "
-                              "--sampler NAME "
-                              "--schedule S --steps N (--init X.npy | --n N [--seed S]) "
-                              "--out OUT.npy");
-        rc = 0;
-        goto done;
-    }
-    if (cli_require(&a, "model") < 0 || cli_require(&a, "sampler") < 0 ||
-        cli_require(&a, "out") < 0)
-        goto bad;
-    if (cli_has(&a, "init") == cli_has(&a, "n")) {
-        cli_fail(&a, cli_has(&a, "init") ? "give either --init or --n, not both"
-                                         : "missing required option --init or --n");
-        goto bad;
-    }
+/* The options, read before any work. */
+typedef struct sample_opts {
     sgm_sampler_config cfg;
-    if (sampler_config(&a, &cfg) < 0) goto bad;
-    uint64_t seed = 0;
-    if (cli_get_u64(&a, "seed", &seed) < 0) goto bad;
-    size_t n = 0, batch = 0;
-    if (cli_get_size(&a, "n", 1, &n) < 0 || cli_get_size(&a, "batch", 1, &batch) < 0) goto bad;
+    uint64_t seed;
+    size_t n, batch; /* n: 0 with --init (its rows); batch 0: min(N, 4096) */
+    int out_f32, quiet, report, grid_cols;
+    double guidance;
+    const char *out, *save_init, *png;
+    int has_init;
+} sample_opts;
+
+/* Everything set up before sampling (freed by free_job). */
+typedef struct sample_job {
+    cli_model model;
+    sgm_prediction pred;
+    sgm_process *proc;
+    sgm_schedule *sched;
+    sgm_sampler *smp;
+    sgm_array init;
+    double *x;      /* [n, d]: x_T, then the samples */
+    float *xf;      /* one batch in float32 (--dtype f32) */
+    double *x_init; /* copy of x_T for --save-init */
+    int *labels;    /* --class */
+    size_t n, d, batch;
+    size_t shape[SGM_NPY_MAX_DIMS];
+    int ndim;
+    double std0; /* sigma(t_0): x_T = std0 * normals */
+    progress prog;
+} sample_job;
+
+/* What the sampling loop saw. */
+typedef struct sample_stats {
+    size_t nfe_min, nfe_max, steps;
+    double wall;
+} sample_stats;
+
+static void free_job(sample_job *j) {
+    sgm_sampler_free(j->smp);
+    sgm_schedule_free(j->sched);
+    sgm_process_free(j->proc);
+    cli_model_free(&j->model);
+    sgm_array_free(&j->init);
+    free(j->x);
+    free(j->xf);
+    free(j->x_init);
+    free(j->labels);
+}
+
+static int ends_with_png(const char *v) {
+    size_t L = strlen(v);
+    return L > 4 && strcasecmp(v + L - 4, ".png") == 0;
+}
+
+/* the output paths: folders must exist and be writable */
+static int parse_outputs(cli_args *a, sample_opts *o) {
+    o->out = cli_get(a, "out");
+    if (check_out_path(a, o->out) < 0) return -1;
+    o->save_init = cli_get(a, "save-init");
+    if (o->save_init && check_out_path(a, o->save_init) < 0) return -1;
+    const char *grid = cli_get(a, "grid"); /* the diffusers grid, not the picture */
+    if (grid && ends_with_png(grid))
+        return cli_fail(a, "--grid %s: --grid is the diffusers timestep grid; write the "
+                           "picture with --png %s", grid, grid);
+    o->png = cli_get(a, "png");
+    if (o->png && check_out_path(a, o->png) < 0) return -1;
+    return 0;
+}
+
+/* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
+static int parse_sample_args(cli_args *a, int argc, char **argv, sample_opts *o) {
+    memset(o, 0, sizeof *o);
+    const cli_opt *const tables[] = {sample_opts_table, cli_process_opts, cli_schedule_opts, NULL};
+    int r = cli_start(a, "sample", tables, argc, argv,
+                      "--model gmm:FILE.json|ckpt:FILE.safetensors --process P --sampler NAME "
+                      "--schedule S --steps N (--init X.npy | --n N [--seed S]) --out OUT.npy");
+    if (r != CLI_PARSED) return r;
+    if (cli_require(a, "model") < 0 || cli_require(a, "sampler") < 0 ||
+        cli_require(a, "out") < 0)
+        return -1;
+    o->has_init = cli_has(a, "init");
+    if (o->has_init == cli_has(a, "n"))
+        return cli_fail(a, o->has_init ? "give either --init or --n, not both"
+                                       : "missing required option --init or --n");
+    if (sampler_config(a, &o->cfg) < 0 || cli_get_u64(a, "seed", &o->seed) < 0) return -1;
+    if (cli_get_size(a, "n", 1, &o->n) < 0 || cli_get_size(a, "batch", 1, &o->batch) < 0)
+        return -1;
     static const char *const odt[] = {"f64", "f32", NULL};
-    int out_f32 = 0;
-    if (cli_get_choice(&a, "out-dtype", odt, &out_f32) < 0) goto bad;
-    int quiet = 0, report = 0;
-    if (cli_get_bool(&a, "quiet", &quiet) < 0 || cli_get_bool(&a, "report", &report) < 0)
-        goto bad;
-    const char *out_path = cli_get(&a, "out");
-    if (check_out_path(&a, out_path) < 0) goto bad;
-    const char *init_path = cli_get(&a, "save-init");
-    if (init_path && check_out_path(&a, init_path) < 0) goto bad;
-    const char *grid_path = cli_get(&a, "png");
-    for (size_t i = 0; i < a.n_opts; i++) { /* --grid X.png: the picture, not the diffusers grid */
-        const char *v = a.val[i];
-        size_t L = v ? strlen(v) : 0;
-        if (strcmp(a.opts[i]->name, "grid") == 0 && L > 4 && strcasecmp(v + L - 4, ".png") == 0) {
-            if (grid_path) {
-                cli_fail(&a, "give either --png or --grid OUT.png");
-                goto bad;
-            }
-            grid_path = v;
-            a.val[i] = NULL;
-        }
-    }
-    if (grid_path && check_out_path(&a, grid_path) < 0) goto bad;
-    double guidance = 0;
-    int grid_cols = 0;
-    if (cli_get_double(&a, "guidance", &guidance) < 0 ||
-        cli_get_int(&a, "grid-cols", 1, 100000, &grid_cols) < 0)
-        goto bad;
+    if (cli_get_choice(a, "out-dtype", odt, &o->out_f32) < 0) return -1;
+    if (cli_get_bool(a, "quiet", &o->quiet) < 0 || cli_get_bool(a, "report", &o->report) < 0)
+        return -1;
+    if (parse_outputs(a, o) < 0) return -1;
+    if (cli_get_double(a, "guidance", &o->guidance) < 0 ||
+        cli_get_int(a, "grid-cols", 1, 100000, &o->grid_cols) < 0)
+        return -1;
+    return CLI_PARSED;
+}
 
-    if (cli_model_load(cli_get(&a, "model"), &model, a.err, sizeof a.err) < 0) goto bad;
-    sgm_prediction pred = SGM_PRED_X0;
-    if (cli_model_prediction(&a, &model, &pred) < 0) goto bad;
-    if (cli_model_process(&a, &model, &proc) < 0) goto bad;
-    if (report && !model.gmm) {
-        cli_fail(&a, "--report needs a gmm: model");
-        goto bad;
-    }
-    size_t d = model.dim;
-    /* x_T */
-    if (cli_has(&a, "init")) {
-        sgm_error err = {0};
-        const char *ip = cli_get(&a, "init");
-        if (sgm_npy_load(ip, &init, &err)) {
-            cli_fail(&a, "--init: %s", err.msg);
-            goto bad;
-        }
-        size_t dd = 1;
-        for (int i = 1; i < init.ndim; i++) dd *= init.shape[i];
-        if (init.ndim < 1 || init.shape[0] == 0 || dd != d) {
-            cli_fail(&a, "--init %s: %zu values per row, but the model has dimension %zu", ip,
-                     init.ndim < 1 ? (size_t)0 : dd, d);
-            goto bad;
-        }
-        for (size_t i = 0; i < init.count; i++)
-            if (!isfinite(init.data[i])) {
-                cli_fail(&a, "--init %s: value %zu is not finite", ip, i);
-                goto bad;
-            }
-        ndim = init.ndim;
-        for (int i = 0; i < ndim; i++) shape[i] = init.shape[i];
-        n = init.shape[0];
-        x = init.data;
-        init.data = NULL;
-    } else {
-        shape[0] = n;
-        shape[1] = d;
+/* x_T: --init as given (its shape is kept), or room for --n rows */
+static int load_start(cli_args *a, sample_job *j) {
+    size_t d = j->d;
+    if (!cli_has(a, "init")) {
+        size_t n = j->n;
+        j->ndim = 2;
+        j->shape[0] = n;
+        j->shape[1] = d;
         int ic, ih, iw;
-        if (model.net && sgm_model_image_shape(model.net, &ic, &ih, &iw)) { /* [N, C, H, W] */
-            ndim = 4;
-            shape[1] = (size_t)ic, shape[2] = (size_t)ih, shape[3] = (size_t)iw;
+        if (j->model.net && sgm_model_image_shape(j->model.net, &ic, &ih, &iw)) { /* [N, C, H, W] */
+            j->ndim = 4;
+            j->shape[1] = (size_t)ic, j->shape[2] = (size_t)ih, j->shape[3] = (size_t)iw;
         }
-        if (n > ((size_t)-1 / sizeof(double)) / d || !(x = malloc(n * d * sizeof *x))) {
-            cli_fail(&a, "--n %zu: cannot allocate %zu x %zu values", n, n, d);
-            goto bad;
-        }
+        if (n > ((size_t)-1 / sizeof(double)) / d || !(j->x = malloc(n * d * sizeof *j->x)))
+            return cli_fail(a, "--n %zu: cannot allocate %zu x %zu values", n, n, d);
+        return 0;
     }
-    if (init_path && !(x_init = malloc(n * d * sizeof *x_init))) {
-        cli_fail(&a, "out of memory");
-        goto bad;
-    }
-    if (cli_has(&a, "class") || cli_has(&a, "guidance")) {
-        int K = model.net ? sgm_model_n_classes(model.net) : 0;
-        if (K <= 0) {
-            cli_fail(&a, "--class / --guidance need a class-conditional checkpoint");
-            goto bad;
-        }
-        if (parse_classes(&a, K, n, &labels) < 0) goto bad;
-        if (!labels) {
-            cli_fail(&a, "--guidance needs --class");
-            goto bad;
-        }
-        if (!grid_cols && strcmp(cli_get(&a, "class"), "rows") == 0 && n % (size_t)K == 0)
-            grid_cols = (int)(n / (size_t)K);
-    }
-    if (batch == 0) batch = n < 4096 ? n : 4096;
-    if (batch > n) batch = n;
+    sgm_error err = {0};
+    sgm_array *init = &j->init;
+    const char *ip = cli_get(a, "init");
+    if (sgm_npy_load(ip, init, &err)) return cli_fail(a, "--init: %s", err.msg);
+    size_t dd = 1;
+    for (int i = 1; i < init->ndim; i++) dd *= init->shape[i];
+    if (init->ndim < 1 || init->shape[0] == 0 || dd != d)
+        return cli_fail(a, "--init %s: %zu values per row, but the model has dimension %zu", ip,
+                        init->ndim < 1 ? (size_t)0 : dd, d);
+    for (size_t i = 0; i < init->count; i++)
+        if (!isfinite(init->data[i]))
+            return cli_fail(a, "--init %s: value %zu is not finite", ip, i);
+    j->ndim = init->ndim;
+    for (int i = 0; i < j->ndim; i++) j->shape[i] = init->shape[i];
+    j->n = init->shape[0];
+    j->x = init->data;
+    init->data = NULL;
+    return 0;
+}
 
-    if (cli_build_schedule(&a, proc, cfg.method, &sched) < 0) goto bad;
-    double std0 = sgm_process_sigma(proc, sched->t[0]); /* sigma(t_0), process coordinates */
-    if (!cli_has(&a, "init") && !(isfinite(std0) && std0 > 0)) {
-        cli_fail(&a, "the schedule starts at sigma = %g; choose a finite start (e.g. --t-max)",
-                 std0);
-        goto bad;
-    }
-    progress prog = {cli_now(), cli_now(), 0, (n + batch - 1) / batch, quiet};
-    cfg.on_step = on_step;
-    cfg.on_step_user_data = &prog;
+/* --class / --guidance: the labels of a class-conditional checkpoint */
+static int setup_classes(cli_args *a, sample_opts *o, sample_job *j) {
+    if (!cli_has(a, "class") && !cli_has(a, "guidance")) return 0;
+    int K = j->model.net ? sgm_model_n_classes(j->model.net) : 0;
+    if (K <= 0) return cli_fail(a, "--class / --guidance need a class-conditional checkpoint");
+    if (parse_classes(a, K, j->n, &j->labels) < 0) return -1;
+    if (!j->labels) return cli_fail(a, "--guidance needs --class");
+    if (!o->grid_cols && strcmp(cli_get(a, "class"), "rows") == 0 && j->n % (size_t)K == 0)
+        o->grid_cols = (int)(j->n / (size_t)K);
+    return 0;
+}
+
+/* The model, process, x_T, schedule and sampler; -1 (a->err set) on bad input. */
+static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
+    if (cli_model_load(cli_get(a, "model"), &j->model, a->err, sizeof a->err) < 0) return -1;
+    j->pred = SGM_PRED_X0;
+    if (cli_model_prediction(a, &j->model, &j->pred) < 0) return -1;
+    if (cli_model_process(a, &j->model, &j->proc) < 0) return -1;
+    if (o->report && !j->model.gmm) return cli_fail(a, "--report needs a gmm: model");
+    j->d = j->model.dim;
+    j->n = o->n;
+    if (load_start(a, j) < 0) return -1;
+    size_t n = j->n, d = j->d;
+    if (o->save_init && !(j->x_init = malloc(n * d * sizeof *j->x_init)))
+        return cli_fail(a, "out of memory");
+    if (setup_classes(a, o, j) < 0) return -1;
+    j->batch = o->batch ? o->batch : n < 4096 ? n : 4096;
+    if (j->batch > n) j->batch = n;
+    if (cli_build_schedule(a, j->proc, o->cfg.method, &j->sched) < 0) return -1;
+    j->std0 = sgm_process_sigma(j->proc, j->sched->t[0]); /* process coordinates */
+    if (!o->has_init && !(isfinite(j->std0) && j->std0 > 0))
+        return cli_fail(a, "the schedule starts at sigma = %g; choose a finite start (e.g. --t-max)",
+                        j->std0);
+    progress prog = {cli_now(), cli_now(), 0, (n + j->batch - 1) / j->batch, o->quiet};
+    j->prog = prog;
+    o->cfg.on_step = on_step;
+    o->cfg.on_step_user_data = &j->prog;
 #ifdef _OPENMP
-    if (cfg.n_threads > 0) omp_set_num_threads(cfg.n_threads);
+    if (o->cfg.n_threads > 0) omp_set_num_threads(o->cfg.n_threads);
 #endif
-    {
-        sgm_error err = {0};
-        if (sgm_sampler_create(&cfg, proc, batch, d, &smp, &err)) {
-            cli_fail(&a, "%s", err.msg);
-            goto bad;
-        }
-    }
-    if (cfg.dtype == SGM_F32 && !(xf = malloc(batch * d * sizeof *xf))) {
-        cli_fail(&a, "out of memory");
-        goto bad;
-    }
+    sgm_error err = {0};
+    if (sgm_sampler_create(&o->cfg, j->proc, j->batch, d, &j->smp, &err))
+        return cli_fail(a, "%s", err.msg);
+    if (o->cfg.dtype == SGM_F32 && !(j->xf = malloc(j->batch * d * sizeof *j->xf)))
+        return cli_fail(a, "out of memory");
+    return 0;
+}
 
-    /* run */
-    sgm_denoiser den = cli_model_denoiser(&model, proc, pred);
-    size_t nfe_min = (size_t)-1, nfe_max = 0, steps = 0;
+/* Samples every batch in place; the exit code (a message printed on failure). */
+static int run_sample(const sample_opts *o, sample_job *j, sample_stats *stats) {
+    size_t n = j->n, d = j->d, batch = j->batch;
+    sgm_denoiser den = cli_model_denoiser(&j->model, j->proc, j->pred);
+    stats->nfe_min = (size_t)-1, stats->nfe_max = 0, stats->steps = 0;
     for (size_t r0 = 0, b = 0; r0 < n; r0 += batch, b++) {
         size_t m = n - r0 < batch ? n - r0 : batch;
-        double *xb = x + r0 * d;
-        if (!cli_has(&a, "init")) {
-            sgm_rng_normal_rows_f64(seed, 0, r0, m, d, xb);
-            for (size_t i = 0; i < m * d; i++) xb[i] *= std0;
+        double *xb = j->x + r0 * d;
+        if (!o->has_init) {
+            sgm_rng_normal_rows_f64(o->seed, 0, r0, m, d, xb);
+            for (size_t i = 0; i < m * d; i++) xb[i] *= j->std0;
         }
-        if (x_init) memcpy(x_init + r0 * d, xb, m * d * sizeof *xb);
+        if (j->x_init) memcpy(j->x_init + r0 * d, xb, m * d * sizeof *xb);
         void *xs = xb;
-        if (xf) {
-            for (size_t i = 0; i < m * d; i++) xf[i] = (float)xb[i];
-            xs = xf;
+        if (j->xf) {
+            for (size_t i = 0; i < m * d; i++) j->xf[i] = (float)xb[i];
+            xs = j->xf;
         }
-        sgm_rng rng = {seed, 1}; /* draw 0 is x_T */
-        prog.batch = b;
+        sgm_rng rng = {o->seed, 1}; /* draw 0 is x_T */
+        j->prog.batch = b;
         sgm_error err = {0};
         /* row r of the run is query row row0 + i: labels are indexed globally */
-        if (labels && b == 0 && sgm_model_set_labels(model.net, labels, n, guidance, &err)) {
+        if (j->labels && b == 0 &&
+            sgm_model_set_labels(j->model.net, j->labels, n, o->guidance, &err)) {
             fprintf(stderr, "sgm sample: %s\n", err.msg);
-            rc = 2;
-            goto done;
+            return 2;
         }
-        sgm_status st = sgm_sampler_run(smp, sched, &den, &rng, (uint64_t)r0, m, xs, &err);
+        sgm_status st = sgm_sampler_run(j->smp, j->sched, &den, &rng, (uint64_t)r0, m, xs, &err);
         if (st) {
             fprintf(stderr, "sgm sample: %s (%s)\n", err.msg, sgm_status_str(st));
             /* a configuration the sampler refuses is bad input; the rest is runtime */
-            rc = st == SGM_ERR_INVALID_ARG || st == SGM_ERR_UNSUPPORTED ? 2 : 1;
-            goto done;
+            return st == SGM_ERR_INVALID_ARG || st == SGM_ERR_UNSUPPORTED ? 2 : 1;
         }
-        if (xf)
-            for (size_t i = 0; i < m * d; i++) xb[i] = xf[i];
+        if (j->xf)
+            for (size_t i = 0; i < m * d; i++) xb[i] = j->xf[i];
         sgm_sampler_stats ss;
-        sgm_sampler_get_stats(smp, &ss);
-        if (ss.nfe < nfe_min) nfe_min = ss.nfe;
-        if (ss.nfe > nfe_max) nfe_max = ss.nfe;
-        if (ss.steps > steps) steps = ss.steps;
+        sgm_sampler_get_stats(j->smp, &ss);
+        if (ss.nfe < stats->nfe_min) stats->nfe_min = ss.nfe;
+        if (ss.nfe > stats->nfe_max) stats->nfe_max = ss.nfe;
+        if (ss.steps > stats->steps) stats->steps = ss.steps;
     }
-    double wall = cli_now() - prog.t0;
-    cli_model_to_data(&model, n, x); /* checkpoints: standardized -> data units */
-    {
-        sgm_error err = {0};
-        if ((x_init && sgm_npy_save(init_path, ndim, shape, x_init, 0, &err)) ||
-            sgm_npy_save(out_path, ndim, shape, x, out_f32, &err) ||
-            (grid_path && write_grid(grid_path, &model, x, n, d, grid_cols, &err))) {
-            fprintf(stderr, "sgm sample: %s\n", err.msg);
-            rc = 1;
-            goto done;
-        }
+    stats->wall = cli_now() - j->prog.t0;
+    return 0;
+}
+
+/* --save-init, --out, --png; 0, or 1 after the message */
+static int write_sample(const sample_opts *o, sample_job *j) {
+    sgm_error err = {0};
+    if ((j->x_init && sgm_npy_save(o->save_init, j->ndim, j->shape, j->x_init, 0, &err)) ||
+        sgm_npy_save(o->out, j->ndim, j->shape, j->x, o->out_f32, &err) ||
+        (o->png && write_grid(o->png, &j->model, j->x, j->n, j->d, o->grid_cols, &err))) {
+        fprintf(stderr, "sgm sample: %s\n", err.msg);
+        return 1;
     }
-    if (nfe_min == nfe_max)
-        printf("sgm sample: %zu x %zu samples, %s, %zu steps, NFE %zu, %.3f s -> %s\n", n, d,
-               cfg.method, steps, nfe_max, wall, out_path);
+    return 0;
+}
+
+static void report_sample(const sample_opts *o, const sample_job *j, const sample_stats *s) {
+    if (s->nfe_min == s->nfe_max)
+        printf("sgm sample: %zu x %zu samples, %s, %zu steps, NFE %zu, %.3f s -> %s\n", j->n,
+               j->d, o->cfg.method, s->steps, s->nfe_max, s->wall, o->out);
     else
         printf("sgm sample: %zu x %zu samples, %s, up to %zu steps, NFE %zu-%zu per batch, "
                "%.3f s -> %s\n",
-               n, d, cfg.method, steps, nfe_min, nfe_max, wall, out_path);
-    if (report) gmm_report(model.gmm, n, d, x);
-    rc = 0;
-    goto done;
-bad:
-    fprintf(stderr, "sgm sample: %s\n", a.err);
-    rc = 2;
-done:
-    sgm_sampler_free(smp);
-    sgm_schedule_free(sched);
-    sgm_process_free(proc);
-    cli_model_free(&model);
-    sgm_array_free(&init);
-    free(x);
-    free(xf);
-    free(x_init);
-    free(labels);
+               j->n, j->d, o->cfg.method, s->steps, s->nfe_min, s->nfe_max, s->wall, o->out);
+    if (o->report) gmm_report(j->model.gmm, j->n, j->d, j->x);
+}
+
+int cmd_sample(int argc, char **argv) {
+    cli_args a;
+    sample_opts o;
+    sample_job j;
+    memset(&j, 0, sizeof j);
+    sample_stats st;
+    int rc = parse_sample_args(&a, argc, argv, &o);
+    if (rc == CLI_HELP) return 0;
+    if (rc < 0 || prepare_sample(&a, &o, &j) < 0) {
+        rc = cli_error(&a, 2);
+    } else if ((rc = run_sample(&o, &j, &st)) == 0) {
+        cli_model_to_data(&j.model, j.n, j.x); /* checkpoints: standardized -> data units */
+        if ((rc = write_sample(&o, &j)) == 0) report_sample(&o, &j, &st);
+    }
+    free_job(&j);
     return rc;
 }

@@ -21,11 +21,11 @@
 #include "sgm/sgm_data.h"
 #include "sgm/sgm_ckpt.h"
 
-static const cli_opt train_opts[] = {
-    {"data", "SPEC", NULL, "moons|swissroll|checkerboard|8gaussians|rings|pinwheel|gmm:FILE.json|FILE.npy|FILE.csv|fashion-mnist[:DIR]|mnist:DIR"},
+static const cli_opt train_opts_table[] = {
+    {"data", "SPEC", NULL, "{datasets}|gmm:FILE.json|FILE.npy|FILE.csv|fashion-mnist[:DIR]|mnist:DIR"},
     {"n-data", "N", "100000", "rows generated for built-in / gmm data; images: keep the first N (default all)"},
     {"data-seed", "S", "0", "seed of generated data"},
-    {"arch", "NAME", "mlp", "network architecture: mlp|unet (unet: image data)"},
+    {"arch", "NAME", "mlp", "network architecture: {arch} (unet: image data)"},
     {"classes", NULL, NULL, "unet: class-conditional on the data set's labels"},
     {"label-dropout", "P", "0.1", "unet --classes: probability of the null class (classifier-free guidance)"},
     {"unet-base", "C", "32", "unet channels of level 0"},
@@ -39,12 +39,12 @@ static const cli_opt train_opts[] = {
     {"width", "W", "256", "mlp hidden width"},
     {"depth", "L", "4", "mlp residual blocks"},
     {"emb", "E", "128", "noise-level embedding width"},
-    {"process", "NAME", "vp", "ve|vp|vp-cosine|vp-discrete|subvp|flow"},
-    {"prediction", "NAME", "eps", "eps|x0|v|flow|edm"},
+    {"process", "NAME", "vp", "{process}"},
+    {"prediction", "NAME", "eps", "{param}"},
     {"sigma-data", "SD", "1", "EDM sigma_data / input scaling"},
-    {"weighting", "NAME", "uniform", "uniform|likelihood|min_snr|edm"},
+    {"weighting", "NAME", "uniform", "{weighting}"},
     {"min-snr-gamma", "G", "5", "gamma of min_snr"},
-    {"t-sampling", "NAME", "lognormal", "uniform|lognormal|importance"},
+    {"t-sampling", "NAME", "lognormal", "{tsampling}"},
     {"p-mean", "M", "-1.2", "log-normal mean of ln sigma"},
     {"p-std", "S", "1.2", "log-normal std of ln sigma"},
     {"steps", "N", "2000", "train until this global step"},
@@ -65,258 +65,320 @@ static const cli_opt train_opts[] = {
     {"out", "CKPT.safetensors", NULL, "checkpoint to write"},
     {NULL, NULL, NULL, NULL}};
 
+/* The options, read before any work. */
+typedef struct train_opts {
+    sgm_train_config c;  /* network, process, loss and optimiser */
+    const char *spec;    /* --data; NULL: the source --resume records */
+    const char *resume, *out, *log;
+    size_t n_data;
+    uint64_t data_seed;
+    int n_data_given, data_seed_given;
+    int unet, classes, quiet;
+    int steps, save_every, log_every;
+} train_opts;
+
+/* The training rows (and image labels); the trainer takes them over. */
+typedef struct train_data {
+    double *x;
+    int *labels;
+    size_t rows, cols;
+} train_data;
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int cmd_train(int argc, char **argv) {
-    cli_args a;
-    memset(&a, 0, sizeof a);
-    a.cmd = "train";
-    cli_add_opts(&a, train_opts);
-    if (cli_parse(&a, argc, argv) < 0) goto bad;
-    if (a.help) {
-        cli_usage(&a, stdout, "--data SPEC --out CKPT.safetensors [options]");
-        return 0;
-    }
-    if ((!cli_has(&a, "resume") && cli_require(&a, "data") < 0) || cli_require(&a, "out") < 0)
-        goto bad;
-    const char *arch = cli_get(&a, "arch");
-    if (arch && strcmp(arch, "mlp") != 0 && strcmp(arch, "unet") != 0) {
-        cli_fail(&a, "--arch %s: expected mlp|unet", arch);
-        goto bad;
-    }
-    const int unet = arch && strcmp(arch, "unet") == 0;
-    sgm_process_kind kind = SGM_PROCESS_VP_LINEAR;
-    sgm_param par = SGM_PARAM_EPS;
-    if (cli_has(&a, "process") && sgm_process_kind_from_name(cli_get(&a, "process"), &kind)) {
-        cli_fail(&a, "--process %s: unknown process", cli_get(&a, "process"));
-        goto bad;
-    }
-    if (cli_has(&a, "prediction") && sgm_param_from_name(cli_get(&a, "prediction"), &par)) {
-        cli_fail(&a, "--prediction %s: expected eps|x0|v|flow|edm", cli_get(&a, "prediction"));
-        goto bad;
-    }
-    sgm_train_config c = sgm_train_config_default(kind, par);
-    if (cli_has(&a, "weighting") && sgm_weighting_from_name(cli_get(&a, "weighting"), &c.weighting)) {
-        cli_fail(&a, "--weighting %s: expected uniform|likelihood|min_snr|edm", cli_get(&a, "weighting"));
-        goto bad;
-    }
-    if (cli_has(&a, "t-sampling") &&
-        sgm_tsampling_from_name(cli_get(&a, "t-sampling"), &c.tsampling)) {
-        cli_fail(&a, "--t-sampling %s: expected uniform|lognormal|importance",
-                 cli_get(&a, "t-sampling"));
-        goto bad;
-    }
-    size_t n_data = 100000;
-    uint64_t data_seed = 0;
-    int steps = 2000, save_every = 1000, log_every = 50, wd_given;
-    if (cli_get_size(&a, "n-data", 1, &n_data) < 0 || cli_get_u64(&a, "data-seed", &data_seed) < 0 ||
-        cli_get_int(&a, "width", 1, 65536, &c.net.mlp.width) < 0 ||
-        cli_get_int(&a, "depth", 0, 100, &c.net.mlp.n_blocks) < 0 ||
-        cli_get_int(&a, "emb", 2, 65536, &c.net.mlp.d_emb) < 0 ||
-        cli_get_double(&a, "sigma-data", &c.sigma_data) < 0 ||
-        cli_get_double(&a, "min-snr-gamma", &c.min_snr_gamma) < 0 ||
-        cli_get_double(&a, "p-mean", &c.p_mean) < 0 || cli_get_double(&a, "p-std", &c.p_std) < 0 ||
-        cli_get_int(&a, "steps", 0, 2000000000, &steps) < 0 ||
-        cli_get_int(&a, "batch", 1, 1 << 24, &c.batch) < 0 ||
-        cli_get_double(&a, "lr", &c.lr) < 0 || cli_get_double(&a, "lr-min", &c.lr_min) < 0 ||
-        cli_get_double(&a, "clip", &c.clip) < 0 || cli_get_double(&a, "ema", &c.ema) < 0 ||
-        cli_get_u64(&a, "seed", &c.seed) < 0 ||
-        cli_get_int(&a, "save-every", 0, 2000000000, &save_every) < 0 ||
-        cli_get_int(&a, "log-every", 1, 2000000000, &log_every) < 0 ||
-        (wd_given = cli_get_double(&a, "weight-decay", &c.weight_decay)) < 0)
-        goto bad;
-    int wu = 100;
-    if (cli_get_int(&a, "warmup", 0, 2000000000, &wu) < 0) goto bad;
-    c.warmup = wu;
-    if (cli_has(&a, "adamw")) {
-        c.decoupled = 1;
-        if (!wd_given) c.weight_decay = 1e-2;
-    }
-    if (cli_has(&a, "lr-min")) c.lr_total = steps;
-    if (unet) {
-        sgm_unet_config *u = &c.net.unet;
-        c.net.arch = SGM_ARCH_UNET;
-        int mid = u->mid_attn;
-        if (cli_get_int(&a, "unet-base", 1, 4096, &u->base_ch) < 0 ||
-            cli_get_int(&a, "unet-mid-attn", 0, 1, &mid) < 0 ||
-            cli_get_int(&a, "unet-res", 1, 16, &u->n_res) < 0 ||
-            cli_get_int(&a, "unet-groups", 1, 4096, &u->groups) < 0 ||
-            cli_get_int(&a, "unet-heads", 1, 4096, &u->heads) < 0 ||
-            cli_get_int(&a, "unet-emb", 1, 65536, &u->emb_dim) < 0 ||
-            cli_get_double(&a, "label-dropout", &c.label_dropout) < 0)
-            goto bad;
-        u->mid_attn = mid;
-        if (cli_has(&a, "unet-base") && !cli_has(&a, "unet-emb")) u->emb_dim = 0;
-        const char *ln[2] = {"unet-mult", "unet-attn"};
-        for (int k = 0; k < 2; k++) {
-            if (!cli_has(&a, ln[k])) continue;
-            double *v = NULL;
-            size_t nv = 0;
-            if (cli_get_list(&a, ln[k], &v, &nv) < 0) goto bad;
-            if (nv < 1 || nv > SGM_UNET_MAX_LEVELS) {
-                free(v);
-                cli_fail(&a, "--%s: 1 to %d values", ln[k], SGM_UNET_MAX_LEVELS);
-                goto bad;
-            }
-            if (k == 0) {
-                u->n_levels = (int)nv;
-                for (int l = 0; l < SGM_UNET_MAX_LEVELS; l++) u->attn[l] = 0;
-                /* default attention: the lowest level only */
-                if (!cli_has(&a, "unet-attn")) u->attn[nv - 1] = 1;
-            } else if ((int)nv != u->n_levels) {
-                free(v);
-                cli_fail(&a, "--unet-attn needs one value per level (%d)", u->n_levels);
-                goto bad;
-            }
-            for (size_t l = 0; l < nv; l++) {
-                if (!(v[l] >= 0 && v[l] <= 64 && v[l] == (int)v[l])) {
-                    free(v);
-                    cli_fail(&a, "--%s: bad value", ln[k]);
-                    goto bad;
-                }
-                if (k == 0) u->mult[l] = (int)v[l];
-                else u->attn[l] = (int)v[l];
-            }
-            free(v);
+/* --unet-mult / --unet-attn: one integer in [0, 64] per level */
+static int parse_unet_levels(cli_args *a, sgm_unet_config *u) {
+    const char *ln[2] = {"unet-mult", "unet-attn"};
+    for (int k = 0; k < 2; k++) {
+        if (!cli_has(a, ln[k])) continue;
+        double *v = NULL;
+        size_t nv = 0;
+        if (cli_get_list(a, ln[k], &v, &nv) < 0) return -1;
+        int r = 0;
+        if (nv < 1 || nv > SGM_UNET_MAX_LEVELS) {
+            r = cli_fail(a, "--%s: 1 to %d values", ln[k], SGM_UNET_MAX_LEVELS);
+        } else if (k == 0) {
+            u->n_levels = (int)nv;
+            for (int l = 0; l < SGM_UNET_MAX_LEVELS; l++) u->attn[l] = 0;
+            /* default attention: the lowest level only */
+            if (!cli_has(a, "unet-attn")) u->attn[nv - 1] = 1;
+        } else if ((int)nv != u->n_levels) {
+            r = cli_fail(a, "--unet-attn needs one value per level (%d)", u->n_levels);
         }
-    } else if (cli_has(&a, "classes")) {
-        cli_fail(&a, "--classes needs --arch unet");
-        goto bad;
+        for (size_t l = 0; r == 0 && l < nv; l++) {
+            if (!(v[l] >= 0 && v[l] <= 64 && v[l] == (int)v[l])) r = cli_fail(a, "--%s: bad value", ln[k]);
+            else if (k == 0) u->mult[l] = (int)v[l];
+            else u->attn[l] = (int)v[l];
+        }
+        free(v);
+        if (r < 0) return -1;
     }
+    return 0;
+}
 
-    sgm_error err = {0};
-    const char *spec = cli_get(&a, "data");
-    sgm_train_config rc_cfg;
-    if (cli_has(&a, "resume")) { /* the data source of the checkpoint unless given */
-        size_t dck;
-        if (sgm_ckpt_train_config(cli_get(&a, "resume"), &rc_cfg, &dck, &err) != SGM_OK) {
-            fprintf(stderr, "sgm train: %s\n", err.msg);
-            return 2;
-        }
-        if (!spec) {
-            if (!rc_cfg.data_spec[0]) {
-                fprintf(stderr, "sgm train: %s records no data source: give --data\n",
-                        cli_get(&a, "resume"));
-                return 2;
-            }
-            spec = rc_cfg.data_spec;
-        }
-        if (!cli_has(&a, "n-data") && rc_cfg.data_n) n_data = rc_cfg.data_n;
-        if (!cli_has(&a, "data-seed")) data_seed = rc_cfg.data_seed;
+/* --arch unet: the U-Net options; --classes needs it */
+static int parse_unet_opts(cli_args *a, train_opts *o) {
+    if (!o->unet) return o->classes ? cli_fail(a, "--classes needs --arch unet") : 0;
+    sgm_unet_config *u = &o->c.net.unet;
+    o->c.net.arch = SGM_ARCH_UNET;
+    int mid = u->mid_attn;
+    if (cli_get_int(a, "unet-base", 1, 4096, &u->base_ch) < 0 ||
+        cli_get_int(a, "unet-mid-attn", 0, 1, &mid) < 0 ||
+        cli_get_int(a, "unet-res", 1, 16, &u->n_res) < 0 ||
+        cli_get_int(a, "unet-groups", 1, 4096, &u->groups) < 0 ||
+        cli_get_int(a, "unet-heads", 1, 4096, &u->heads) < 0 ||
+        cli_get_int(a, "unet-emb", 1, 65536, &u->emb_dim) < 0 ||
+        cli_get_double(a, "label-dropout", &o->c.label_dropout) < 0)
+        return -1;
+    u->mid_attn = mid;
+    if (cli_has(a, "unet-base") && !cli_has(a, "unet-emb")) u->emb_dim = 0;
+    return parse_unet_levels(a, u);
+}
+
+/* the numbers of the loss, the optimiser and the run */
+static int parse_numbers(cli_args *a, train_opts *o) {
+    sgm_train_config *c = &o->c;
+    int wd_given, wu = 100;
+    if (cli_get_size(a, "n-data", 1, &o->n_data) < 0 ||
+        cli_get_u64(a, "data-seed", &o->data_seed) < 0 ||
+        cli_get_int(a, "width", 1, 65536, &c->net.mlp.width) < 0 ||
+        cli_get_int(a, "depth", 0, 100, &c->net.mlp.n_blocks) < 0 ||
+        cli_get_int(a, "emb", 2, 65536, &c->net.mlp.d_emb) < 0 ||
+        cli_get_double(a, "sigma-data", &c->sigma_data) < 0 ||
+        cli_get_double(a, "min-snr-gamma", &c->min_snr_gamma) < 0 ||
+        cli_get_double(a, "p-mean", &c->p_mean) < 0 || cli_get_double(a, "p-std", &c->p_std) < 0 ||
+        cli_get_int(a, "steps", 0, 2000000000, &o->steps) < 0 ||
+        cli_get_int(a, "batch", 1, 1 << 24, &c->batch) < 0 ||
+        cli_get_double(a, "lr", &c->lr) < 0 || cli_get_double(a, "lr-min", &c->lr_min) < 0 ||
+        cli_get_double(a, "clip", &c->clip) < 0 || cli_get_double(a, "ema", &c->ema) < 0 ||
+        cli_get_u64(a, "seed", &c->seed) < 0 ||
+        cli_get_int(a, "save-every", 0, 2000000000, &o->save_every) < 0 ||
+        cli_get_int(a, "log-every", 1, 2000000000, &o->log_every) < 0 ||
+        (wd_given = cli_get_double(a, "weight-decay", &c->weight_decay)) < 0 ||
+        cli_get_int(a, "warmup", 0, 2000000000, &wu) < 0)
+        return -1;
+    c->warmup = wu;
+    if (cli_has(a, "adamw")) {
+        c->decoupled = 1;
+        if (!wd_given) c->weight_decay = 1e-2;
     }
-    const int images = sgm_data_is_image_spec(spec);
-    if (images && !cli_has(&a, "n-data") && !(cli_has(&a, "resume") && rc_cfg.data_n))
-        n_data = 0; /* all the images */
-    snprintf(c.data_spec, sizeof c.data_spec, "%s", spec);
-    c.data_n = n_data;
-    c.data_seed = data_seed;
-    double *data = NULL;
-    int *labels = NULL;
-    size_t rows, cols;
-    if (images) {
-        float *xf = NULL;
-        int ic, ih, iw;
-        if (sgm_data_load_images(spec, n_data, &xf, &labels, &rows, &ic, &ih, &iw, &err)) {
-            fprintf(stderr, "sgm train: %s\n", err.msg);
-            return 2;
-        }
-        cols = (size_t)ic * (size_t)ih * (size_t)iw;
-        data = malloc(rows * cols * sizeof(double));
-        if (!data) {
-            free(xf), free(labels);
-            fprintf(stderr, "sgm train: out of memory\n");
-            return 1;
-        }
-        for (size_t i = 0; i < rows * cols; i++) data[i] = xf[i];
-        free(xf);
-        c.net.unet.in_ch = ic, c.net.unet.height = ih, c.net.unet.width = iw;
-        if (cli_has(&a, "classes")) {
-            int K = 0;
-            for (size_t i = 0; i < rows; i++)
-                if (labels[i] + 1 > K) K = labels[i] + 1;
-            c.net.unet.n_classes = K;
-        }
-    } else if (unet) {
-        fprintf(stderr, "sgm train: --arch unet needs image data (fashion-mnist[:DIR], mnist:DIR)\n");
-        return 2;
-    } else if (sgm_data_load(spec, n_data, data_seed, &data, &rows, &cols, &err)) {
+    if (cli_has(a, "lr-min")) c->lr_total = o->steps;
+    return 0;
+}
+
+/* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
+static int parse_train_args(cli_args *a, int argc, char **argv, train_opts *o) {
+    memset(o, 0, sizeof *o);
+    const cli_opt *const tables[] = {train_opts_table, NULL};
+    int r = cli_start(a, "train", tables, argc, argv, "--data SPEC --out CKPT.safetensors [options]");
+    if (r != CLI_PARSED) return r;
+    if ((!cli_has(a, "resume") && cli_require(a, "data") < 0) || cli_require(a, "out") < 0)
+        return -1;
+    int arch = SGM_ARCH_MLP, kind = SGM_PROCESS_VP_LINEAR, par = SGM_PARAM_EPS;
+    if (cli_get_enum(a, "arch", CLI_ENUM_ARCH, &arch) < 0 ||
+        cli_get_enum(a, "process", SGM_ENUM_PROCESS, &kind) < 0 ||
+        cli_get_enum(a, "prediction", SGM_ENUM_PARAM, &par) < 0)
+        return -1;
+    o->c = sgm_train_config_default((sgm_process_kind)kind, (sgm_param)par);
+    int w = (int)o->c.weighting, ts = (int)o->c.tsampling;
+    if (cli_get_enum(a, "weighting", SGM_ENUM_WEIGHTING, &w) < 0 ||
+        cli_get_enum(a, "t-sampling", SGM_ENUM_TSAMPLING, &ts) < 0)
+        return -1;
+    o->c.weighting = (sgm_weighting)w;
+    o->c.tsampling = (sgm_tsampling)ts;
+    o->spec = cli_get(a, "data");
+    o->resume = cli_get(a, "resume");
+    o->out = cli_get(a, "out");
+    o->log = cli_get(a, "log");
+    o->n_data = 100000;
+    o->n_data_given = cli_has(a, "n-data");
+    o->data_seed_given = cli_has(a, "data-seed");
+    o->unet = arch == SGM_ARCH_UNET;
+    o->classes = cli_has(a, "classes");
+    o->quiet = cli_has(a, "quiet");
+    o->steps = 2000, o->save_every = 1000, o->log_every = 50;
+    if (parse_numbers(a, o) < 0 || parse_unet_opts(a, o) < 0) return -1;
+    return CLI_PARSED;
+}
+
+/* --resume: the data source the checkpoint records fills what is not given.
+ * 0, or the exit code after the message. */
+static int resume_source(train_opts *o, int *recorded_n) {
+    sgm_error err = {0};
+    sgm_train_config rc_cfg;
+    size_t dck;
+    if (sgm_ckpt_train_config(o->resume, &rc_cfg, &dck, &err) != SGM_OK) {
         fprintf(stderr, "sgm train: %s\n", err.msg);
         return 2;
     }
-    for (size_t i = 0; i < rows * cols; i++)
-        if (!isfinite(data[i])) {
-            fprintf(stderr, "sgm train: non-finite value in the data (row %zu)\n", i / cols);
-            free(data), free(labels);
+    if (!o->spec) {
+        if (!rc_cfg.data_spec[0]) {
+            fprintf(stderr, "sgm train: %s records no data source: give --data\n", o->resume);
             return 2;
         }
-    sgm_trainer *tr = NULL;
-    sgm_status rc = cli_has(&a, "resume")
-                        ? sgm_trainer_resume(cli_get(&a, "resume"), data, rows, cols, &tr, &err)
-                        : sgm_trainer_create(&c, data, rows, cols, &tr, &err);
-    free(data);
-    if (rc == SGM_OK && labels && sgm_net_n_classes(sgm_trainer_net(tr)) > 0)
-        rc = sgm_trainer_set_labels(tr, labels, rows, &err);
-    free(labels);
+        snprintf(o->c.data_spec, sizeof o->c.data_spec, "%s", rc_cfg.data_spec);
+        o->spec = o->c.data_spec;
+    }
+    *recorded_n = rc_cfg.data_n != 0;
+    if (!o->n_data_given && rc_cfg.data_n) o->n_data = rc_cfg.data_n;
+    if (!o->data_seed_given) o->data_seed = rc_cfg.data_seed;
+    return 0;
+}
+
+/* image data as float64 rows; with --classes, K = the largest label + 1 */
+static int load_images(train_opts *o, train_data *td) {
+    sgm_error err = {0};
+    float *xf = NULL;
+    int ic, ih, iw;
+    if (sgm_data_load_images(o->spec, o->n_data, &xf, &td->labels, &td->rows, &ic, &ih, &iw,
+                             &err)) {
+        fprintf(stderr, "sgm train: %s\n", err.msg);
+        return 2;
+    }
+    td->cols = (size_t)ic * (size_t)ih * (size_t)iw;
+    td->x = malloc(td->rows * td->cols * sizeof(double));
+    if (!td->x) {
+        free(xf);
+        fprintf(stderr, "sgm train: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < td->rows * td->cols; i++) td->x[i] = xf[i];
+    free(xf);
+    sgm_unet_config *u = &o->c.net.unet;
+    u->in_ch = ic, u->height = ih, u->width = iw;
+    if (o->classes) {
+        int K = 0;
+        for (size_t i = 0; i < td->rows; i++)
+            if (td->labels[i] + 1 > K) K = td->labels[i] + 1;
+        u->n_classes = K;
+    }
+    return 0;
+}
+
+/* The training data (--data or the recorded source), all finite. 0, or the
+ * exit code after the message (td is freed then). */
+static int load_train_data(train_opts *o, train_data *td) {
+    int recorded_n = 0, code = 0;
+    if (o->resume && (code = resume_source(o, &recorded_n)) != 0) return code;
+    const int images = sgm_data_is_image_spec(o->spec);
+    if (images && !o->n_data_given && !recorded_n) o->n_data = 0; /* all the images */
+    if (o->spec != o->c.data_spec) snprintf(o->c.data_spec, sizeof o->c.data_spec, "%s", o->spec);
+    o->c.data_n = o->n_data;
+    o->c.data_seed = o->data_seed;
+    sgm_error err = {0};
+    if (images) {
+        code = load_images(o, td);
+    } else if (o->unet) {
+        fprintf(stderr, "sgm train: --arch unet needs image data (fashion-mnist[:DIR], mnist:DIR)\n");
+        code = 2;
+    } else if (sgm_data_load(o->spec, o->n_data, o->data_seed, &td->x, &td->rows, &td->cols,
+                             &err)) {
+        fprintf(stderr, "sgm train: %s\n", err.msg);
+        code = 2;
+    }
+    for (size_t i = 0; code == 0 && i < td->rows * td->cols; i++)
+        if (!isfinite(td->x[i])) {
+            fprintf(stderr, "sgm train: non-finite value in the data (row %zu)\n", i / td->cols);
+            code = 2;
+        }
+    if (code) {
+        free(td->x), free(td->labels);
+        td->x = NULL, td->labels = NULL;
+    }
+    return code;
+}
+
+/* A new trainer, or the --resume one, on the data (which it consumes). */
+static int make_trainer(const train_opts *o, train_data *td, sgm_trainer **tr) {
+    sgm_error err = {0};
+    sgm_status rc = o->resume
+                        ? sgm_trainer_resume(o->resume, td->x, td->rows, td->cols, tr, &err)
+                        : sgm_trainer_create(&o->c, td->x, td->rows, td->cols, tr, &err);
+    free(td->x);
+    td->x = NULL;
+    if (rc == SGM_OK && td->labels && sgm_net_n_classes(sgm_trainer_net(*tr)) > 0)
+        rc = sgm_trainer_set_labels(*tr, td->labels, td->rows, &err);
+    free(td->labels);
+    td->labels = NULL;
     if (rc != SGM_OK) {
         fprintf(stderr, "sgm train: %s\n", err.msg);
-        sgm_trainer_free(tr);
+        sgm_trainer_free(*tr);
+        *tr = NULL;
         return rc == SGM_ERR_NOMEM ? 1 : 2;
     }
-    FILE *log = NULL;
-    if (cli_has(&a, "log")) {
-        log = fopen(cli_get(&a, "log"), cli_has(&a, "resume") ? "a" : "w");
-        if (!log) {
-            fprintf(stderr, "sgm train: cannot open %s\n", cli_get(&a, "log"));
-            sgm_trainer_free(tr);
-            return 2;
-        }
-    }
-    const char *out = cli_get(&a, "out");
-    int quiet = cli_has(&a, "quiet"), code = 0;
+    return 0;
+}
+
+/* the progress line and the --log line of step s */
+static void report_step(const train_opts *o, sgm_trainer *tr, FILE *log, long s, long start,
+                        double t0, double loss) {
+    double el = now_s() - t0, ips = (double)(s - start) / (el > 0 ? el : 1e-9);
+    if (!o->quiet)
+        fprintf(stderr, "\rstep %ld/%d  loss %.5f  ema %.5f  %.1f it/s  ETA %.0f s   ", s,
+                o->steps, loss, sgm_trainer_ema_loss(tr), ips, (double)(o->steps - s) / ips);
+    if (log)
+        fprintf(log, "{\"step\":%ld,\"loss\":%.9g,\"ema_loss\":%.9g,\"it_s\":%.4g,\"time_s\":%.4g}\n",
+                s, loss, sgm_trainer_ema_loss(tr), ips, el);
+    if (log) fflush(log); /* a running job's log can be followed */
+}
+
+/* Trains up to --steps with periodic checkpoints; the exit code. */
+static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log) {
+    sgm_error err = {0};
+    int code = 0;
     long start = sgm_trainer_steps_done(tr);
     double t0 = now_s();
-    while (sgm_trainer_steps_done(tr) < steps) {
+    while (sgm_trainer_steps_done(tr) < o->steps) {
         double loss;
         if (sgm_trainer_step(tr, &loss, &err) != SGM_OK) {
-            if (!quiet) fputc('\n', stderr);
+            if (!o->quiet) fputc('\n', stderr);
             fprintf(stderr, "sgm train: %s; stopped, the last checkpoint is kept\n", err.msg);
             code = 1;
             break;
         }
         long s = sgm_trainer_steps_done(tr);
-        if (s % log_every == 0 || s == steps) {
-            double el = now_s() - t0, ips = (double)(s - start) / (el > 0 ? el : 1e-9);
-            if (!quiet)
-                fprintf(stderr, "\rstep %ld/%d  loss %.5f  ema %.5f  %.1f it/s  ETA %.0f s   ", s,
-                        steps, loss, sgm_trainer_ema_loss(tr), ips, (double)(steps - s) / ips);
-            if (log)
-                fprintf(log, "{\"step\":%ld,\"loss\":%.9g,\"ema_loss\":%.9g,\"it_s\":%.4g,\"time_s\":%.4g}\n",
-                        s, loss, sgm_trainer_ema_loss(tr), ips, el);
-            if (log) fflush(log); /* a running job's log can be followed */
-        }
-        if ((save_every > 0 && s % save_every == 0) || s == steps) {
-            if (sgm_trainer_save(tr, out, &err) != SGM_OK) {
+        if (s % o->log_every == 0 || s == o->steps) report_step(o, tr, log, s, start, t0, loss);
+        if ((o->save_every > 0 && s % o->save_every == 0) || s == o->steps) {
+            if (sgm_trainer_save(tr, o->out, &err) != SGM_OK) {
                 fprintf(stderr, "\nsgm train: %s\n", err.msg);
                 code = 1;
                 break;
             }
         }
     }
-    if (code == 0 && sgm_trainer_steps_done(tr) == start && steps <= start) {
-        if (sgm_trainer_save(tr, out, &err) != SGM_OK) {
+    if (code == 0 && sgm_trainer_steps_done(tr) == start && o->steps <= start) {
+        if (sgm_trainer_save(tr, o->out, &err) != SGM_OK) {
             fprintf(stderr, "sgm train: %s\n", err.msg);
             code = 1;
         }
     }
-    if (!quiet && code == 0) fputc('\n', stderr);
+    if (!o->quiet && code == 0) fputc('\n', stderr);
+    return code;
+}
+
+int cmd_train(int argc, char **argv) {
+    cli_args a;
+    train_opts o;
+    int r = parse_train_args(&a, argc, argv, &o);
+    if (r == CLI_HELP) return 0;
+    if (r < 0) return cli_error(&a, 2);
+    train_data td = {NULL, NULL, 0, 0};
+    sgm_trainer *tr = NULL;
+    int code = load_train_data(&o, &td);
+    if (code == 0) code = make_trainer(&o, &td, &tr);
+    if (code) return code;
+    FILE *log = NULL;
+    if (o.log && !(log = fopen(o.log, o.resume ? "a" : "w"))) {
+        fprintf(stderr, "sgm train: cannot open %s\n", o.log);
+        sgm_trainer_free(tr);
+        return 2;
+    }
+    code = run_train(&o, tr, log);
     if (log) fclose(log);
     sgm_trainer_free(tr);
     return code;
-bad:
-    fprintf(stderr, "sgm train: %s\n", a.err);
-    return 2;
 }

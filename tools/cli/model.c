@@ -121,11 +121,9 @@ int cli_model_process(cli_args *a, const cli_model *m, sgm_process **out) {
         if (same_double(a, "beta-start", pc.beta_start) < 0 ||
             same_double(a, "beta-end", pc.beta_end) < 0)
             return -1;
-        static const char *const betas[] = {"linear", "scaled_linear", "squaredcos_cap_v2", NULL};
-        static const char *const interps[] = {"log_alpha", "log_sigma", "sigma", NULL};
         int bi = (int)pc.betas, ii = (int)pc.interp, nt = pc.n_train, rz = pc.rescale_zero_snr;
-        if (cli_get_choice(a, "betas", betas, &bi) < 0 ||
-            cli_get_choice(a, "interp", interps, &ii) < 0 ||
+        if (cli_get_enum(a, "betas", SGM_ENUM_BETAS, &bi) < 0 ||
+            cli_get_enum(a, "interp", SGM_ENUM_INTERP, &ii) < 0 ||
             cli_get_int(a, "n-train", 2, 1000000, &nt) < 0 ||
             cli_get_bool(a, "rescale-zero-snr", &rz) < 0)
             return -1;
@@ -149,8 +147,10 @@ int cli_model_process(cli_args *a, const cli_model *m, sgm_process **out) {
 int cli_model_prediction(cli_args *a, const cli_model *m, sgm_prediction *pred) {
     const char *pname = cli_get(a, "prediction");
     sgm_prediction p = SGM_PRED_X0;
+    char list[256];
     if (pname && sgm_prediction_from_name(pname, &p))
-        return cli_fail(a, "unknown prediction '%s' (expected eps|x0|v|score|flow)", pname);
+        return cli_fail(a, "unknown prediction '%s' (expected %s)", pname,
+                        cli_enum_choices(SGM_ENUM_PREDICTION, list, sizeof list));
     if (m->net) {
         sgm_prediction own = sgm_model_denoiser(m->net).prediction;
         if (pname && p != own)
