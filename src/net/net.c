@@ -77,6 +77,15 @@ sgm_status sgm_net_create(const sgm_net_config *cfg, int d, int max_batch, uint6
     return SGM_OK;
 }
 
+void sgm__net_adopt(sgm_net *n, void *impl, size_t n_params, float *params, float *grads,
+                    int n_tensors) {
+    n->impl = impl;
+    n->n_params = n_params;
+    n->params = params;
+    n->grads = grads;
+    n->n_tensors = n_tensors;
+}
+
 void sgm_net_free(sgm_net *n) {
     if (!n) return;
     n->arch->destroy(n);

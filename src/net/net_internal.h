@@ -47,6 +47,11 @@ struct sgm__net_arch {
 extern const sgm__net_arch sgm__net_arch_mlp;
 extern const sgm__net_arch sgm__net_arch_unet;
 
+/* An architecture's create() hands its built object over: n->impl and the
+ * flat blocks it owns. */
+void sgm__net_adopt(sgm_net *n, void *impl, size_t n_params, float *params, float *grads,
+                    int n_tensors);
+
 /* the registered architecture with this id / name, or NULL */
 const sgm__net_arch *sgm__net_arch_by_id(sgm_arch id);
 const sgm__net_arch *sgm__net_arch_by_name(const char *name);

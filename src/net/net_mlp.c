@@ -35,11 +35,7 @@ static sgm_status create(sgm_net *n, uint64_t seed, sgm_error *err) {
         free(m);
         return rc;
     }
-    n->impl = m;
-    n->n_params = m->n_params;
-    n->params = m->params;
-    n->grads = m->grads;
-    n->n_tensors = m->n_tensors;
+    sgm__net_adopt(n, m, m->n_params, m->params, m->grads, m->n_tensors);
     return SGM_OK;
 }
 
@@ -112,6 +108,17 @@ static int config_from_json(const cJSON *o, int d, sgm_net_config *c) {
 }
 
 const sgm__net_arch sgm__net_arch_mlp = {
-    "mlp",    SGM_ARCH_MLP, 4096, config_default, create,      destroy,        tensor,
-    forward,  backward,     n_classes,      image_shape, config_to_json, config_from_json,
+    .name = "mlp",
+    .id = SGM_ARCH_MLP,
+    .chunk = 4096,
+    .config_default = config_default,
+    .create = create,
+    .destroy = destroy,
+    .tensor = tensor,
+    .forward = forward,
+    .backward = backward,
+    .n_classes = n_classes,
+    .image_shape = image_shape,
+    .config_to_json = config_to_json,
+    .config_from_json = config_from_json,
 };

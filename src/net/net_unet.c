@@ -35,12 +35,8 @@ static sgm_status create(sgm_net *n, uint64_t seed, sgm_error *err) {
         free(u);
         return rc;
     }
-    n->impl = u;
-    n->cfg.unet = u->cfg;
-    n->n_params = u->n_params;
-    n->params = u->params;
-    n->grads = u->grads;
-    n->n_tensors = u->n_tensors;
+    n->cfg.unet = u->cfg; /* out_ch 0 resolved */
+    sgm__net_adopt(n, u, u->n_params, u->params, u->grads, u->n_tensors);
     return SGM_OK;
 }
 
@@ -144,6 +140,17 @@ static int config_from_json(const cJSON *o, int d, sgm_net_config *c) {
 }
 
 const sgm__net_arch sgm__net_arch_unet = {
-    "unet",   SGM_ARCH_UNET, 64, config_default, create,      destroy,        tensor,
-    forward,  backward,      n_classes,      image_shape, config_to_json, config_from_json,
+    .name = "unet",
+    .id = SGM_ARCH_UNET,
+    .chunk = 64,
+    .config_default = config_default,
+    .create = create,
+    .destroy = destroy,
+    .tensor = tensor,
+    .forward = forward,
+    .backward = backward,
+    .n_classes = n_classes,
+    .image_shape = image_shape,
+    .config_to_json = config_to_json,
+    .config_from_json = config_from_json,
 };
