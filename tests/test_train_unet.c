@@ -24,20 +24,6 @@
 #define NIMG 64
 #define HW 8
 
-/* image i: class i % 2 (0: horizontal bar, 1: vertical bar) at row/column
- * 2 + (i / 2) % 4, pixels in [-1, 1] */
-static void make_data(double *x, int *labels) {
-    for (int i = 0; i < NIMG; i++) {
-        int cls = i % 2, pos = 2 + (i / 2) % 4;
-        labels[i] = cls;
-        for (int r = 0; r < HW; r++)
-            for (int c = 0; c < HW; c++) {
-                int on = cls == 0 ? (r == pos || r == pos + 1) : (c == pos || c == pos + 1);
-                x[(size_t)i * HW * HW + (size_t)(r * HW + c)] = on ? 0.9 : -0.9;
-            }
-    }
-}
-
 static sgm_train_config tiny_config(void) {
     return tu_tiny_unet_config(SGM_PROCESS_VP_LINEAR, SGM_PARAM_EDM, HW, 2);
 }
@@ -57,7 +43,7 @@ static long file_bytes(const char *path, unsigned char **out) {
 int main(void) {
     static double data[NIMG * HW * HW];
     static int labels[NIMG];
-    make_data(data, labels);
+    tu_bar_images(data, labels, NIMG, HW);
     char dir[] = "/tmp/sgm_unet_XXXXXX";
     if (!mkdtemp(dir)) return 1;
     char pa[256], pb[256], pc[256];

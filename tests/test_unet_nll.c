@@ -31,19 +31,6 @@
 #define HW 8
 #define D (HW * HW)
 
-/* image i: a horizontal (class 0) or vertical (class 1) bright bar */
-static void make_data(double *x, int *labels) {
-    for (int i = 0; i < NIMG; i++) {
-        int cls = i % 2, pos = 2 + (i / 2) % 4;
-        labels[i] = cls;
-        for (int r = 0; r < HW; r++)
-            for (int c = 0; c < HW; c++) {
-                int on = cls == 0 ? (r == pos || r == pos + 1) : (c == pos || c == pos + 1);
-                x[(size_t)i * D + (size_t)(r * HW + c)] = on ? 0.9 : -0.9;
-            }
-    }
-}
-
 static int make_ckpt(const char *path, sgm_process_kind pk, sgm_param par, int classes,
                      int steps, const double *x, const int *labels) {
     sgm_train_config c = tu_tiny_unet_config(pk, par, HW, classes);
@@ -133,7 +120,7 @@ static void check_vjp(const char *tag, const char *path) {
 int main(void) {
     static double data[NIMG * D];
     static int labels[NIMG];
-    make_data(data, labels);
+    tu_bar_images(data, labels, NIMG, HW);
     char pa[256], pb[256];
     snprintf(pa, sizeof pa, "/tmp/sgm_unet_nll_%ld_a.safetensors", (long)getpid());
     snprintf(pb, sizeof pb, "/tmp/sgm_unet_nll_%ld_b.safetensors", (long)getpid());

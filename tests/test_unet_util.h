@@ -27,4 +27,19 @@ static inline sgm_train_config tu_tiny_unet_config(sgm_process_kind pk, sgm_para
     return c;
 }
 
+/* n images of hw x hw pixels in [-1, 1]: image i is class i % 2, a bright
+ * horizontal (class 0) or vertical (class 1) bar two pixels wide at row /
+ * column 2 + (i / 2) % 4 (hw >= 8); x: n * hw * hw, labels: n */
+static inline void tu_bar_images(double *x, int *labels, int n, int hw) {
+    for (int i = 0; i < n; i++) {
+        int cls = i % 2, pos = 2 + (i / 2) % 4;
+        labels[i] = cls;
+        for (int r = 0; r < hw; r++)
+            for (int c = 0; c < hw; c++) {
+                int on = cls == 0 ? (r == pos || r == pos + 1) : (c == pos || c == pos + 1);
+                x[(size_t)i * (size_t)(hw * hw) + (size_t)(r * hw + c)] = on ? 0.9 : -0.9;
+            }
+    }
+}
+
 #endif
