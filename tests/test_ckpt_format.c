@@ -3,8 +3,10 @@
  * numeric enums and old key places; forward-compatible reading of a newer
  * 1.x (unknown metadata, JSON keys and tensors ignored); refusal of another
  * major version, a foreign format, an unknown architecture (naming the known
- * ones), unknown enum names, non-positive stds, out-of-range steps and
- * non-finite weights, each with a message naming the problem. */
+ * ones), unknown enum names, non-positive stds, out-of-range steps,
+ * out-of-range or non-finite settings (lr, ema, p_std, batch, t_lo/t_hi,
+ * sigma_min >= sigma_max, data_source n, ...) and non-finite weights, each
+ * with a message naming the problem (the key). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +144,30 @@ int main(void) {
     expect_fail("negative step", SGM_ERR_FORMAT, "step");
     CHECK(rewrite(mlp, "rng", NULL, "\"step\":3", "\"step\":1e300", 0, NULL), "write");
     expect_fail("step 1e300", SGM_ERR_FORMAT, "step");
+    /* every number range-checked at load, the message naming its key */
+    static const struct {
+        const char *key, *from, *to, *needle;
+    } bad_num[] = {
+        {"optimizer", "\"lr\":0.001", "\"lr\":-1", "'lr'"},
+        {"optimizer", "\"ema\":0.999", "\"ema\":1.5", "'ema'"},
+        {"optimizer", "\"eps\":1e-08", "\"eps\":0", "'eps'"},
+        {"optimizer", "\"beta2\":0.999", "\"beta2\":1e999", "'beta2'"}, /* cJSON: inf */
+        {"training", "\"p_std\":1.2", "\"p_std\":0", "'p_std'"},
+        {"training", "\"sigma_data\":1", "\"sigma_data\":1e999", "'sigma_data'"},
+        {"training", "\"batch\":64", "\"batch\":0", "'batch'"},
+        {"training", "\"t_lo\":0,\"t_hi\":0", "\"t_lo\":0.5,\"t_hi\":0.2", "'t_lo'"},
+        {"training", "\"p_mean\":-1.2", "\"p_mean\":null", "'p_mean'"}, /* NaN is written null */
+        {"process", "\"sigma_min\":0.002", "\"sigma_min\":100", "'sigma_min'"},
+        {"process", "\"beta_end\":0.02", "\"beta_end\":null", "'beta_end'"},
+        {"process", "\"beta_start\":0.0001", "\"beta_start\":0.5", "beta_start"},
+        {"process", "\"t_max\":1", "\"t_max\":-1e999", "'t_max'"},
+        {"data_source", "\"n\":512", "\"n\":9223372036854775808", "'n'"},
+    };
+    for (size_t i = 0; i < sizeof bad_num / sizeof bad_num[0]; i++) {
+        CHECK(rewrite(mlp, bad_num[i].key, NULL, bad_num[i].from, bad_num[i].to, 0, NULL),
+              "write %s", bad_num[i].to);
+        expect_fail(bad_num[i].to, SGM_ERR_FORMAT, bad_num[i].needle);
+    }
     CHECK(rewrite(mlp, "arch", NULL, NULL, NULL, 0, NULL), "write");
     expect_fail("no arch", SGM_ERR_UNSUPPORTED, "missing");
     CHECK(rewrite(mlp, "step", "3", NULL, NULL, 0, "ema.out.bias"), "write");

@@ -60,6 +60,43 @@ static int enum_field(const cJSON *o, const char *k, sgm_enum e, int *out) {
     return 1;
 }
 
+/* one metadata value and its range; the message names the block and key */
+typedef struct {
+    const char *path, *block;
+    const cJSON *o;
+    sgm_error *err;
+} meta_ctx;
+
+static int bad_key(const meta_ctx *c, const char *k, const char *what) {
+    sgm__set_error(c->err, SGM_ERR_FORMAT, "%s: %s metadata '%s' is missing or %s", c->path,
+                   c->block, k, what);
+    return 0;
+}
+
+/* a finite number in [lo, hi] (lo_open: (lo, hi]; hi_open: [lo, hi)) */
+static int num_key(const meta_ctx *c, const char *k, double lo, double hi, int lo_open,
+                   int hi_open, double *v) {
+    char what[96];
+    snprintf(what, sizeof what, "not a finite number in %s%g, %g%s", lo_open ? "(" : "[", lo, hi,
+             hi_open ? ")" : "]");
+    double x;
+    if (!sgm__json_num(c->o, k, &x) || !isfinite(x) || (lo_open ? !(x > lo) : !(x >= lo)) ||
+        (hi_open ? !(x < hi) : !(x <= hi)))
+        return bad_key(c, k, what);
+    *v = x;
+    return 1;
+}
+
+static int int_key(const meta_ctx *c, const char *k, long lo, long hi, long *v) {
+    char what[96];
+    snprintf(what, sizeof what, "not an integer in [%ld, %ld]", lo, hi);
+    return sgm__json_int(c->o, k, lo, hi, v) || bad_key(c, k, what);
+}
+
+static int enum_key(const meta_ctx *c, const char *k, sgm_enum e, int *out) {
+    return enum_field(c->o, k, e, out) || bad_key(c, k, "not a known name");
+}
+
 static sgm_status read_process(const cJSON *p, const char *path, sgm_process_config *pc,
                                sgm_error *err) {
     sgm_process_kind kind;
@@ -69,52 +106,74 @@ static sgm_status read_process(const cJSON *p, const char *path, sgm_process_con
     *pc = sgm_process_config_default(kind);
     int betas, interp;
     long n_train, rz, cl;
-    if (!sgm__json_num(p, "sigma_min", &pc->sigma_min) ||
-        !sgm__json_num(p, "sigma_max", &pc->sigma_max) || !sgm__json_num(p, "beta_0", &pc->beta_0) ||
-        !sgm__json_num(p, "beta_1", &pc->beta_1) || !sgm__json_num(p, "cosine_s", &pc->cosine_s) ||
-        !sgm__json_num(p, "t_eps", &pc->t_eps) || !sgm__json_num(p, "t_max", &pc->t_max) ||
-        !enum_field(p, "betas", SGM_ENUM_BETAS, &betas) ||
-        !sgm__json_int(p, "n_train", 0, 1 << 24, &n_train) ||
-        !sgm__json_num(p, "beta_start", &pc->beta_start) ||
-        !sgm__json_num(p, "beta_end", &pc->beta_end) ||
-        !enum_field(p, "interp", SGM_ENUM_INTERP, &interp) ||
-        !sgm__json_int(p, "rescale_zero_snr", 0, 1, &rz) ||
-        !sgm__json_int(p, "clip_lambda", 0, 1, &cl))
-        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: incomplete or invalid process metadata",
-                              path);
+    const double big = HUGE_VAL;
+    const meta_ctx c = {path, "process", p, err};
+    if (!num_key(&c, "sigma_min", 0, big, 1, 1, &pc->sigma_min) ||
+        !num_key(&c, "sigma_max", 0, big, 1, 1, &pc->sigma_max) ||
+        !num_key(&c, "beta_0", 0, big, 1, 1, &pc->beta_0) ||
+        !num_key(&c, "beta_1", 0, big, 1, 1, &pc->beta_1) ||
+        !num_key(&c, "cosine_s", 0, 1, 0, 1, &pc->cosine_s) ||
+        !num_key(&c, "t_eps", 0, big, 0, 1, &pc->t_eps) ||
+        !num_key(&c, "t_max", 0, big, 1, 1, &pc->t_max) ||
+        !enum_key(&c, "betas", SGM_ENUM_BETAS, &betas) ||
+        !int_key(&c, "n_train", 0, 1 << 24, &n_train) ||
+        !num_key(&c, "beta_start", 0, 1, 1, 1, &pc->beta_start) ||
+        !num_key(&c, "beta_end", 0, 1, 1, 1, &pc->beta_end) ||
+        !enum_key(&c, "interp", SGM_ENUM_INTERP, &interp) ||
+        !int_key(&c, "rescale_zero_snr", 0, 1, &rz) || !int_key(&c, "clip_lambda", 0, 1, &cl))
+        return SGM_ERR_FORMAT;
     pc->betas = (sgm_beta_schedule)betas;
     pc->n_train = (int)n_train;
     pc->interp = (sgm_vp_interp)interp;
     pc->rescale_zero_snr = (int)rz;
     pc->clip_lambda = (int)cl;
+    /* the relations between the values: sigma_min < sigma_max for every
+       kind (schedules read them), the rest by the process's own check,
+       whose message names them */
+    if (!(pc->sigma_min < pc->sigma_max))
+        return sgm__set_error(err, SGM_ERR_FORMAT,
+                              "%s: process metadata 'sigma_min' %g is not below 'sigma_max' %g",
+                              path, pc->sigma_min, pc->sigma_max);
+    sgm_process *proc = NULL;
+    sgm_error pe;
+    if (sgm_process_create(pc, &proc, &pe) != SGM_OK)
+        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: process metadata: %s", path, pe.msg);
+    sgm_process_free(proc);
     return SGM_OK;
 }
 
 static sgm_status read_training(const cJSON *tr, const cJSON *op, const cJSON *a,
                                 const char *path, sgm_train_config *cfg, sgm_error *err) {
     int par, wt, tsm;
-    if (!enum_field(tr, "prediction", SGM_ENUM_PARAM, &par) ||
-        !enum_field(tr, "weighting", SGM_ENUM_WEIGHTING, &wt) ||
-        !enum_field(tr, "t_sampling", SGM_ENUM_TSAMPLING, &tsm))
-        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: bad training metadata", path);
+    const double big = HUGE_VAL;
+    long bt, wu, lt;
+    const meta_ctx c = {path, "training", tr, err}, o = {path, "optimizer", op, err};
+    if (!enum_key(&c, "prediction", SGM_ENUM_PARAM, &par) ||
+        !enum_key(&c, "weighting", SGM_ENUM_WEIGHTING, &wt) ||
+        !enum_key(&c, "t_sampling", SGM_ENUM_TSAMPLING, &tsm) ||
+        !num_key(&c, "sigma_data", 0, big, 1, 1, &cfg->sigma_data) ||
+        !num_key(&c, "min_snr_gamma", 0, big, 0, 1, &cfg->min_snr_gamma) ||
+        !num_key(&c, "p_mean", -big, big, 1, 1, &cfg->p_mean) ||
+        !num_key(&c, "p_std", 0, big, 1, 1, &cfg->p_std) ||
+        !num_key(&c, "t_lo", 0, big, 0, 1, &cfg->t_lo) ||
+        !num_key(&c, "t_hi", 0, big, 0, 1, &cfg->t_hi) ||
+        !int_key(&c, "batch", 1, 1 << 24, &bt) || !num_key(&o, "lr", 0, big, 1, 1, &cfg->lr) ||
+        !num_key(&o, "lr_min", -big, big, 1, 1, &cfg->lr_min) ||
+        !int_key(&o, "warmup", 0, 1L << 40, &wu) || !int_key(&o, "lr_total", 0, 1L << 40, &lt) ||
+        !num_key(&o, "beta1", 0, 1, 0, 1, &cfg->beta1) ||
+        !num_key(&o, "beta2", 0, 1, 0, 1, &cfg->beta2) ||
+        !num_key(&o, "eps", 0, big, 1, 1, &cfg->adam_eps) ||
+        !num_key(&o, "weight_decay", 0, big, 0, 1, &cfg->weight_decay) ||
+        !num_key(&o, "clip", 0, big, 0, 1, &cfg->clip) ||
+        !num_key(&o, "ema", 0, 1, 0, 1, &cfg->ema))
+        return SGM_ERR_FORMAT;
+    if (cfg->t_lo > 0 && cfg->t_hi > 0 && !(cfg->t_lo < cfg->t_hi))
+        return sgm__set_error(err, SGM_ERR_FORMAT,
+                              "%s: training metadata 't_lo' %g is not below 't_hi' %g", path,
+                              cfg->t_lo, cfg->t_hi);
     cfg->param = (sgm_param)par;
     cfg->weighting = (sgm_weighting)wt;
     cfg->tsampling = (sgm_tsampling)tsm;
-    long bt, wu, lt;
-    if (!sgm__json_num(tr, "sigma_data", &cfg->sigma_data) ||
-        !sgm__json_num(tr, "min_snr_gamma", &cfg->min_snr_gamma) ||
-        !sgm__json_num(tr, "p_mean", &cfg->p_mean) || !sgm__json_num(tr, "p_std", &cfg->p_std) ||
-        !sgm__json_num(tr, "t_lo", &cfg->t_lo) || !sgm__json_num(tr, "t_hi", &cfg->t_hi) ||
-        !sgm__json_int(tr, "batch", 1, 1 << 24, &bt) || !sgm__json_num(op, "lr", &cfg->lr) ||
-        !sgm__json_num(op, "lr_min", &cfg->lr_min) ||
-        !sgm__json_int(op, "warmup", 0, 1L << 40, &wu) ||
-        !sgm__json_int(op, "lr_total", 0, 1L << 40, &lt) ||
-        !sgm__json_num(op, "beta1", &cfg->beta1) || !sgm__json_num(op, "beta2", &cfg->beta2) ||
-        !sgm__json_num(op, "eps", &cfg->adam_eps) ||
-        !sgm__json_num(op, "weight_decay", &cfg->weight_decay) ||
-        !sgm__json_num(op, "clip", &cfg->clip) || !sgm__json_num(op, "ema", &cfg->ema))
-        return sgm__set_error(err, SGM_ERR_FORMAT,
-                              "%s: incomplete or invalid training/optimizer metadata", path);
     const char *ty = sgm__json_str(op, "type");
     cfg->decoupled = ty && strcmp(ty, "adamw") == 0;
     cfg->batch = (int)bt, cfg->warmup = wu, cfg->lr_total = lt;
@@ -127,16 +186,22 @@ static sgm_status read_training(const cJSON *tr, const cJSON *op, const cJSON *a
     return SGM_OK;
 }
 
-static void read_source(const sgm_safetensors *st, sgm_train_config *cfg) {
+/* the optional record of the data; rows past 2^40 (no table of them fits
+   in memory) are refused rather than regenerated on resume */
+static sgm_status read_source(const sgm_safetensors *st, const char *path,
+                              sgm_train_config *cfg, sgm_error *err) {
     const char *dsrc = sgm_st_meta(st, "data_source");
     cJSON *dj = dsrc ? cJSON_Parse(dsrc) : NULL;
-    if (!dj) return;
+    if (!dj) return SGM_OK;
     const char *sp = sgm__json_str(dj, "spec"), *sd = sgm__json_str(dj, "seed");
-    double dn;
+    long dn = 0;
+    const meta_ctx c = {path, "data_source", dj, err};
+    int ok = !cJSON_GetObjectItemCaseSensitive(dj, "n") || int_key(&c, "n", 0, 1L << 40, &dn);
     if (sp) snprintf(cfg->data_spec, sizeof cfg->data_spec, "%s", sp);
     if (sd) cfg->data_seed = strtoull(sd, NULL, 10);
-    if (sgm__json_num(dj, "n", &dn) && dn >= 0 && dn < 1e18) cfg->data_n = (size_t)dn;
+    cfg->data_n = (size_t)dn;
     cJSON_Delete(dj);
+    return ok ? SGM_OK : SGM_ERR_FORMAT;
 }
 
 static sgm_status read_stats(const cJSON *ds, const char *path, sgm__ckpt *ck, sgm_error *err) {
@@ -196,8 +261,7 @@ static sgm_status decode(const char *path, sgm__ckpt *ck, sgm_error *err) {
     info->step = step;
     const char *el = sgm_st_meta(st, "ema_loss");
     info->ema_loss = el ? strtod(el, NULL) : 0;
-    read_source(st, cfg);
-    rc = read_stats(ds, path, ck, err);
+    if ((rc = read_source(st, path, cfg, err)) == SGM_OK) rc = read_stats(ds, path, ck, err);
 done:
     cJSON_Delete(a), cJSON_Delete(p), cJSON_Delete(tr), cJSON_Delete(op), cJSON_Delete(ds),
         cJSON_Delete(rg);

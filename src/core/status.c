@@ -23,10 +23,23 @@ size_t sgm_dtype_size(sgm_dtype t) { return t == SGM_F32 ? sizeof(float) : sizeo
 sgm_status sgm__set_error(sgm_error *err, sgm_status st, const char *fmt, ...) {
     if (err) {
         err->status = st;
+        char raw[sizeof err->msg];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
+        /* one line: messages may quote file content, whose control
+           characters (newlines included) are written as \xHH escapes */
+        size_t o = 0;
+        for (const unsigned char *p = (const unsigned char *)raw; *p; p++) {
+            int ctl = *p < 0x20 || *p == 0x7f;
+            if (o + (ctl ? 4u : 1u) >= sizeof err->msg) break;
+            if (ctl)
+                o += (size_t)snprintf(err->msg + o, sizeof err->msg - o, "\\x%02x", *p);
+            else
+                err->msg[o++] = (char)*p;
+        }
+        err->msg[o] = 0;
     }
     return st;
 }

@@ -30,6 +30,18 @@ static int builtin_index(const char *name) {
     return -1;
 }
 
+/* n rows of `width` doubles (plus the generators' scratch, at most 4 a row)
+ * past 2^40 bytes (1 TiB, also the largest block ASan's allocator hands
+ * out) are refused with a message before anything is allocated */
+static sgm_status check_rows(size_t n, size_t width, sgm_error *err) {
+    if (n == 0) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "data set of 0 rows");
+    size_t w = width > 4 ? width : 4;
+    if (n > ((size_t)1 << 40) / sizeof(double) / w)
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                              "%zu rows of %zu columns is too large to hold in memory", n, width);
+    return SGM_OK;
+}
+
 sgm_status sgm_data_builtin(const char *name, size_t n, uint64_t seed, double **out,
                             sgm_error *err) {
     *out = NULL;
@@ -37,7 +49,8 @@ sgm_status sgm_data_builtin(const char *name, size_t n, uint64_t seed, double **
     if (k < 0)
         return sgm__set_error(err, SGM_ERR_UNKNOWN_NAME, "unknown data set '%s' (built-in: %s)",
                               name, sgm_data_builtin_names());
-    if (n == 0) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "data set of 0 rows");
+    sgm_status rc = check_rows(n, 2, err);
+    if (rc != SGM_OK) return rc;
     double *x = sgm__calloc(n * 2, sizeof *x), *u = sgm__calloc(n * 4, sizeof *u),
            *g = sgm__calloc(n * 2, sizeof *g);
     if (!x || !u || !g) {
@@ -160,9 +173,11 @@ static sgm_status load_csv(const char *path, double **out, size_t *rows, size_t 
             }
             if (bad) {
                 if (n == 0 && nc == 0 && line_no == 1) goto next; /* header line */
+                /* the message quotes the file text: formatted before it is freed */
+                sgm__set_error(err, SGM_ERR_FORMAT, "%s:%zu: not a number: '%.20s'", path,
+                               line_no, q);
                 free(x), free(text);
-                return sgm__set_error(err, SGM_ERR_FORMAT, "%s:%zu: not a number: '%.20s'", path,
-                                      line_no, q);
+                return SGM_ERR_FORMAT;
             }
             if (nc == 0) nc = c;
             if (c != nc) {
@@ -196,12 +211,12 @@ sgm_status sgm_data_load(const char *spec, size_t n, uint64_t seed, double **out
         sgm_gmm *g = NULL;
         if ((rc = sgm_gmm_load(spec + 4, &g, err)) != SGM_OK) return rc;
         size_t d = sgm_gmm_dim(g);
-        double *x = sgm__calloc(n * d, sizeof *x);
-        if (!x || n == 0) {
+        double *x = NULL;
+        if ((rc = check_rows(n, d, err)) != SGM_OK || !(x = sgm__calloc(n * d, sizeof *x))) {
             sgm_gmm_free(g);
-            free(x);
-            return sgm__set_error(err, n ? SGM_ERR_NOMEM : SGM_ERR_INVALID_ARG,
-                                  "cannot make %zu mixture samples", n);
+            return rc != SGM_OK ? rc
+                                : sgm__set_error(err, SGM_ERR_NOMEM,
+                                                 "out of memory for %zu mixture samples", n);
         }
         sgm_gmm_sample(g, seed, 0, 0, n, x);
         sgm_gmm_free(g);

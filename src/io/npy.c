@@ -51,6 +51,16 @@ sgm_status sgm_read_file(const char *path, char **text, size_t *len, sgm_error *
     return SGM_OK;
 }
 
+/* occurrences of the quoted name `key` (either quote) in the header */
+static int key_count(const char *h, const char *key) {
+    int n = 0;
+    for (const char *p = h; (p = strpbrk(p, "'\"")) != NULL; p++) {
+        size_t k = strlen(key);
+        if (strncmp(p + 1, key, k) == 0 && p[1 + k] == *p) n++;
+    }
+    return n;
+}
+
 /* finds 'key': in the header dict and returns a pointer just past the colon */
 static const char *dict_value(const char *h, const char *key) {
     char pat[32];
@@ -106,6 +116,16 @@ sgm_status sgm_npy_load(const char *path, sgm_array *out, sgm_error *err) {
     }
     memcpy(h, buf + hoff, hlen);
     h[hlen] = 0;
+    /* Python keeps the last of duplicate keys, this reader the first: a
+       header naming a key twice (or quoting it inside a value) is refused */
+    static const char *const keys[] = {"descr", "fortran_order", "shape"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (key_count(h, keys[i]) > 1) {
+            st = sgm__set_error(err, SGM_ERR_FORMAT, "%s: .npy header names '%s' more than once",
+                                path, keys[i]);
+            free(h);
+            goto fail;
+        }
     const char *descr = dict_value(h, "descr");
     const char *fo = dict_value(h, "fortran_order");
     const char *shp = dict_value(h, "shape");

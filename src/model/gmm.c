@@ -184,7 +184,7 @@ sgm_status sgm_gmm_load(const char *path, sgm_gmm **out, sgm_error *err) {
         memcpy(tmp, err->msg, sizeof tmp);
         size_t pl = strlen(path);
         if (pl > 120) pl = 120;
-        snprintf(err->msg, sizeof err->msg, "%.*s: %.*s", (int)pl, path, 120, tmp);
+        sgm__set_error(err, st, "%.*s: %.*s", (int)pl, path, 120, tmp); /* one line */
     }
     return st;
 }

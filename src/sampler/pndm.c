@@ -59,6 +59,16 @@ static sgm_status validate(const sgm_sampler_config *c, sgm_error *err) {
 
 static sgm_status begin(sgm__s *s, void *x) {
     (void)x;
+    /* with fewer steps the run is nothing but PRK warm-up steps, whose
+       middle stages sit at the half step in t (diffusers), far off the
+       half step in s on a wide step: finite nonsense (1e4 on a radius-4
+       mixture from 1-3 steps), so refused */
+    if (!s->cfg.skip_prk && sgm__left(s) < 4)
+        return sgm__fail(s->err, SGM_ERR_INVALID_ARG,
+                         "pndm: needs at least 4 steps (got %zu; its 3 Runge-Kutta warm-up "
+                         "steps are not a sampler on their own): use more steps, skip_prk, "
+                         "ipndm or ddim",
+                         sgm__left(s));
     pndm_state *m = calloc(1, sizeof *m);
     if (!m) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
     s->mstate = m;

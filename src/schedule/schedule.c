@@ -97,10 +97,19 @@ static double default_sigma_min(const sgm_process *p) {
     return sgm_process_sigma_ve(p, sgm_process_t_min(p));
 }
 
+/* the flow process reaches pure noise at t = 1, where sigma and the log-SNR
+   are infinite: schedules in sigma or log-SNR start by default where its
+   training stops (t = 1 - 1e-3, sgm_train.h; sigma 999) */
+static double default_t_max(const sgm_process *p) {
+    double t = sgm_process_t_max(p);
+    if (sgm_process_get_config(p)->kind == SGM_PROCESS_FLOW && t > 1 - 1e-3) t = 1 - 1e-3;
+    return t;
+}
+
 static double default_sigma_max(const sgm_process *p) {
     const sgm_process_config *c = sgm_process_get_config(p);
     if (c->kind == SGM_PROCESS_VE) return c->sigma_max;
-    return sgm_process_sigma_ve(p, sgm_process_t_max(p));
+    return sgm_process_sigma_ve(p, default_t_max(p));
 }
 
 static sgm_status sigma_kind(const sgm_schedule_config *c, const sgm_process *p,
@@ -165,13 +174,19 @@ static sgm_status sigma_kind(const sgm_schedule_config *c, const sgm_process *p,
 
 static sgm_status time_kind(const sgm_schedule_config *c, const sgm_process *p,
                             sgm_schedule **out, sgm_error *err) {
-    double tT = c->t_start > 0 ? c->t_start : sgm_process_t_max(p);
+    int logsnr = c->kind == SGM_SCHEDULE_LOGSNR;
+    double tT = c->t_start > 0 ? c->t_start : logsnr ? default_t_max(p) : sgm_process_t_max(p);
     double t0 = c->t_end > 0 ? c->t_end : sgm_process_t_min(p);
     if (!(t0 > 0 && t0 < tT))
         return sgm__set_error(err, SGM_ERR_INVALID_ARG,
                               "schedule %s: need 0 < t_end < t_start (got t_end=%g, "
                               "t_start=%g)",
                               sgm_schedule_kind_name(c->kind), t0, tT);
+    if (logsnr && !(isfinite(sgm_process_lambda(p, tT)) && isfinite(sgm_process_lambda(p, t0))))
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                              "schedule logsnr: the log-SNR is not finite on [%g, %g]; start "
+                              "below the pure-noise end (t_max < 1 for flow)",
+                              t0, tT);
     int zero = c->final_point == SGM_FINAL_ZERO;
     size_t m = (size_t)c->steps + 1;
     sgm_schedule *s = sgm__schedule_alloc(zero ? m + 1 : m);

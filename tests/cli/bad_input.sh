@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bad_input.sh - acceptance item 5: every kind of bad input to `sgm sample` /
-# `sgm schedule` gives exit code 2, exactly one line on stderr naming the
+# `sgm schedule` (and the hostile inputs of the reliability issue, some to
+# `sgm train`) gives exit code 2, exactly one line on stderr naming the
 # problem, and no output file.
 set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"
@@ -118,6 +119,25 @@ expect_bad missing-value "needs a value" sample "${OK[@]}" --n 4 --out
 expect_bad both-init-n "not both" sample "${OK[@]}" --init "$T/in_ok.npy" --n 4 --out "$T/out.npy"
 expect_bad out-folder "folder" sample "${OK[@]}" --n 4 --out "$T/no/such/dir/out.npy"
 expect_bad unknown-command "unknown command" frobnicate
+
+# hostile inputs (reliability issue): a CSV cell that is not a number is quoted
+# from the file text while it is still alive (ASan: no use after free)
+printf '1,2\n3,abc\n' >"$T/in_cell.csv"
+TR=(train --steps 1 --batch 4 --width 8 --depth 1 --emb 4 --out "$T/out.safetensors")
+expect_bad csv-cell "not a number: 'abc'" "${TR[@]}" --data "$T/in_cell.csv"
+# rows x columns of mixture data past any memory: refused before allocating
+expect_bad n-data-huge "too large" "${TR[@]}" --data "$M" --n-data 144115188075855872
+# file content quoted in a message stays on one line (control characters escaped)
+printf '{"kind": "gmm", x\n\n"dim": 2}' >"$T/in_newlines.json"
+expect_bad json-newlines "json" sample "${OK[@]}" --model "gmm:$T/in_newlines.json" --n 4 --out "$T/out.npy"
+# an .npy header naming a key twice (Python keeps the last: '<i8' data read as float64)
+make_npy "{'descr': '<f8', 'descr': '<i8', 'fortran_order': False, 'shape': (4, 2), }" 8 "$T/in_dup.npy"
+expect_bad npy-duplicate-descr "'descr' more than once" sample "${OK[@]}" --init "$T/in_dup.npy" --out "$T/out.npy"
+make_npy "{'descr': '<f8', 'fortran_order': False, 'shape': (4, 2), 'shape': (8,), }" 8 "$T/in_dup2.npy"
+expect_bad npy-duplicate-shape "'shape' more than once" sample "${OK[@]}" --init "$T/in_dup2.npy" --out "$T/out.npy"
+# a bad --save-init / --png folder is reported under that flag, not --out
+expect_bad save-init-folder "--save-init" sample "${OK[@]}" --n 4 --out "$T/out.npy" --save-init "$T/no/dir/x0.npy"
+expect_bad png-folder "--png" sample "${OK[@]}" --n 4 --out "$T/out.npy" --png "$T/no/dir/x.png"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -52,6 +52,9 @@ int cli_fail(cli_args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* An output path given as --opt: its folder must exist and be writable and
+ * it must not be a folder; 0, or -1 with a message naming --opt. */
+int cli_check_out(cli_args *a, const char *opt, const char *path);
 /* Typed getters: 0 if absent (out untouched), 1 if parsed, -1 on a bad value. */
 int cli_get_double(cli_args *a, const char *name, double *out);
 int cli_get_int(cli_args *a, const char *name, long lo, long hi, int *out);

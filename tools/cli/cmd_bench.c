@@ -78,27 +78,6 @@ static int split(cli_args *a, const char *opt, const char *v, char **buf, char *
     return 0;
 }
 
-/* the folder of path must exist and be writable; path must not be a folder */
-static int check_out(cli_args *a, const char *opt, const char *path) {
-    if (!*path) return cli_fail(a, "--%s: empty path", opt);
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return cli_fail(a, "--%s %s: is a directory", opt, path);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = 0;
-    else
-        *slash = 0;
-    if (access(dir, W_OK) != 0)
-        return cli_fail(a, "--%s %s: folder '%s' is not writable (%s)", opt, path, dir,
-                        strerror(errno));
-    return 0;
-}
-
 static void to_data(size_t n, double *x, void *ud) { cli_model_to_data(ud, n, x); }
 
 static void on_row(const sgm_bench_row *r, void *ud) {
@@ -204,8 +183,8 @@ static int parse_budgets(cli_args *a, bench_opts *o) {
 /* --csv / --plot: writable, distinct, cairo for the plot */
 static int parse_outputs(cli_args *a, bench_opts *o) {
     const char *csv = o->csv = cli_get(a, "csv"), *png = o->png = cli_get(a, "plot");
-    if (csv && check_out(a, "csv", csv) < 0) return -1;
-    if (png && check_out(a, "plot", png) < 0) return -1;
+    if (csv && cli_check_out(a, "csv", csv) < 0) return -1;
+    if (png && cli_check_out(a, "plot", png) < 0) return -1;
     if (csv && png && strcmp(csv, png) == 0)
         return cli_fail(a, "--csv and --plot name the same file");
     if (png && !sgm_plot_available())

@@ -67,18 +67,6 @@ static const cli_opt encode_opts[] = {
                            "ckpt: standardized units)"},
     {NULL, NULL, NULL, NULL}};
 
-static int check_out(cli_args *a, const char *opt, const char *path) {
-    char *tmp = strdup(path);
-    if (!tmp) return cli_fail(a, "out of memory");
-    const char *dir = dirname(tmp);
-    int ok = access(dir, W_OK) == 0;
-    int r = ok ? 0
-               : cli_fail(a, "--%s %s: folder '%s' does not exist or is not writable", opt,
-                          path, dir);
-    free(tmp);
-    return r;
-}
-
 static int exit_code(sgm_status st) {
     return st == SGM_ERR_NOMEM || st == SGM_ERR_IO ? 1 : 2;
 }
@@ -164,8 +152,8 @@ static int parse_likelihood_args(cli_args *a, int argc, char **argv, int encode,
     if (!encode && parse_nll_opts(a, o) < 0) return -1;
     o->out = cli_get(a, "out");
     o->zpath = encode ? NULL : cli_get(a, "z");
-    if ((o->out && check_out(a, "out", o->out) < 0) ||
-        (o->zpath && check_out(a, "z", o->zpath) < 0))
+    if ((o->out && cli_check_out(a, "out", o->out) < 0) ||
+        (o->zpath && cli_check_out(a, "z", o->zpath) < 0))
         return -1;
     return CLI_PARSED;
 }

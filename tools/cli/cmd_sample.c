@@ -162,18 +162,6 @@ static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
     return 0;
 }
 
-/* The folder of `path` must exist and be writable (checked before sampling). */
-static int check_out_path(cli_args *a, const char *path) {
-    char *tmp = strdup(path);
-    if (!tmp) return cli_fail(a, "out of memory");
-    const char *dir = dirname(tmp);
-    int ok = access(dir, W_OK) == 0;
-    int r = ok ? 0 : cli_fail(a, "--out %s: folder '%s' does not exist or is not writable", path,
-                              dir);
-    free(tmp);
-    return r;
-}
-
 /* Mean, covariance and component masses of the samples against the mixture. */
 static void gmm_report(const sgm_gmm *g, size_t n, size_t d, const double *x) {
     size_t k = sgm_gmm_components(g);
@@ -348,15 +336,15 @@ static int ends_with_png(const char *v) {
 /* the output paths: folders must exist and be writable */
 static int parse_outputs(cli_args *a, sample_opts *o) {
     o->out = cli_get(a, "out");
-    if (check_out_path(a, o->out) < 0) return -1;
+    if (cli_check_out(a, "out", o->out) < 0) return -1;
     o->save_init = cli_get(a, "save-init");
-    if (o->save_init && check_out_path(a, o->save_init) < 0) return -1;
+    if (o->save_init && cli_check_out(a, "save-init", o->save_init) < 0) return -1;
     const char *grid = cli_get(a, "grid"); /* the diffusers grid, not the picture */
     if (grid && ends_with_png(grid))
         return cli_fail(a, "--grid %s: --grid is the diffusers timestep grid; write the "
                            "picture with --png %s", grid, grid);
     o->png = cli_get(a, "png");
-    if (o->png && check_out_path(a, o->png) < 0) return -1;
+    if (o->png && cli_check_out(a, "png", o->png) < 0) return -1;
     return 0;
 }
 

@@ -19,6 +19,9 @@ int rc_fail(refcase *rc, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(rc->err.msg, sizeof rc->err.msg, fmt, ap);
     va_end(ap);
+    /* one line: the message may quote the case's JSON (control characters cut) */
+    for (char *p = rc->err.msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
     rc->err.status = SGM_ERR_INVALID_ARG;
     return 1;
 }
