@@ -87,10 +87,15 @@ set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 include(CPack)
 
-# tests of the installed library
+# tests of the installed library (downstream programs of a sanitizer build
+# are built with the sanitizers too)
+set(sgm_san OFF)
+if(SGM_SANITIZE)
+  set(sgm_san ON)
+endif()
 set(SGM_INSTALL_TEST_ENV "SGM_SOURCE_DIR=${CMAKE_SOURCE_DIR};SGM_BUILD_DIR=${CMAKE_BINARY_DIR}"
     "CMAKE_COMMAND=${CMAKE_COMMAND};CPACK_COMMAND=${CMAKE_CPACK_COMMAND};CC=${CMAKE_C_COMPILER}"
-    "SGM_SANITIZE=${SGM_SANITIZE};OMP_NUM_THREADS=2;OMP_WAIT_POLICY=PASSIVE")
+    "SGM_SANITIZE=${sgm_san};OMP_NUM_THREADS=2;OMP_WAIT_POLICY=PASSIVE")
 add_test(NAME install_exports COMMAND bash ${CMAKE_SOURCE_DIR}/tests/install/exports.sh
          $<TARGET_FILE:sgm_shared>)
 add_test(NAME install_man_completion COMMAND bash ${CMAKE_SOURCE_DIR}/tests/install/man_completion.sh)
