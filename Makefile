@@ -1,11 +1,14 @@
 # Thin wrapper around CMake. `make demo` runs the main job; `make test` runs
-# the tests (both install missing Debian packages first).
+# the tests (both install missing Debian packages first); `make install
+# PREFIX=...` installs the library, headers, CLI, pkg-config / CMake files,
+# man page and completion; `make deb` writes $(BUILD)/sgm_<version>_<arch>.deb.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+PREFIX ?= /usr/local
 
-.PHONY: all deps build test test-asan demo bench clean
+.PHONY: all deps build test test-asan demo bench install deb clean
 
 all: build
 
@@ -29,6 +32,12 @@ demo: build
 
 bench: build
 	@for b in $(BUILD)/bench_*; do echo "== $$b"; $$b; done
+
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+deb: build
+	@cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
