@@ -2,13 +2,16 @@
 # the tests (both install missing Debian packages first); `make install
 # PREFIX=...` installs the library, headers, CLI, pkg-config / CMake files,
 # man page and completion; `make deb` writes $(BUILD)/sgm_<version>_<arch>.deb.
+# `make fuzz` runs the libFuzzer harnesses (fuzz/, clang) FUZZ_SECONDS each.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all deps build test test-asan demo bench install deb clean
+FUZZ_SECONDS ?= 300
+
+.PHONY: all deps build test test-asan fuzz demo bench install deb clean
 
 all: build
 
@@ -27,6 +30,10 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer harnesses (fuzz/, clang + ASan + UBSan, build-fuzz): FUZZ_SECONDS each
+fuzz: deps
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
 demo: build
 	@bash scripts/demo.sh $(BUILD)
 
@@ -40,4 +47,4 @@ deb: build
 	@cd $(BUILD) && cpack -G DEB
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -2,7 +2,8 @@
 # Installs the Debian packages sgm needs, only those missing (idempotent).
 set -euo pipefail
 pkgs=(build-essential cmake libcjson-dev libopenblas-dev libopenblas-openmp-dev libpng-dev zlib1g-dev libcairo2-dev libdnnl-dev
-      dataset-fashion-mnist pkg-config dpkg-dev file)
+      dataset-fashion-mnist pkg-config dpkg-dev file
+      clang libclang-rt-14-dev)  # the last two: the libFuzzer harnesses (make fuzz)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

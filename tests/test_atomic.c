@@ -293,6 +293,15 @@ int main(void) {
     test_commit_abort();
     test_failures();
     test_stale();
+    {
+        /* a folder opens with fopen, and ftell gave LONG_MAX: the reader
+           asked for 8 EiB (fuzz_sigmas, --sigmas @.) */
+        char *buf = NULL;
+        sgm_error e;
+        CHECK(sgm_read_file(dir, &buf, NULL, &e) == SGM_ERR_IO && buf == NULL &&
+                  strstr(e.msg, "not a regular file"),
+              "read_file on a folder: %s", e.msg);
+    }
     remove_dir(dir);
     TEST_MAIN_END();
 }

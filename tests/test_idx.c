@@ -107,6 +107,36 @@ static void test_small(int gz) {
     remove(lp);
 }
 
+/* a header declaring far more than the file holds (fuzz_idx found a 4 GiB
+ * malloc for an 18-byte file: the buffer now grows with the data read), and
+ * data larger than the first allocation step (1 MiB) read in full */
+static void test_sizes(int gz) {
+    char ip[512];
+    tu_bin(gz ? "test_idx_big.gz" : "test_idx_big", ip, sizeof ip);
+    sgm_error err;
+    sgm_idx x;
+    unsigned char hdr[16 + 3] = {0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3};
+    put_be(hdr + 4, 1u << 14), put_be(hdr + 8, 1u << 10), put_be(hdr + 12, 1u << 10);
+    write_file(ip, hdr, sizeof hdr, gz);
+    CHECK(sgm_idx_read(ip, &x, &err) == SGM_ERR_FORMAT && strstr(err.msg, "truncated"),
+          "16 GiB header on 3 bytes: %s", err.msg);
+    CHECK(x.data == NULL && x.count == 0, "cleared on failure");
+    size_t n = (3u << 20) + 5;
+    unsigned char *b = malloc(8 + n);
+    CHECK(b != NULL, "malloc");
+    if (!b) return;
+    b[0] = 0, b[1] = 0, b[2] = 8, b[3] = 1;
+    put_be(b + 4, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) b[8 + i] = (unsigned char)(i * 13);
+    write_file(ip, b, 8 + n, gz);
+    CHECK(sgm_idx_read(ip, &x, &err) == SGM_OK && x.count == n && x.data[n - 1] == b[8 + n - 1] &&
+              x.data[(1u << 20)] == b[8 + (1u << 20)],
+          "3 MiB labels: %s", err.msg);
+    sgm_idx_free(&x);
+    free(b);
+    remove(ip);
+}
+
 static int fashion_missing = 0;
 
 static void test_fashion(void) {
@@ -160,6 +190,8 @@ static void test_fashion(void) {
 int main(void) {
     test_small(0);
     test_small(1);
+    test_sizes(0);
+    test_sizes(1);
     test_fashion();
     if (fashion_missing && tu_fail == 0) {
         /* the installed-dataset part did not run: report "skipped" to CTest

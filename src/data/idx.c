@@ -57,14 +57,21 @@ sgm_status sgm_idx_read(const char *path, sgm_idx *out, sgm_error *err) {
     }
     out->ndim = nd;
     out->count = count;
-    out->data = malloc(count);
-    if (!out->data) {
-        st = sgm__set_error(err, SGM_ERR_NOMEM, "idx: out of memory (%zu bytes)", count);
-        goto done;
-    }
-    size_t got = 0;
+    /* the buffer grows with the data read: a header alone may declare up
+       to 16 GiB, which a short (truncated or hostile) file must not cost */
+    size_t got = 0, cap = 0;
     while (got < count) {
-        size_t chunk = count - got > (1u << 30) ? (1u << 30) : count - got;
+        if (got == cap) {
+            cap = cap ? 2 * cap : (size_t)1 << 20;
+            if (cap > count) cap = count;
+            uint8_t *grown = realloc(out->data, cap);
+            if (!grown) {
+                st = sgm__set_error(err, SGM_ERR_NOMEM, "idx: out of memory (%zu bytes)", cap);
+                goto done;
+            }
+            out->data = grown;
+        }
+        size_t chunk = cap - got > (1u << 30) ? (1u << 30) : cap - got;
         int r = gzread(f, out->data + got, (unsigned)chunk);
         if (r <= 0) break;
         got += (size_t)r;

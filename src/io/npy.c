@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/internal.h"
@@ -25,6 +26,12 @@ sgm_status sgm_read_file(const char *path, char **text, size_t *len, sgm_error *
     *text = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return sgm__set_error(err, SGM_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    /* a folder opens, and its "size" from ftell is LONG_MAX on ext4 */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return sgm__set_error(err, SGM_ERR_IO, "%s: not a regular file", path);
+    }
     if (fseek(f, 0, SEEK_END) != 0) {
         fclose(f);
         return sgm__set_error(err, SGM_ERR_IO, "%s: cannot seek", path);

@@ -42,6 +42,7 @@ void sgm__nn_gemm_det(float *C, size_t ldc, const float *A, size_t lda, const fl
     int mt = (M + TM - 1) / TM, nt = (N + TN - 1) / TN;
     size_t work = (size_t)M * (size_t)N * (size_t)K;
     (void)work;
+    (void)parallel; /* without OpenMP */
 #ifdef _OPENMP
 #pragma omp parallel for collapse(2) schedule(static) if (parallel && work >= SGM_NN_PAR_MIN)
 #endif
