@@ -133,6 +133,15 @@ static void test_gmm(void) {
     CHECK(sgm_gmm_from_json("{\"dim\": 1, \"weights\": [1], \"means\": [[0]], \"stds\": [[-1]]}",
                             &h, &err) == SGM_ERR_INVALID_ARG,
           "negative std accepted");
+    /* a "dim" of 1e8 with one-number rows: a shape error before any
+       allocation of k * dim (fuzz_gmm_json: 2.8 GB for a 351-byte file) */
+    CHECK(sgm_gmm_from_json("{\"dim\": 100000000, \"weights\": [1], \"means\": [[0]], "
+                            "\"stds\": [[1]]}",
+                            &h, &err) == SGM_ERR_SHAPE && h == NULL,
+          "dim 1e8 on 1-number rows accepted");
+    CHECK(sgm_gmm_from_json("{\"dim\": 1, \"weights\": [1], \"means\": [[0]], \"stds\": [1]}",
+                            &h, &err) == SGM_ERR_SHAPE && strstr(err.msg, "stds") != NULL,
+          "stds not arrays: %s", err.msg);
     sgm_gmm_free(g);
 }
 

@@ -96,6 +96,17 @@ static int read_vec(const cJSON *a, size_t n, double *out) {
     return 1;
 }
 
+/* whether a is k arrays of d elements: checked before allocating k * d,
+ * so that a large "dim" costs memory only when the arrays hold the numbers */
+static int mat_shape(const cJSON *a, size_t k, size_t d) {
+    if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != k) return 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, a) {
+        if (!cJSON_IsArray(row) || (size_t)cJSON_GetArraySize(row) != d) return 0;
+    }
+    return 1;
+}
+
 static int read_mat(const cJSON *a, size_t k, size_t d, double *out) {
     if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != k) return 0;
     size_t i = 0;
@@ -141,6 +152,16 @@ sgm_status sgm_gmm_from_json(const char *text, sgm_gmm **out, sgm_error *err) {
         goto done;
     }
     size_t d = (size_t)dim->valuedouble, k = (size_t)cJSON_GetArraySize(jw);
+    if (!mat_shape(jm, k, d)) {
+        st = sgm__set_error(err, SGM_ERR_SHAPE,
+                            "gmm: \"means\" must be %zu arrays of %zu numbers (dim)", k, d);
+        goto done;
+    }
+    if (!mat_shape(js, k, d)) {
+        st = sgm__set_error(err, SGM_ERR_SHAPE,
+                            "gmm: \"stds\" must be %zu arrays of %zu numbers (dim)", k, d);
+        goto done;
+    }
     w = malloc(k * sizeof *w);
     mu = malloc(k * d * sizeof *mu);
     sd = malloc(k * d * sizeof *sd);
