@@ -240,6 +240,25 @@ static void check_kind(const pcase *pc) {
     sgm_process_free(p);
 }
 
+/* times far outside [0, 1] and NaN (a user --times list, fuzz_cli_args):
+ * the discrete tables clamped the index only after converting 1e46 to an
+ * int (undefined behaviour, caught by the sanitizer build); now a finite
+ * value at the ends of the table, and no crash for NaN */
+static void check_discrete_far(const pcase *pc) {
+    if (pc->cfg.kind != SGM_PROCESS_VP_DISCRETE) return;
+    sgm_process *p = NULL;
+    sgm_error err;
+    if (sgm_process_create(&pc->cfg, &p, &err)) return;
+    const double far[] = {1e300, 2.2e46, -1e300, 1e10};
+    for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) {
+        double la = sgm_process_log_alpha(p, far[i]), s = sgm_process_sigma_ve(p, far[i]);
+        CHECK(!isnan(la) && !isnan(s), "%s: t = %g: log alpha %g, sigma %g", pc->name, far[i],
+              la, s);
+    }
+    (void)sgm_process_sigma_ve(p, NAN);
+    sgm_process_free(p);
+}
+
 int main(void) {
     check_reference("linear");
     check_reference("discrete");
@@ -247,5 +266,6 @@ int main(void) {
     pcase cases[16];
     size_t n = make_cases(cases);
     for (size_t i = 0; i < n; i++) check_kind(&cases[i]);
+    for (size_t i = 0; i < n; i++) check_discrete_far(&cases[i]);
     TEST_MAIN_END();
 }

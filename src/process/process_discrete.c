@@ -127,7 +127,7 @@ static double tau_of_t(const sgm_process *p, double t) { return t * p->N - 1.0; 
 
 /* piecewise-linear value of table y at tau, clamped (diffusers np.interp) */
 static double interp_clamped(const double *y, int N, double tau) {
-    if (tau <= 0) return y[0];
+    if (!(tau > 0)) return y[0]; /* also NaN */
     if (tau >= N - 1) return y[N - 1];
     int i = (int)floor(tau);
     double w = tau - i;
@@ -138,9 +138,9 @@ static double interp_clamped(const double *y, int N, double tau) {
 static double dpm_la(const sgm_process *p, double t, double *slope) {
     int N = p->N;
     double tau = tau_of_t(p, t);
-    int i = (int)floor(tau);
-    if (i < 0) i = 0;
-    if (i > N - 2) i = N - 2;
+    /* clamped before the conversion: a t far outside [0, 1] (a user time
+       list, fuzz_cli_args) or NaN does not fit an int */
+    int i = tau >= 0 ? (tau <= N - 2 ? (int)floor(tau) : N - 2) : 0;
     double t0 = (double)(i + 1) / N, t1 = (double)(i + 2) / N;
     double sl = (p->la[i + 1] - p->la[i]) / (t1 - t0); /* per unit t */
     if (slope) *slope = sl;
