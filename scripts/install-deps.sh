@@ -2,7 +2,8 @@
 # Installs the Debian packages sgm needs, only those missing (idempotent).
 set -euo pipefail
 pkgs=(build-essential cmake libcjson-dev libopenblas-dev libopenblas-openmp-dev libpng-dev zlib1g-dev libcairo2-dev libdnnl-dev
-      dataset-fashion-mnist pkg-config dpkg-dev file)
+      dataset-fashion-mnist pkg-config dpkg-dev file
+      python3 python3-numpy python3-pytest python3-pip python3-setuptools)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
