@@ -27,7 +27,7 @@ def _candidates():
         return  # an explicit choice is never second-guessed
     here = os.path.dirname(os.path.abspath(__file__))
     yield "next to the package", os.path.join(here, "libsgm.so")
-    yield "the in-tree build", os.path.join(here, "..", "..", "build", "libsgm.so")
+    yield "the in-tree build", os.path.normpath(os.path.join(here, "..", "..", "build", "libsgm.so"))
     found = ctypes.util.find_library("sgm")
     yield 'ctypes.util.find_library("sgm")', found
 

@@ -155,7 +155,7 @@ def _float_dtype(dtype, what):
 
 
 def sample(denoiser, x_T=None, process=None, sampler="dpmpp_2m", schedule="karras", steps=20,
-           prediction="x0", seed=0, *, n=None, dtype=None, row0=0, callback=None,
+           prediction="x0", seed=0, *, n=None, d=None, dtype=None, row0=0, callback=None,
            data_units=True, **options):
     """Samples by running `sampler` over `schedule` from x_T.
 
@@ -211,9 +211,9 @@ def sample(denoiser, x_T=None, process=None, sampler="dpmpp_2m", schedule="karra
 
     # the start x_T, copied into the buffer the sampler works on
     if x_T is None:
-        d = getattr(denoiser, "dim", None)
-        if n is None or d is None:
-            raise ArgumentError("give x_T, or n with a model that knows its dimension")
+        d = getattr(denoiser, "dim", None) if d is None else int(d)
+        if n is None or d is None or d < 1:
+            raise ArgumentError("give x_T, or n (and d for a Python denoiser)")
         if int(n) < 1:
             raise ArgumentError("n must be >= 1 (got %s)" % n)
         n = int(n)
