@@ -61,19 +61,18 @@ def test_failing_calls_do_not_leak(gmm):
     def bad(x, t, s, a):
         raise Boom()
 
-    for _ in range(200):
-        try:
-            sgm.sample(bad, np.ones((4, 2)), steps=2)
-        except Boom:
-            pass
+    def fail_n(times):
+        for _ in range(times):
+            try:
+                sgm.sample(bad, np.ones((4, 2)), steps=2)
+            except Boom:
+                pass
+
+    fail_n(200)
     gc.collect()
     before = rss_kib()
     objs = len(gc.get_objects())
-    for _ in range(2000):
-        try:
-            sgm.sample(bad, np.ones((4, 2)), steps=2)
-        except Boom:
-            pass
+    fail_n(2000)
     gc.collect()
     assert len(gc.get_objects()) - objs < 100
     assert rss_kib() - before < 1024
