@@ -159,7 +159,11 @@ static int step_order(const sgm__s *s) {
     if (s->cfg.lower_order_final == SGM_LOF_DIFFUSERS ||
         (s->cfg.lower_order_final == SGM_LOF_DPMSOLVER && n_steps < 10))
         if ((size_t)k > left) k = (int)left;
-    if ((size_t)k > s->k + 1) k = (int)s->k + 1; /* warm-up */
+    /* warm-up: at most the model values in the history (s->k + 1 for a
+     * plain start; after the pure-noise first step of sampler.c, s->k is 1
+     * with one value in the history, and s->k + 1 read ibuf[1] = -1: a
+     * buffer out of bounds and NaN, found by tests/test_endpoint_grid.c) */
+    if (k > s->hn) k = s->hn;
     if (sgm__next(s).s == 0) k = 1;
     return k;
 }

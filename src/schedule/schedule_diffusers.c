@@ -132,7 +132,8 @@ sgm_status sgm__schedule_diffusers(const sgm_schedule_config *c, const sgm_proce
     if (m < 2) {
         free(ts);
         return sgm__set_error(err, SGM_ERR_INVALID_ARG,
-                              "schedule %s: one timestep and no final point is not a step",
+                              "schedule %s: one timestep and no final point is not a step; "
+                              "use steps >= 2 or final zero",
                               sgm_schedule_kind_name(c->kind));
     }
     sgm_schedule *s = sgm__schedule_alloc(m);

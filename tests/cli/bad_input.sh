@@ -139,5 +139,24 @@ expect_bad npy-duplicate-shape "'shape' more than once" sample "${OK[@]}" --init
 expect_bad save-init-folder "--save-init" sample "${OK[@]}" --n 4 --out "$T/out.npy" --save-init "$T/no/dir/x0.npy"
 expect_bad png-folder "--png" sample "${OK[@]}" --n 4 --out "$T/out.npy" --png "$T/no/dir/x.png"
 
+# every subcommand's output paths: a missing folder is bad input found before
+# any work (exit 2, one line naming the flag, nothing written); docs/cli.md
+# "Exit codes". (An unwritable folder takes the same check, access(W_OK),
+# but cannot be shown here when the tests run as root.)
+ND="$T/no/such/dir"
+TR2=(train --data moons --steps 1 --batch 4 --width 8 --depth 1 --emb 4)
+expect_bad train-out-folder "--out" "${TR2[@]}" --out "$ND/m.safetensors"
+expect_bad train-log-folder "--log" "${TR2[@]}" --out "$T/out.safetensors" --log "$ND/log.jsonl"
+expect_bad train-out-is-dir "directory" "${TR2[@]}" --out "$T"
+expect_bad eval-json-folder "--json" eval --a "$T/in_ok.npy" --b "$T/in_ok.npy" --json "$ND/e.json"
+expect_bad nll-out-folder "--out" nll --model "$M" --process vp --data "$T/in_ok.npy" --out "$ND/l.npy"
+expect_bad nll-z-folder "--z" nll --model "$M" --process vp --data "$T/in_ok.npy" --z "$ND/z.npy"
+expect_bad encode-out-folder "--out" encode --model "$M" --process vp --data "$T/in_ok.npy" --out "$ND/z.npy"
+expect_bad bench-csv-folder "--csv" bench --model "$M" --process vp --samplers euler --nfe 2 --csv "$ND/b.csv"
+expect_bad bench-plot-folder "--plot" bench --model "$M" --process vp --samplers euler --nfe 2 --csv "$T/out.csv" --plot "$ND/b.png"
+expect_bad demo-out-dir-parent "--out-dir" demo --quick --out-dir "$ND/demo"
+printf 'x' >"$T/in_file"
+expect_bad demo-out-dir-file "not a folder" demo --quick --out-dir "$T/in_file"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

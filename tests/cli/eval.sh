@@ -92,11 +92,14 @@ expect_bad "non-finite likelihood" "not finite" --b "$MD/far.npy" --gmm "$GMM" \
     --json "$T/out.json"
 expect_bad "gmm missing" "gmm" --b "$MD/xg.npy" --gmm "$T/no_such.json"
 
-# an unwritable report is a runtime failure (exit 1) with nothing left behind
+# a report in a missing folder is bad input, found before any metric is
+# computed (exit 2, one line, nothing on stdout, nothing left behind; the
+# same check as every output path: docs/cli.md "Exit codes")
 "$SGM" eval --a "$A" --b "$B" --json "$T/no_dir/out.json" >"$T/stdout" 2>"$T/stderr"
 rc=$?
-if [ "$rc" -eq 1 ] && [ ! -s "$T/stdout" ] && [ ! -e "$T/no_dir" ]; then ok; else
-    bad "unwritable json: rc=$rc"; fi
+if [ "$rc" -eq 2 ] && [ ! -s "$T/stdout" ] && [ ! -e "$T/no_dir" ] &&
+    [ "$(wc -l <"$T/stderr")" -eq 1 ] && grep -q -- "--json" "$T/stderr"; then ok; else
+    bad "json in a missing folder: rc=$rc (want 2): $(cat "$T/stderr")"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -239,6 +239,18 @@ static int parse_demo_args(cli_args *a, int argc, char **argv, demo_opts *o) {
         return cli_fail(a, "--n-samples %zu: at most 200000 (the MMD is quadratic in n)",
                         o->n_samples);
     if (strlen(o->dir) > 4000) return cli_fail(a, "--out-dir: path too long");
+    /* the folder before any work (exit 2): an existing writable folder, or a
+     * new one in a writable folder (make_dir creates one level) */
+    struct stat st;
+    if (stat(o->dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return cli_fail(a, "--out-dir %s: exists and is not a folder", o->dir);
+        if (access(o->dir, W_OK) != 0)
+            return cli_fail(a, "--out-dir %s: folder is not writable (%s)", o->dir,
+                            strerror(errno));
+    } else if (cli_check_out(a, "out-dir", o->dir) < 0) {
+        return -1;
+    }
     o->quiet = cli_has(a, "quiet");
     snprintf(o->ckpt, sizeof o->ckpt, "%s/demo.safetensors", o->dir);
     snprintf(o->png, sizeof o->png, "%s/demo.png", o->dir);

@@ -242,6 +242,7 @@ static int parse_eval_args(cli_args *a, int argc, char **argv, eval_opts *o) {
     if (sgm_metric_config_check(c, &err)) /* before any loading or work */
         return cli_fail(a, "%s", err.msg);
     if (select_metrics(a, &o->mask) < 0) return -1;
+    if (cli_has(a, "json") && cli_check_out(a, "json", cli_get(a, "json")) < 0) return -1;
     return CLI_PARSED;
 }
 

@@ -194,6 +194,9 @@ static int parse_train_args(cli_args *a, int argc, char **argv, train_opts *o) {
     o->resume = cli_get(a, "resume");
     o->out = cli_get(a, "out");
     o->log = cli_get(a, "log");
+    /* output paths before any work (exit 2): a missing or unwritable folder */
+    if (cli_check_out(a, "out", o->out) < 0 || (o->log && cli_check_out(a, "log", o->log) < 0))
+        return -1;
     o->n_data = 100000;
     o->n_data_given = cli_has(a, "n-data");
     o->data_seed_given = cli_has(a, "data-seed");
