@@ -44,6 +44,15 @@ struct sgm__net_arch {
     int (*config_from_json)(const cJSON *o, int d, sgm_net_config *c);
 };
 
+/* An architecture file defines static functions with the member names
+ * above and its registry entry as
+ *   const sgm__net_arch sgm__net_arch_X = {SGM__NET_ARCH_ENTRY("X", SGM_ARCH_X, chunk)}; */
+#define SGM__NET_ARCH_ENTRY(name_, id_, chunk_)                                               \
+    .name = name_, .id = id_, .chunk = chunk_, .config_default = config_default,             \
+    .create = create, .destroy = destroy, .tensor = tensor, .forward = forward,              \
+    .backward = backward, .n_classes = n_classes, .image_shape = image_shape,                \
+    .config_to_json = config_to_json, .config_from_json = config_from_json
+
 extern const sgm__net_arch sgm__net_arch_mlp;
 extern const sgm__net_arch sgm__net_arch_unet;
 

@@ -107,18 +107,4 @@ static int config_from_json(const cJSON *o, int d, sgm_net_config *c) {
     return 0;
 }
 
-const sgm__net_arch sgm__net_arch_mlp = {
-    .name = "mlp",
-    .id = SGM_ARCH_MLP,
-    .chunk = 4096,
-    .config_default = config_default,
-    .create = create,
-    .destroy = destroy,
-    .tensor = tensor,
-    .forward = forward,
-    .backward = backward,
-    .n_classes = n_classes,
-    .image_shape = image_shape,
-    .config_to_json = config_to_json,
-    .config_from_json = config_from_json,
-};
+const sgm__net_arch sgm__net_arch_mlp = {SGM__NET_ARCH_ENTRY("mlp", SGM_ARCH_MLP, 4096)};

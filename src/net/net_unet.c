@@ -139,18 +139,4 @@ static int config_from_json(const cJSON *o, int d, sgm_net_config *c) {
     return 0;
 }
 
-const sgm__net_arch sgm__net_arch_unet = {
-    .name = "unet",
-    .id = SGM_ARCH_UNET,
-    .chunk = 64,
-    .config_default = config_default,
-    .create = create,
-    .destroy = destroy,
-    .tensor = tensor,
-    .forward = forward,
-    .backward = backward,
-    .n_classes = n_classes,
-    .image_shape = image_shape,
-    .config_to_json = config_to_json,
-    .config_from_json = config_from_json,
-};
+const sgm__net_arch sgm__net_arch_unet = {SGM__NET_ARCH_ENTRY("unet", SGM_ARCH_UNET, 64)};
