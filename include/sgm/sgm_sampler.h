@@ -155,6 +155,15 @@ typedef struct sgm_step_info {
 /* Called after every step; return non-zero to stop the run (SGM_ERR_ABORTED). */
 typedef int (*sgm_step_fn)(const sgm_step_info *info, void *user_data);
 
+/* External noise, k-diffusion's noise_sampler(sigma, sigma_next): fills z
+ * ([n, d] of `dtype`, rows row0.. of the run) with the unit-normal noise of
+ * the interval of VE sigmas s_from -> s_to, in place of the Philox draw or
+ * the Brownian tree of cfg.noise. It is asked only where a method adds noise
+ * over an interval (ancestral steps, SDE steps; not EDM churn, not the
+ * corrector of pc). Return non-zero to stop the run (SGM_ERR_CALLBACK). */
+typedef int (*sgm_noise_fn)(double s_from, double s_to, size_t n, size_t d, uint64_t row0,
+                            sgm_dtype dtype, void *z, void *user_data);
+
 typedef struct sgm_sampler_config {
     char method[32];            /* canonical name or alias, e.g. "dpmpp_2m" */
     int order;                  /* solver order (method default when 0) */
@@ -192,6 +201,9 @@ typedef struct sgm_sampler_config {
     /* progress */
     sgm_step_fn on_step;
     void *on_step_user_data;
+    /* external noise (NULL: cfg.noise) */
+    sgm_noise_fn noise_fn;
+    void *noise_user_data;
 } sgm_sampler_config;
 
 typedef struct sgm_sampler_stats {

@@ -112,6 +112,8 @@ class StepInfo(ctypes.Structure):
 
 
 STEP_FN = ctypes.CFUNCTYPE(c_int, P(StepInfo), c_void_p)
+NOISE_FN = ctypes.CFUNCTYPE(c_int, c_double, c_double, c_size_t, c_size_t, c_uint64, c_int,
+                            c_void_p, c_void_p)
 
 
 class SamplerConfig(ctypes.Structure):
@@ -128,7 +130,8 @@ class SamplerConfig(ctypes.Structure):
                 ("corrector_order", c_int), ("tau", c_double), ("tau_sigma_min", c_double),
                 ("tau_sigma_max", c_double), ("skip_prk", c_int), ("noise", c_int),
                 ("dtype", c_int), ("n_threads", c_int), ("on_step", STEP_FN),
-                ("on_step_user_data", c_void_p)]
+                ("on_step_user_data", c_void_p), ("noise_fn", NOISE_FN),
+                ("noise_user_data", c_void_p)]
 
 
 class SamplerStats(ctypes.Structure):

@@ -116,7 +116,7 @@ class Schedule:
 
     def __init__(self, process, kind="karras", steps=20, sampler=None, *, sigmas=None,
                  times=None, sigma_min=None, sigma_max=None, rho=None, final="default",
-                 steps_offset=0, grid="auto"):
+                 steps_offset=0, grid="auto", beta_d=None, beta_min=None, eps_s=None):
         self._s = None
         if not isinstance(process, Process):
             process = Process(process)
@@ -149,6 +149,11 @@ class Schedule:
             cfg.sigma_max = float(sigma_max)
         if rho is not None:
             cfg.rho = float(rho)
+        # k-diffusion's get_sigmas_vp(n, beta_d, beta_min, eps_s)
+        for field, val in (("vp_beta_d", beta_d), ("vp_beta_min", beta_min),
+                           ("vp_eps_s", eps_s)):
+            if val is not None:
+                setattr(cfg, field, float(val))
         cfg.final_point = _choice(_FINALS, final, "final")
         cfg.steps_offset = int(steps_offset)
         if grid == "auto":

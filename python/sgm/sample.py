@@ -38,7 +38,8 @@ _SAMPLER_CHOICES = {
     "noise": ("independent", "brownian"),
 }
 _SAMPLER_FIELDS = {name: typ for name, typ in _lib.SamplerConfig._fields_
-                   if name not in ("method", "dtype", "on_step", "on_step_user_data")}
+                   if name not in ("method", "dtype", "on_step", "on_step_user_data",
+                                     "noise_fn", "noise_user_data")}
 _SCHEDULE_OPTIONS = ("sigma_min", "sigma_max", "rho", "final", "steps_offset", "grid",
                      "sigmas", "times")
 
@@ -110,6 +111,39 @@ def _step_tramp(info_p, key):
 
 _DENOISE_C = _lib.DENOISE_FN(_denoise_tramp)
 _STEP_C = _lib.STEP_FN(_step_tramp)
+
+
+def execute(cfg, proc, sch, den, x, seed, row0, run, python_denoiser=True):
+    """Runs the sampler of cfg over schedule sch in place on x ([rows, d],
+    C-contiguous, the dtype of cfg.dtype) with `run` registered for the C
+    trampolines (den.user_data, cfg.on_step_user_data and
+    cfg.noise_user_data are pointed at it). Philox draw 0 of seed is x_T's,
+    the sampler's noise starts at draw 1. An exception raised in a trampoline
+    (run.exc) is re-raised as it was. Returns the run's sgm_sampler_stats."""
+    rows, d = x.shape
+    key = next(_keys)
+    if python_denoiser:
+        den.user_data = key
+    cfg.on_step_user_data = key if cfg.on_step else None
+    cfg.noise_user_data = key if cfg.noise_fn else None
+    smp, err, stats = ctypes.c_void_p(), new_err(), _lib.SamplerStats()
+    _runs[key] = run
+    try:
+        check(lib.sgm_sampler_create(ctypes.byref(cfg), proc._p, rows, d, ctypes.byref(smp),
+                                     ctypes.byref(err)), err)
+        rng = (ctypes.c_uint64 * 2)(int(seed), 1)  # draw 0 is x_T
+        st = lib.sgm_sampler_run(smp, sch._s, ctypes.byref(den), ctypes.byref(rng),
+                                 int(row0), rows, x.ctypes.data_as(ctypes.c_void_p),
+                                 ctypes.byref(err))
+        if run.exc is not None:
+            raise run.exc
+        check(st, err)
+        lib.sgm_sampler_get_stats(smp, ctypes.byref(stats))
+    finally:
+        lib.sgm_sampler_free(smp)
+        del _runs[key]
+        run.exc = None  # no cycle through the traceback
+    return stats
 
 
 def sampler_config(sampler="dpmpp_2m", **options):
@@ -245,30 +279,12 @@ def sample(denoiser, x_T=None, process=None, sampler="dpmpp_2m", schedule="karra
     d = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
     x = np.array(x_T, dtype=dt, order="C").reshape(rows, d)
 
-    key = next(_keys)
     run = _Run(denoiser, callback, shape)
-    if native is None:
-        den.user_data = key
     if callback is not None:
         if not callable(callback):
             raise ArgumentError("callback: expected a callable")
-        cfg.on_step, cfg.on_step_user_data = _STEP_C, key
-    smp, err = ctypes.c_void_p(), new_err()
-    _runs[key] = run
-    try:
-        check(lib.sgm_sampler_create(ctypes.byref(cfg), proc._p, rows, d, ctypes.byref(smp),
-                                     ctypes.byref(err)), err)
-        rng = (ctypes.c_uint64 * 2)(int(seed), 1)  # draw 0 is x_T
-        st = lib.sgm_sampler_run(smp, sch._s, ctypes.byref(den), ctypes.byref(rng),
-                                 int(row0), rows, x.ctypes.data_as(ctypes.c_void_p),
-                                 ctypes.byref(err))
-        if run.exc is not None:
-            raise run.exc
-        check(st, err)
-    finally:
-        lib.sgm_sampler_free(smp)
-        del _runs[key]
-        run.exc = None  # no cycle through the traceback
+        cfg.on_step = _STEP_C
+    execute(cfg, proc, sch, den, x, seed, row0, run, python_denoiser=native is None)
     del owner
     if data_units and hasattr(denoiser, "unstandardize"):
         x = denoiser.unstandardize(x)

@@ -261,7 +261,15 @@ sgm_status sgm__denoise(sgm__s *s, const void *x, sgm__pt p, void *D) {
 void sgm__randn(sgm__s *s, void *z) { sgm_rng_normal(s->rng, s->row0, s->n, s->d, s->dt, z); }
 
 void sgm__noise_interval(sgm__s *s, double s_from, double s_to, void *z) {
-    if (s->cfg.noise == SGM_NOISE_BROWNIAN)
+    if (s->cfg.noise_fn) {
+        int rc = s->cfg.noise_fn(s_from, s_to, s->n, s->d, s->row0, s->dt, z,
+                                 s->cfg.noise_user_data);
+        if (rc != 0) {
+            /* the step finishes on zeros; sgm_sampler_step then fails the run */
+            memset(z, 0, s->count * s->esz);
+            if (!s->noise_rc) s->noise_rc = rc;
+        }
+    } else if (s->cfg.noise == SGM_NOISE_BROWNIAN)
         sgm__brownian_increment(s, s_from, s_to, z);
     else
         sgm__randn(s, z);
@@ -407,6 +415,7 @@ sgm_status sgm_sampler_begin(sgm_sampler *s, const sgm_schedule *sched,
     s->rng = rng;
     s->row0 = row0;
     s->last_D = NULL;
+    s->noise_rc = 0;
     memset(&s->stats, 0, sizeof s->stats);
     sgm__hist_reset(s);
     free(s->mstate);
@@ -453,6 +462,9 @@ sgm_status sgm_sampler_step(sgm_sampler *s, void *x, int *done, sgm_error *err) 
         size_t i0 = s->i;
         sgm_status st = s->m->step(s, x);
         if (st) return st;
+        if (s->noise_rc)
+            return sgm__fail(err, SGM_ERR_CALLBACK, "noise callback returned %d in step %zu",
+                             s->noise_rc, s->k + 1);
         if (s->land && s->i == i0 + 1 && s->land[i0].alpha != s->pts[i0 + 1].alpha) {
             /* landed off the schedule: same process coordinates, now at pts[i0 + 1] */
             double r = s->land[i0].alpha / s->pts[i0 + 1].alpha;

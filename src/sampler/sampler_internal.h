@@ -75,6 +75,7 @@ struct sgm_sampler {
     void *xt;                /* denoiser input (alpha * x~) */
     void *noise;             /* a [n_max, d] buffer for noise draws */
     const void *last_D;      /* latest data prediction (for on_step) */
+    int noise_rc;            /* first non-zero return of cfg.noise_fn in this run */
 
     /* method state (reset by begin) */
     double hs[SGM__MAX_HIST]; /* scalar history (e.g. previous lambdas / sigmas) */
