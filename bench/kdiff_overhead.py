@@ -1,0 +1,112 @@
+"""Sampler overhead of sgm.k_diffusion against k-diffusion itself (issue 11,
+acceptance 3): the same small torch model sampled through both, N = 64 x
+16,384 float32, time per step and the sampler's overhead beyond the model's
+own time, both sides measured in the same run.
+
+The model is the exact denoiser of standard normal data, D(x, sigma) =
+x / (1 + sigma^2) (one multiply per value: as cheap as a model can be, so
+what remains is the sampler). Its calls are timed on their own (perf_counter
+around each call), and overhead = wall time of the sampler call - time in
+the model. A side's figure is the best of R runs (the least disturbed by
+other jobs); per step = / steps.
+
+    python3 bench/kdiff_overhead.py --kdiff /path/to/k-diffusion [--steps 30] [--runs 5]
+        [--threads 1] [--samplers euler,dpmpp_2m,...]
+
+(k-diffusion at the pinned commit of bench/kdiff_import.py, loaded from the
+checkout; nothing of it is committed here). bench/kdiff_overhead.sh wraps it.
+"""
+import argparse
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+sys.path.insert(0, HERE)
+
+SAMPLERS = ["euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "dpmpp_2m",
+            "dpmpp_2s_ancestral"]
+
+
+class TimedModel:
+    """D(x, sigma) = x / (1 + sigma^2), timing its own calls."""
+
+    def __init__(self, torch):
+        self.torch, self.t, self.calls = torch, 0.0, 0
+
+    def __call__(self, x, sigma):
+        t0 = time.perf_counter()
+        c = (1 / (1 + sigma * sigma)).view(-1, *([1] * (x.ndim - 1)))
+        out = x * c
+        self.t += time.perf_counter() - t0
+        self.calls += 1
+        return out
+
+
+def measure(fn, model, x, sigmas, runs, **kw):
+    best = None
+    for _ in range(runs):
+        model.t, model.calls = 0.0, 0
+        t0 = time.perf_counter()
+        out = fn(model, x, sigmas, disable=True, **kw)
+        wall = time.perf_counter() - t0
+        r = (wall, model.t, model.calls, out)
+        if best is None or wall - model.t < best[0] - best[1]:
+            best = r
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kdiff", default=os.environ.get("K_DIFFUSION_DIR"),
+                    help="k-diffusion checkout (or $K_DIFFUSION_DIR)")
+    ap.add_argument("--n", type=int, default=64)
+    ap.add_argument("--d", type=int, default=16384)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op threads; sgm's OpenMP threads come from "
+                         "OMP_NUM_THREADS (the .sh wrapper sets both)")
+    ap.add_argument("--samplers", default=",".join(SAMPLERS))
+    a = ap.parse_args()
+
+    import torch
+    import kdiff_import
+    from sgm import k_diffusion as S
+    kd = kdiff_import.load(a.kdiff)
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    sigmas = kd.get_sigmas_karras(a.steps, 0.002, 80.0)  # float32, the default dtype
+    x = torch.randn(a.n, a.d) * sigmas[0]
+    model = TimedModel(torch)
+    print("# N = %d x %d float32, %d steps (karras 0.002..80), best of %d runs, torch %s, "
+          "%d torch thread(s), OMP_NUM_THREADS=%s" % (a.n, a.d, a.steps, a.runs,
+                                                      torch.__version__, a.threads,
+                                                      os.environ.get("OMP_NUM_THREADS", "-")))
+    print("# per step, ms: wall (model + sampler), model (its own calls), overhead = wall - "
+          "model; ratio = sgm overhead / k-diffusion overhead (target <= 0.33)")
+    print("%-20s %5s | %9s %9s %9s | %9s %9s %9s | %6s %9s" % (
+        "sampler", "nfe", "kd wall", "kd model", "kd ovh", "sgm wall", "sgm model", "sgm ovh",
+        "ratio", "max|diff|"))
+    for name in a.samplers.split(","):
+        fn_k, fn_s = getattr(kd, "sample_" + name), getattr(S, "sample_" + name)
+        kw = {}
+        if "ancestral" in name:
+            kw = {"eta": 0.0}  # deterministic, so the two outputs can be compared
+        # warm-up (first-call allocations, page faults) on both sides
+        fn_k(model, x, sigmas, disable=True, **kw)
+        fn_s(model, x, sigmas, **kw)
+        k = measure(fn_k, model, x, sigmas, a.runs, **kw)
+        s = measure(fn_s, model, x, sigmas, a.runs, **kw)
+        st = a.steps
+        diff = float((k[3] - s[3]).abs().max())
+        ko, so = (k[0] - k[1]) / st * 1e3, (s[0] - s[1]) / st * 1e3
+        print("%-20s %5d | %9.3f %9.3f %9.3f | %9.3f %9.3f %9.3f | %6.3f %9.2e" % (
+            name, k[2], k[0] / st * 1e3, k[1] / st * 1e3, ko, s[0] / st * 1e3,
+            s[1] / st * 1e3, so, so / ko, diff))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
