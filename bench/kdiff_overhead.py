@@ -25,8 +25,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 sys.path.insert(0, HERE)
 
-SAMPLERS = ["euler", "euler_ancestral", "heun", "dpm_2", "dpm_2_ancestral", "dpmpp_2m",
-            "dpmpp_2s_ancestral"]
+# NAME or NAME:ETA (ancestral samplers; eta 0 is deterministic, so the two
+# outputs can be compared; at eta 1 each side draws its own noise: torch's
+# randn_like there, sgm's Philox here)
+SAMPLERS = ["euler", "heun", "dpm_2", "dpmpp_2m", "euler_ancestral:0", "dpm_2_ancestral:0",
+            "dpmpp_2s_ancestral:0", "euler_ancestral:1", "dpmpp_2s_ancestral:1"]
 
 
 class TimedModel:
@@ -89,21 +92,20 @@ def main():
     print("%-20s %5s | %9s %9s %9s | %9s %9s %9s | %6s %9s" % (
         "sampler", "nfe", "kd wall", "kd model", "kd ovh", "sgm wall", "sgm model", "sgm ovh",
         "ratio", "max|diff|"))
-    for name in a.samplers.split(","):
+    for entry in a.samplers.split(","):
+        name, _, eta = entry.partition(":")
         fn_k, fn_s = getattr(kd, "sample_" + name), getattr(S, "sample_" + name)
-        kw = {}
-        if "ancestral" in name:
-            kw = {"eta": 0.0}  # deterministic, so the two outputs can be compared
+        kw = {"eta": float(eta)} if eta else {}
         # warm-up (first-call allocations, page faults) on both sides
         fn_k(model, x, sigmas, disable=True, **kw)
         fn_s(model, x, sigmas, **kw)
         k = measure(fn_k, model, x, sigmas, a.runs, **kw)
         s = measure(fn_s, model, x, sigmas, a.runs, **kw)
         st = a.steps
-        diff = float((k[3] - s[3]).abs().max())
+        diff = float((k[3] - s[3]).abs().max()) if not kw.get("eta") else float("nan")
         ko, so = (k[0] - k[1]) / st * 1e3, (s[0] - s[1]) / st * 1e3
         print("%-20s %5d | %9.3f %9.3f %9.3f | %9.3f %9.3f %9.3f | %6.3f %9.2e" % (
-            name, k[2], k[0] / st * 1e3, k[1] / st * 1e3, ko, s[0] / st * 1e3,
+            entry.replace(":", " eta "), k[2], k[0] / st * 1e3, k[1] / st * 1e3, ko, s[0] / st * 1e3,
             s[1] / st * 1e3, so, so / ko, diff))
         sys.stdout.flush()
 
