@@ -11,7 +11,7 @@ the model. A side's figure is the best of R runs (the least disturbed by
 other jobs); per step = / steps.
 
     python3 bench/kdiff_overhead.py --kdiff /path/to/k-diffusion [--steps 30] [--runs 5]
-        [--threads 1] [--samplers euler,dpmpp_2m,...]
+        [--threads 1] [--samplers euler,dpmpp_2m,...] [--clock wall|thread]
 
 (k-diffusion at the pinned commit of bench/kdiff_import.py, loaded from the
 checkout; nothing of it is committed here). bench/kdiff_overhead.sh wraps it.
@@ -27,9 +27,15 @@ sys.path.insert(0, HERE)
 
 # NAME or NAME:ETA (ancestral samplers; eta 0 is deterministic, so the two
 # outputs can be compared; at eta 1 each side draws its own noise: torch's
-# randn_like there, sgm's Philox here)
+# randn_like there, sgm's Philox here; NAME:1:randn gives both sides
+# noise_sampler = lambda sigma, sigma_next: torch.randn_like(x), through
+# sgm's noise hook on the sgm side)
 SAMPLERS = ["euler", "heun", "dpm_2", "dpmpp_2m", "euler_ancestral:0", "dpm_2_ancestral:0",
-            "dpmpp_2s_ancestral:0", "euler_ancestral:1", "dpmpp_2s_ancestral:1"]
+            "dpmpp_2s_ancestral:0", "euler_ancestral:1", "dpmpp_2s_ancestral:1",
+            "euler_ancestral:1:randn"]
+
+
+CLOCK = time.perf_counter
 
 
 class TimedModel:
@@ -39,10 +45,10 @@ class TimedModel:
         self.torch, self.t, self.calls = torch, 0.0, 0
 
     def __call__(self, x, sigma):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         c = (1 / (1 + sigma * sigma)).view(-1, *([1] * (x.ndim - 1)))
         out = x * c
-        self.t += time.perf_counter() - t0
+        self.t += CLOCK() - t0
         self.calls += 1
         return out
 
@@ -51,9 +57,9 @@ def measure(fn, model, x, sigmas, runs, **kw):
     best = None
     for _ in range(runs):
         model.t, model.calls = 0.0, 0
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         out = fn(model, x, sigmas, disable=True, **kw)
-        wall = time.perf_counter() - t0
+        wall = CLOCK() - t0
         r = (wall, model.t, model.calls, out)
         if best is None or wall - model.t < best[0] - best[1]:
             best = r
@@ -72,7 +78,16 @@ def main():
                     help="torch intra-op threads; sgm's OpenMP threads come from "
                          "OMP_NUM_THREADS (the .sh wrapper sets both)")
     ap.add_argument("--samplers", default=",".join(SAMPLERS))
+    ap.add_argument("--clock", choices=("wall", "thread"), default="wall",
+                    help="thread: CPU time of the calling thread (time.thread_time), "
+                         "immune to preemption on a shared machine; only with --threads 1 "
+                         "and OMP_NUM_THREADS=1, where all the work runs on that thread")
     a = ap.parse_args()
+    global CLOCK
+    if a.clock == "thread":
+        if a.threads != 1 or os.environ.get("OMP_NUM_THREADS") != "1":
+            raise SystemExit("--clock thread needs --threads 1 and OMP_NUM_THREADS=1")
+        CLOCK = time.thread_time
 
     import torch
     import kdiff_import
@@ -84,18 +99,20 @@ def main():
     x = torch.randn(a.n, a.d) * sigmas[0]
     model = TimedModel(torch)
     print("# N = %d x %d float32, %d steps (karras 0.002..80), best of %d runs, torch %s, "
-          "%d torch thread(s), OMP_NUM_THREADS=%s" % (a.n, a.d, a.steps, a.runs,
-                                                      torch.__version__, a.threads,
-                                                      os.environ.get("OMP_NUM_THREADS", "-")))
+          "%d torch thread(s), OMP_NUM_THREADS=%s, clock %s" % (
+              a.n, a.d, a.steps, a.runs, torch.__version__, a.threads,
+              os.environ.get("OMP_NUM_THREADS", "-"), a.clock))
     print("# per step, ms: wall (model + sampler), model (its own calls), overhead = wall - "
           "model; ratio = sgm overhead / k-diffusion overhead (target <= 0.33)")
-    print("%-20s %5s | %9s %9s %9s | %9s %9s %9s | %6s %9s" % (
+    print("%-26s %5s | %9s %9s %9s | %9s %9s %9s | %6s %9s" % (
         "sampler", "nfe", "kd wall", "kd model", "kd ovh", "sgm wall", "sgm model", "sgm ovh",
         "ratio", "max|diff|"))
     for entry in a.samplers.split(","):
-        name, _, eta = entry.partition(":")
+        name, eta, noise = (entry.split(":") + ["", ""])[:3]
         fn_k, fn_s = getattr(kd, "sample_" + name), getattr(S, "sample_" + name)
         kw = {"eta": float(eta)} if eta else {}
+        if noise == "randn":
+            kw["noise_sampler"] = lambda sigma, sigma_next: torch.randn_like(x)
         # warm-up (first-call allocations, page faults) on both sides
         fn_k(model, x, sigmas, disable=True, **kw)
         fn_s(model, x, sigmas, **kw)
@@ -104,8 +121,8 @@ def main():
         st = a.steps
         diff = float((k[3] - s[3]).abs().max()) if not kw.get("eta") else float("nan")
         ko, so = (k[0] - k[1]) / st * 1e3, (s[0] - s[1]) / st * 1e3
-        print("%-20s %5d | %9.3f %9.3f %9.3f | %9.3f %9.3f %9.3f | %6.3f %9.2e" % (
-            entry.replace(":", " eta "), k[2], k[0] / st * 1e3, k[1] / st * 1e3, ko, s[0] / st * 1e3,
+        print("%-26s %5d | %9.3f %9.3f %9.3f | %9.3f %9.3f %9.3f | %6.3f %9.2e" % (
+            entry.replace(":", " eta ", 1).replace(":", " "), k[2], k[0] / st * 1e3, k[1] / st * 1e3, ko, s[0] / st * 1e3,
             s[1] / st * 1e3, so, so / ko, diff))
         sys.stdout.flush()
 
