@@ -42,7 +42,7 @@ import numpy as np
 from . import _lib
 from .errors import ArgumentError, Error, shape_error
 from .process import Process, Schedule
-from .sample import _CTYPE, _Run, _runs, execute, sampler_config
+from .sample import _CTYPE, _Run, _runs, SamplerCache, execute, sampler_config
 
 __all__ = ["get_sigmas_karras", "get_sigmas_exponential", "get_sigmas_polyexponential",
            "get_sigmas_vp", "sample_euler", "sample_euler_ancestral", "sample_heun",
@@ -76,10 +76,18 @@ def _default_dtype_torch():
 
 # ------------------------------------------------------------ schedules ---
 
+_VE = []
+# samplers kept between calls: repeated calls of one shape allocate nothing
+_CACHE = SamplerCache()
+
+
 def _ve():
     # k-diffusion works in sigma alone: a VE process whose range covers any
-    # schedule the functions below or a caller hand over (as sgm-refcase)
-    return Process("ve", sigma_min=1e-6, sigma_max=1e6)
+    # schedule the functions below or a caller hand over (as sgm-refcase);
+    # one for the module (it is never changed)
+    if not _VE:
+        _VE.append(Process("ve", sigma_min=1e-6, sigma_max=1e6))
+    return _VE[0]
 
 
 def _schedule_out(kind, n, device, **kw):
@@ -303,7 +311,8 @@ def _sample(method, model, x, sched, sigmas, extra_args, callback, options, nois
         cfg.on_step = _STEP_C
     if noise_sampler is not None:
         cfg.noise_fn = _NOISE_C
-    stats = execute(cfg, sched.process, sched, den, xs, _seed(seed, use_torch), 0, run)
+    stats = execute(cfg, sched.process, sched, den, xs, _seed(seed, use_torch), 0, run,
+                    cache=_CACHE)
     out = xs.reshape(shape)
     return (_torch.from_numpy(out) if use_torch else out), stats
 

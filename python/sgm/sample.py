@@ -15,6 +15,7 @@ Philox draw 0 of `seed` times sigma(t_0), rows numbered from row0; the
 sampler's noise uses draws 1, 2, ... so the result does not depend on how
 the rows are batched.
 """
+import collections
 import ctypes
 import itertools
 import math
@@ -113,36 +114,84 @@ _DENOISE_C = _lib.DENOISE_FN(_denoise_tramp)
 _STEP_C = _lib.STEP_FN(_step_tramp)
 
 
-def execute(cfg, proc, sch, den, x, seed, row0, run, python_denoiser=True):
+class _Sampler:
+    """An sgm_sampler and the key its trampolines find their run under
+    (the key is copied into the sampler's config when it is created)."""
+
+    def __init__(self, cfg, proc, rows, d):
+        self.key, self.h, self.proc = next(_keys), ctypes.c_void_p(), proc
+        cfg.on_step_user_data = self.key if cfg.on_step else None
+        cfg.noise_user_data = self.key if cfg.noise_fn else None
+        err = new_err()
+        check(lib.sgm_sampler_create(ctypes.byref(cfg), proc._p, rows, d, ctypes.byref(self.h),
+                                     ctypes.byref(err)), err)
+
+    def free(self):
+        if self.h:
+            lib.sgm_sampler_free(self.h)
+            self.h = ctypes.c_void_p()
+
+    __del__ = free
+
+
+class SamplerCache:
+    """sgm_sampler objects kept from one call to the next (their scratch, a
+    few [rows, d] buffers, is allocated and first touched once instead of on
+    every call), by configuration, process and shape; at most `size`, least
+    recently used dropped. An entry is taken out while it runs, so two
+    threads never share one."""
+
+    def __init__(self, size=4):
+        self.size, self.items = size, collections.OrderedDict()
+
+    def take(self, cfg, proc, rows, d):
+        on_step, noise = cfg.on_step_user_data, cfg.noise_user_data
+        cfg.on_step_user_data = cfg.noise_user_data = None
+        key = (bytes(cfg), id(proc), rows, d)
+        cfg.on_step_user_data, cfg.noise_user_data = on_step, noise
+        smp = self.items.pop(key, None)
+        return key, (smp if smp is not None else _Sampler(cfg, proc, rows, d))
+
+    def give(self, key, smp):
+        self.items[key] = smp
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)[1].free()
+
+
+def execute(cfg, proc, sch, den, x, seed, row0, run, python_denoiser=True, cache=None):
     """Runs the sampler of cfg over schedule sch in place on x ([rows, d],
     C-contiguous, the dtype of cfg.dtype) with `run` registered for the C
     trampolines (den.user_data, cfg.on_step_user_data and
     cfg.noise_user_data are pointed at it). Philox draw 0 of seed is x_T's,
     the sampler's noise starts at draw 1. An exception raised in a trampoline
-    (run.exc) is re-raised as it was. Returns the run's sgm_sampler_stats."""
+    (run.exc) is re-raised as it was. cache: a SamplerCache to take the
+    sampler from and return it to (else one is created and freed). Returns
+    the run's sgm_sampler_stats."""
     rows, d = x.shape
-    key = next(_keys)
+    if cache is not None:
+        ckey, smp = cache.take(cfg, proc, rows, d)
+    else:
+        smp = _Sampler(cfg, proc, rows, d)
     if python_denoiser:
-        den.user_data = key
-    cfg.on_step_user_data = key if cfg.on_step else None
-    cfg.noise_user_data = key if cfg.noise_fn else None
-    smp, err, stats = ctypes.c_void_p(), new_err(), _lib.SamplerStats()
-    _runs[key] = run
+        den.user_data = smp.key
+    err, stats = new_err(), _lib.SamplerStats()
+    _runs[smp.key] = run
     try:
-        check(lib.sgm_sampler_create(ctypes.byref(cfg), proc._p, rows, d, ctypes.byref(smp),
-                                     ctypes.byref(err)), err)
         rng = (ctypes.c_uint64 * 2)(int(seed), 1)  # draw 0 is x_T
-        st = lib.sgm_sampler_run(smp, sch._s, ctypes.byref(den), ctypes.byref(rng),
+        st = lib.sgm_sampler_run(smp.h, sch._s, ctypes.byref(den), ctypes.byref(rng),
                                  int(row0), rows, x.ctypes.data_as(ctypes.c_void_p),
                                  ctypes.byref(err))
         if run.exc is not None:
             raise run.exc
         check(st, err)
-        lib.sgm_sampler_get_stats(smp, ctypes.byref(stats))
+        lib.sgm_sampler_get_stats(smp.h, ctypes.byref(stats))
     finally:
-        lib.sgm_sampler_free(smp)
-        del _runs[key]
+        del _runs[smp.key]
         run.exc = None  # no cycle through the traceback
+        if cache is not None:
+            cache.give(ckey, smp)
+        else:
+            smp.free()
     return stats
 
 

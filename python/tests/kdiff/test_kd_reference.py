@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sgm import k_diffusion as K
-from conftest import KD_CASES, NOISE_CASES, case_dirs, close_to_ref, load_case
+from kdiff_util import KD_CASES, NOISE_CASES, case_dirs, close_to_ref, load_case, model  # noqa: F401 - fixture
 
 SAMPLER_CASES = case_dirs(KD_CASES)
 SCHEDULE_CASES = case_dirs(KD_CASES, "schedule-*")

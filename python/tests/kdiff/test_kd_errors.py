@@ -11,7 +11,7 @@ import torch
 
 import sgm
 from sgm import k_diffusion as K
-from conftest import KD_CASES, close_to_ref, load_case
+from kdiff_util import KD_CASES, close_to_ref, load_case, model  # noqa: F401 - fixture
 
 CASE = os.path.join(KD_CASES, "gmm2d-dpmpp_2m-karras-n10")
 

@@ -11,7 +11,7 @@ import torch
 
 import sgm
 from sgm import k_diffusion as K
-from conftest import KD_CASES, ROOT, close_to_ref, load_case
+from kdiff_util import KD_CASES, ROOT, close_to_ref, load_case, model  # noqa: F401 - fixture
 
 CASE = os.path.join(KD_CASES, "gmm2d-dpmpp_2m-karras-n10")
 
@@ -141,3 +141,26 @@ def test_sgm_noise_is_philox(model):
 
     ref = K.sample_euler_ancestral(model, x, sig, seed=11)
     assert torch.equal(K.sample_euler_ancestral(model, x, sig, noise_sampler=philox), ref)
+
+
+def test_threads_and_sampler_cache(model):
+    """Samplers are kept between calls (sgm.sample.SamplerCache); threads
+    running the same configuration at once each get their own: 4 threads x
+    5 runs all give the single-thread result bit for bit."""
+    import threading
+    case, a = load_case(CASE)
+    x, sig = torch.from_numpy(a["init"]), sigmas64(case)
+    ref = K.sample_dpmpp_2m(model, x, sig)
+    bad = []
+
+    def work():
+        for _ in range(5):
+            if not torch.equal(K.sample_dpmpp_2m(model, x, sig), ref):
+                bad.append(1)
+
+    th = [threading.Thread(target=work) for _ in range(4)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    assert not bad and len(K._CACHE.items) <= K._CACHE.size

@@ -1,6 +1,9 @@
-"""Fixtures of the k-diffusion entry-point tests (torch required: CTest runs
-them as `python_kdiff`, skipped with exit 77 when torch is missing, never
-counted as passed)."""
+"""Helpers of the k-diffusion entry-point tests: where the cases are, how
+to load one, the reference criterion, and the `model` fixture (imported by
+each test module; no conftest.py here, so that python/tests' own conftest
+stays the one `from conftest import` finds). torch is required: CTest runs
+these as `python_kdiff`, skipped with exit 77 when torch is missing, never
+counted as passed; under a plain `pytest python/tests` they are skipped."""
 import glob
 import json
 import os
@@ -8,7 +11,7 @@ import os
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))

@@ -13,6 +13,7 @@ import torch
 
 import sgm
 from sgm import k_diffusion as K
+from kdiff_util import model  # noqa: F401 - fixture
 
 
 def rss_kib():
