@@ -12,7 +12,7 @@ The functions of crowsonkb/k-diffusion k_diffusion/sampling.py (commit
 with tensors of x's shape and a [batch] tensor of sigma, as k-diffusion
 calls it. x is a torch tensor (CPU, float32 or float64) or a numpy array; the
 result has x's type, shape and dtype. torch is imported only when given a
-torch tensor. The update itself runs in C (libsgm): the model's input is a
+torch tensor (or by get_sigmas_*, which return tensors when torch is installed). The update itself runs in C (libsgm): the model's input is a
 zero-copy tensor over sgm's buffer, valid only during the call (clone it to
 keep it), and its output is copied into sgm's buffer.
 
@@ -66,7 +66,7 @@ def _get_torch():
     return _torch
 
 
-def _default_dtype_torch():
+def _torch_if_installed():
     """torch when it is importable (schedules are tensors then), else None."""
     try:
         return _get_torch()
@@ -91,10 +91,13 @@ def _ve():
 
 
 def _schedule_out(kind, n, device, **kw):
+    """The schedule's n + 1 sigmas as k-diffusion returns them: a tensor of
+    torch's default dtype on `device` (a float64 numpy array when torch is
+    not installed)."""
     if int(n) < 1:
         raise ArgumentError("n must be >= 1 (got %s)" % n)
     sig = Schedule(_ve(), kind, int(n), final="zero", **kw).sigma
-    torch = _default_dtype_torch()
+    torch = _torch_if_installed()
     if torch is None:
         return sig
     return torch.from_numpy(sig).to(dtype=torch.get_default_dtype(), device=device)
