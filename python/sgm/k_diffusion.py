@@ -314,8 +314,12 @@ def _sample(method, model, x, sched, sigmas, extra_args, callback, options, nois
         cfg.on_step = _STEP_C
     if noise_sampler is not None:
         cfg.noise_fn = _NOISE_C
-    stats = execute(cfg, sched.process, sched, den, xs, _seed(seed, use_torch), 0, run,
-                    cache=_CACHE)
+    seed = _seed(seed, use_torch)
+    if use_torch:
+        with _torch.no_grad():  # as k-diffusion's @torch.no_grad() samplers
+            stats = execute(cfg, sched.process, sched, den, xs, seed, 0, run, cache=_CACHE)
+    else:
+        stats = execute(cfg, sched.process, sched, den, xs, seed, 0, run, cache=_CACHE)
     out = xs.reshape(shape)
     return (_torch.from_numpy(out) if use_torch else out), stats
 

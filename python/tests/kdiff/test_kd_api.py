@@ -164,3 +164,20 @@ def test_threads_and_sampler_cache(model):
     for t in th:
         t.join()
     assert not bad and len(K._CACHE.items) <= K._CACHE.size
+
+
+def test_module_with_parameters_runs_without_grad():
+    """An nn.Module model with trainable parameters: calls run under
+    torch.no_grad() as k-diffusion's samplers do (no graph is built, the
+    result needs no grad)."""
+    net = torch.nn.Linear(2, 2).double()
+    grad_modes = []
+
+    def m(x, sigma):
+        grad_modes.append(torch.is_grad_enabled())
+        return x - net(x) / (1 + sigma[:, None])
+
+    x = torch.randn(8, 2, dtype=torch.float64)
+    out = K.sample_euler(m, x, torch.tensor([5.0, 1.0, 0.0], dtype=torch.float64))
+    assert grad_modes == [False, False] and not out.requires_grad
+    assert torch.is_grad_enabled()
