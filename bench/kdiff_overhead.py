@@ -122,7 +122,8 @@ def main():
         diff = float((k[3] - s[3]).abs().max()) if not kw.get("eta") else float("nan")
         ko, so = (k[0] - k[1]) / st * 1e3, (s[0] - s[1]) / st * 1e3
         print("%-26s %5d | %9.3f %9.3f %9.3f | %9.3f %9.3f %9.3f | %6.3f %9.2e" % (
-            entry.replace(":", " eta ", 1).replace(":", " "), k[2], k[0] / st * 1e3, k[1] / st * 1e3, ko, s[0] / st * 1e3,
+            entry.replace(":", " eta ", 1).replace(":", " "), k[2], k[0] / st * 1e3,
+            k[1] / st * 1e3, ko, s[0] / st * 1e3,
             s[1] / st * 1e3, so, so / ko, diff))
         sys.stdout.flush()
 

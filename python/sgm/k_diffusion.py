@@ -12,7 +12,8 @@ The functions of crowsonkb/k-diffusion k_diffusion/sampling.py (commit
 with tensors of x's shape and a [batch] tensor of sigma, as k-diffusion
 calls it. x is a torch tensor (CPU, float32 or float64) or a numpy array; the
 result has x's type, shape and dtype. torch is imported only when given a
-torch tensor (or by get_sigmas_*, which return tensors when torch is installed). The update itself runs in C (libsgm): the model's input is a
+torch tensor (or by get_sigmas_*, which return tensors when torch is
+installed). The update itself runs in C (libsgm): the model's input is a
 zero-copy tensor over sgm's buffer, valid only during the call (clone it to
 keep it), and its output is copied into sgm's buffer.
 

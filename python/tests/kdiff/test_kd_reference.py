@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from sgm import k_diffusion as K
-from kdiff_util import KD_CASES, NOISE_CASES, case_dirs, close_to_ref, load_case, model  # noqa: F401 - fixture
+from kdiff_util import (KD_CASES, NOISE_CASES, case_dirs, close_to_ref, load_case,  # noqa: F401
+                        model)  # the fixture
 
 SAMPLER_CASES = case_dirs(KD_CASES)
 SCHEDULE_CASES = case_dirs(KD_CASES, "schedule-*")
