@@ -337,11 +337,166 @@ static void test_exact_sampling(void) {
     free_env(&e);
 }
 
+/* ------------------------------------------------ approximate methods --- */
+
+typedef struct figures {
+    double logpost; /* mean exact log p(x | y) of the samples */
+    double mean_err; /* ||mean - mean*|| / sqrt(tr C*) */
+    double cov_err;  /* ||C - C*||_F / ||C*||_F */
+    double mass_tv;  /* total variation between mean responsibilities and w' */
+    size_t nfe, nvjp;
+    int ok;
+} figures;
+
+static figures measure(const sgm_gmm_posterior *p, size_t N, const double *x) {
+    figures f = {0};
+    size_t d = sgm_gmm_posterior_dim(p), K = sgm_gmm_posterior_components(p);
+    double *mean = malloc(d * sizeof *mean), *cov = malloc(d * d * sizeof *cov);
+    double *mh = calloc(d, sizeof *mh), *ch = calloc(d * d, sizeof *ch);
+    double *lp = malloc(N * sizeof *lp), *resp = malloc(N * K * sizeof *resp);
+    sgm_gmm_posterior_moments(p, mean, cov);
+    sgm_gmm_posterior_logpdf(p, N, x, 0, lp);
+    sgm_gmm_posterior_responsibilities(p, N, x, 0, resp);
+    int finite = 1;
+    for (size_t r = 0; r < N; r++) {
+        f.logpost += lp[r] / (double)N;
+        for (size_t i = 0; i < d; i++) {
+            mh[i] += x[r * d + i] / (double)N;
+            finite &= isfinite(x[r * d + i]) != 0;
+        }
+    }
+    for (size_t r = 0; r < N; r++)
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < d; j++)
+                ch[i * d + j] += (x[r * d + i] - mh[i]) * (x[r * d + j] - mh[j]) / (double)N;
+    double tr = 0, e = 0, cn = 0, ce = 0;
+    for (size_t i = 0; i < d; i++) {
+        tr += cov[i * d + i];
+        e += (mh[i] - mean[i]) * (mh[i] - mean[i]);
+    }
+    for (size_t i = 0; i < d * d; i++) {
+        cn += cov[i] * cov[i];
+        ce += (ch[i] - cov[i]) * (ch[i] - cov[i]);
+    }
+    f.mean_err = sqrt(e / tr);
+    f.cov_err = sqrt(ce / cn);
+    const double *w = sgm_gmm_posterior_weights(p);
+    for (size_t k = 0; k < K; k++) {
+        double s = 0;
+        for (size_t r = 0; r < N; r++) s += resp[r * K + k] / (double)N;
+        f.mass_tv += 0.5 * fabs(s - w[k]);
+    }
+    f.ok = finite && isfinite(f.logpost);
+    free(mean);
+    free(cov);
+    free(mh);
+    free(ch);
+    free(lp);
+    free(resp);
+    return f;
+}
+
+typedef struct method_case {
+    const char *name;   /* posterior method */
+    const char *sampler;
+    int linear_only;
+} method_case;
+
+static const method_case METHODS[] = {
+    {"dps", "ddpm", 0},     {"pigdm", "ddim", 1},   {"replace", "ddpm", 1},
+    {"repaint", "ddpm", 1}, {"reddiff", "ddpm", 0},
+};
+#define N_METHODS (sizeof METHODS / sizeof METHODS[0])
+
+static figures run_method(const method_case *mc, const sgm_gmm *g, sgm_operator *op,
+                          const double *y, double sy, const sgm_gmm_posterior *p,
+                          const run_env *e, size_t N) {
+    figures f = {0};
+    size_t d = sgm_gmm_dim(g);
+    sgm_posterior_method pm;
+    sgm_posterior_method_from_name(mc->name, &pm);
+    sgm_posterior_config pc = sgm_posterior_config_default(pm);
+    pc.sigma_y = sy;
+    pc.jump_length = 5;
+    pc.resample = 4;
+    sgm_sampler_config cfg;
+    sgm_sampler_config_default(mc->sampler, &cfg, NULL);
+    double *x = malloc(N * d * sizeof *x);
+    sgm_rng_normal_rows_f64(8, 0, 0, N, d, x);
+    for (size_t i = 0; i < N * d; i++) x[i] *= e->sched->sigma[0] * e->sched->alpha[0];
+    sgm_denoiser den = sgm_gmm_denoiser(g);
+    sgm_denoiser_grad gr = sgm_gmm_denoiser_grad(g);
+    sgm_rng rng = sgm_rng_init(29);
+    sgm_posterior_stats stats = {0};
+    sgm_error err = {0};
+    sgm_status st = sgm_posterior_run(&pc, &cfg, e->proc, e->sched, &den, &gr, op, y, &rng, 0, N,
+                                      x, &stats, &err);
+    CHECK(st == SGM_OK, "%s: %s", mc->name, err.msg);
+    if (!st) f = measure(p, N, x);
+    f.nfe = stats.nfe;
+    f.nvjp = stats.nvjp;
+    free(x);
+    return f;
+}
+
+/* The table of docs/conditioning.md (table = 1: print it; else assert the
+ * margin on the configuration given). */
+static void approx_methods(size_t side, size_t N, int steps, int table) {
+    size_t d = side * side;
+    run_env e = make_env(steps, SGM_SCHEDULE_TIME_UNIFORM);
+    sgm_gmm *g = make_prior(d, 3, 21);
+    double *x = malloc(N * d * sizeof *x);
+    for (int o = 0; o < 4; o++) {
+        sgm_operator *op = make_op(OPS[o], side, 5);
+        double sy = 0.05, *y = make_y(g, op, sy, 13);
+        sgm_gmm_posterior *p = NULL;
+        sgm_gmm_posterior_create(g, op, y, sy, &p, NULL);
+        sgm_gmm_sample(g, 41, 0, 0, N, x);
+        figures fp = measure(p, N, x);
+        sgm_gmm_posterior_sample(p, 41, 0, 0, N, x);
+        figures fx = measure(p, N, x);
+        if (table) {
+            printf("| %zu | %s | prior | | %.1f | %.3f | %.3f | %.3f |\n", d, OPS[o], fp.logpost,
+                   fp.mean_err, fp.cov_err, fp.mass_tv);
+            printf("| %zu | %s | exact posterior | | %.1f | %.3f | %.3f | %.3f |\n", d, OPS[o],
+                   fx.logpost, fx.mean_err, fx.cov_err, fx.mass_tv);
+        }
+        for (size_t k = 0; k < N_METHODS; k++) {
+            figures f = run_method(&METHODS[k], g, op, y, sy, p, &e, N);
+            double frac = (f.logpost - fp.logpost) / (fx.logpost - fp.logpost);
+            if (table)
+                printf("| %zu | %s | %s (%s) | %zu + %zu vjp | %.1f | %.3f | %.3f | %.3f |\n", d,
+                       OPS[o], METHODS[k].name, METHODS[k].sampler, f.nfe, f.nvjp, f.logpost,
+                       f.mean_err, f.cov_err, f.mass_tv);
+            else
+                printf("%zu-D %-4s %-8s log p(x|y) %.1f (prior %.1f, exact %.1f): %.2f of the gap\n",
+                       d, OPS[o], METHODS[k].name, f.logpost, fp.logpost, fx.logpost, frac);
+            CHECK(f.ok, "%s %s: non-finite samples", OPS[o], METHODS[k].name);
+            /* MARGIN: each method closes at least half of the gap between the prior's
+             * samples and exact posterior samples in mean exact log posterior density */
+            if (!table)
+                CHECK(frac >= 0.5, "%s %s: %.2f of the gap", OPS[o], METHODS[k].name, frac);
+        }
+        free(y);
+        sgm_gmm_posterior_free(p);
+        sgm_operator_free(op);
+    }
+    free(x);
+    sgm_gmm_free(g);
+    free_env(&e);
+}
+
 int main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && strcmp(argv[1], "--table") == 0) {
+        printf("| d | operator | method (sampler) | NFE | mean log p(x|y) | mean err | cov err | "
+               "mass TV |\n|---|---|---|---|---|---|---|---|\n");
+        approx_methods(4, 1000, 200, 1);
+        approx_methods(8, 1000, 200, 1);
+        TEST_MAIN_END();
+    }
     test_operators();
     test_bayes();
     test_exact_sampling();
+    approx_methods(4, 200, 50, 0);
     TEST_MAIN_END();
 }
