@@ -26,6 +26,16 @@
 
 static const char *const OPS[] = {"mask", "blur", "down", "proj"};
 
+/* Under the sanitizers (-O0, instrumented) the statistical checks run on
+ * fewer samples; the 5-SE bounds scale with them, the code paths are the same. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SAMPLES_EXACT 400
+#define SAMPLES_APPROX 100
+#else
+#define SAMPLES_EXACT 2000
+#define SAMPLES_APPROX 200
+#endif
+
 /* A K-component prior in d = side^2 dims with well-spread means. */
 static sgm_gmm *make_prior(size_t d, size_t K, uint64_t seed) {
     double *w = malloc(K * sizeof *w), *mu = malloc(K * d * sizeof *mu);
@@ -295,7 +305,7 @@ static void test_exact_sampling(void) {
     /* (side, sampler): a deterministic and a stochastic sampler */
     const size_t sides[2] = {4, 8};
     const char *const methods[2] = {"heun", "dpmpp_2m"};
-    const size_t N = 2000;
+    const size_t N = SAMPLES_EXACT;
     run_env e = make_env(60, SGM_SCHEDULE_KARRAS);
     for (int s = 0; s < 2; s++) {
         size_t d = sides[s] * sides[s];
@@ -497,6 +507,6 @@ int main(int argc, char **argv) {
     test_operators();
     test_bayes();
     test_exact_sampling();
-    approx_methods(4, 200, 50, 0);
+    approx_methods(4, SAMPLES_APPROX, 50, 0);
     TEST_MAIN_END();
 }
