@@ -132,8 +132,9 @@ typedef enum sgm_posterior_method {
                          J^T A^T (r^2 A A^T + sigma_y^2 I)^-1 (y - A x0); any
                          sampler, adaptive ones included; linear A (SVD) */
     SGM_POST_REPLACE, /* score_sde replacement / projection: after each step,
-                         x <- x + A^+ (y_t - A x), y_t = alpha y + sigma A z;
-                         any fixed-step sampler; linear A */
+                         x <- x + A^+ (y_t - A x), y_t = alpha y + sigma A z,
+                         A^+ damped to A^T (A A^T + sigma_y^2 / data_var I)^-1 when
+                         sigma_y > 0; any fixed-step sampler; linear A */
     SGM_POST_REPAINT, /* Lugmayr et al. 2022: replacement with resampling (jump
                          length, resample count); its own loop, each descent step
                          one step of the sampler (history restarts each step) */
@@ -148,7 +149,8 @@ typedef struct sgm_posterior_config {
     sgm_posterior_method method;
     double sigma_y;       /* measurement noise std (>= 0) */
     double zeta;          /* DPS: step scale zeta' (1) */
-    double data_var;      /* Pi-GDM: prior variance v in r^2 = s^2 v / (s^2 + v) (1) */
+    double data_var;      /* prior variance v (1): Pi-GDM's r^2 = s^2 v / (s^2 + v); the
+                             damping sigma_y^2 / v of replace, repaint, reddiff's start */
     int jump_length;      /* RePaint: j (10) */
     int resample;         /* RePaint: r, passes over each jump (10; 1 = replacement) */
     double lambda;        /* RED-Diff: regularisation weight (0.25) */

@@ -5,9 +5,14 @@
 
 #include "sgm/sgm_guidance.h"
 
-/* x + A^+ (y_r - A x) for n rows; y_stride 0: one y for all rows, m: [n, m]. */
+/* x + A^T (A A^T + reg I)^+ (y_r - A x) for n rows (reg = 0: the projection
+ * x + A^+ (y_r - A x); reg > 0: the Tikhonov / Wiener-damped step, gain
+ * s_j^2 / (s_j^2 + reg) along singular direction j); y_stride 0: one y for
+ * all rows, m: [n, m]. */
 sgm_status sgm__op_project_rows(sgm_operator *op, size_t n, const double *x, const double *y,
-                                size_t y_stride, double *out, sgm_error *err);
+                                size_t y_stride, double reg, double *out, sgm_error *err);
+/* reg of replacement, RePaint and the RED-Diff start: sigma_y^2 / data_var */
+double sgm__post_reg(const sgm_posterior_config *pc);
 
 typedef struct sgm__post {
     const sgm_posterior_config *pc;

@@ -348,7 +348,7 @@ sgm_status sgm_operator_svd(sgm_operator *op, const double **u, const double **s
 }
 
 sgm_status sgm__op_project_rows(sgm_operator *op, size_t n, const double *x, const double *y,
-                                size_t y_stride, double *out, sgm_error *err) {
+                                size_t y_stride, double reg, double *out, sgm_error *err) {
     const double *U, *S;
     sgm_status st = sgm_operator_svd(op, &U, &S, err);
     if (st) return st;
@@ -360,13 +360,13 @@ sgm_status sgm__op_project_rows(sgm_operator *op, size_t n, const double *x, con
     if (!st) {
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < m; j++) r[i * m + j] = y[i * y_stride + j] - r[i * m + j];
-        /* q = r U diag(1 / s^2) U^T (rows), pseudo-inverse on the range */
+        /* q = r U diag(1 / (s^2 + reg)) U^T (rows), pseudo-inverse on the range */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, 1.0, r,
                     (int)m, U, (int)m, 0.0, q, (int)m);
         double tol = 1e-10 * S[0];
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < m; j++)
-                q[i * m + j] *= S[j] > tol ? 1 / (S[j] * S[j]) : 0;
+                q[i * m + j] *= S[j] > tol ? 1 / (S[j] * S[j] + reg) : 0;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)m, (int)m, 1.0, q,
                     (int)m, U, (int)m, 0.0, r, (int)m);
         st = sgm_operator_vjp(op, n, NULL, r, dx, err);
@@ -383,5 +383,5 @@ sgm_status sgm_operator_project(sgm_operator *op, size_t n, const double *x, con
                                 double *out, sgm_error *err) {
     if (!op || !x || !y || !out)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "operator: NULL argument");
-    return sgm__op_project_rows(op, n, x, y, 0, out, err);
+    return sgm__op_project_rows(op, n, x, y, 0, 0.0, out, err);
 }

@@ -10,7 +10,10 @@
  *    (y - A x0), r_t^2 = s^2 v / (s^2 + v), added to the score, i.e.
  *    x0 <- x0 + sigma^2 / alpha g (Tweedie), a denoiser wrapper;
  *  - replacement / projection (Song et al. 2021, score_sde, app. I.2): after
- *    each step x <- x + A^+ (y + s A z - A x) in VE coordinates.
+ *    each step x <- x + A^+ (y + s A z - A x) in VE coordinates; with
+ *    sigma_y > 0 the pseudo-inverse is damped, A^T (A A^T + sigma_y^2 / v I)^-1
+ *    (the Wiener gain s_j^2 v / (s_j^2 v + sigma_y^2) per singular direction),
+ *    so that noisy measurements of ill-conditioned operators are not inverted.
  * RePaint and RED-Diff have their own loops (repaint.c, reddiff.c).
  */
 #include <math.h>
@@ -139,7 +142,11 @@ sgm_status sgm__post_replace(sgm__post *c, double *x_ve, double s) {
     } else {
         for (size_t i = 0; i < n; i++) memcpy(c->ym + i * m, c->y, m * sizeof *c->ym);
     }
-    return sgm__op_project_rows(c->op, n, x_ve, c->ym, m, x_ve, c->err);
+    return sgm__op_project_rows(c->op, n, x_ve, c->ym, m, sgm__post_reg(c->pc), x_ve, c->err);
+}
+
+double sgm__post_reg(const sgm_posterior_config *pc) {
+    return pc->sigma_y * pc->sigma_y / pc->data_var;
 }
 
 /* DPS: the gradient of ||y - A(x0)||^2 at this query, scaled by zeta / ||r||

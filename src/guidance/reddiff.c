@@ -5,7 +5,8 @@
  *   A'(mu)^T (A(mu) - y) / m + lambda w_t (eps_hat(x_t) - eps) / d,
  * w_t = s = sigma / alpha (SNR^-1/2, the paper's 'linear' weighting), the
  * per-element means as in the authors' code; eps_hat from the model's x0
- * (no gradient through the network). mu starts at A^+ y (linear A) or 0.
+ * (no gradient through the network). mu starts at A^T (A A^T + sigma_y^2 /
+ * data_var I)^+ y (linear A; the damped pseudo-inverse) or 0.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ sgm_status sgm__reddiff_run(sgm__post *c, const sgm_schedule *sched, double *x) 
     sgm_status st = SGM_OK;
     if (!mu || !m1 || !m2 || !eps || !xt) st = sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
     if (!st && sgm_operator_is_linear(c->op))
-        st = sgm__op_project_rows(c->op, n, mu, c->y, 0, mu, err);
+        st = sgm__op_project_rows(c->op, n, mu, c->y, 0, sgm__post_reg(pc), mu, err);
     size_t it = 0;
     for (size_t i = 0; i + 1 < sched->n && !st; i++) {
         double s = sched->sigma[i], a = sched->alpha[i];

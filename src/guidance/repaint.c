@@ -3,7 +3,7 @@
  * schedule of its code, get_schedule_jump): descend one schedule step with
  * the chosen sampler, replace the measured part by the measurement noised to
  * the new level (for any linear A: x <- x + A^+ (y + s A z - A x), VE
- * coordinates), and every jump_length steps go back up jump_length steps by
+ * coordinates, A^+ damped by sigma_y as in replacement, posterior.c), and every jump_length steps go back up jump_length steps by
  * the forward process (x_ve += sqrt(s_i^2 - s_j^2) z), resample - 1 times.
  * Each descent is a one-interval run of the sampler, so multistep samplers
  * restart their history at every step (first-order ones lose nothing).
