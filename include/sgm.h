@@ -20,4 +20,5 @@
 #include "sgm/sgm_bench.h"
 #include "sgm/sgm_png.h"
 #include "sgm/sgm_plot.h"
+#include "sgm/sgm_guidance.h"
 #endif

@@ -1,6 +1,7 @@
 // test_headers.cpp - every public header of sgm compiles as C++ (their extern "C"
 // guards) and a call links against the C library.
 #include "sgm/sgm_bench.h"
+#include "sgm/sgm_guidance.h"
 #include "sgm/sgm_ckpt.h"
 #include "sgm/sgm_core.h"
 #include "sgm/sgm_data.h"

@@ -19,6 +19,7 @@ static const struct {
     {"encode", cmd_encode, "x_0 -> x_T along the probability-flow ODE"},
     {"train", cmd_train, "train a score network (mlp) by denoising score matching"},
     {"bench", cmd_bench, "NFE-vs-error benchmark of samplers x schedules (CSV + log-log PNG)"},
+    {"restore", cmd_restore, "posterior sampling for y = A(x) + noise: dps, pigdm, replace, repaint, reddiff"},
     {"demo", cmd_demo, "train the mlp on a 2-D set, sample with dpmpp_2m, write a PNG + report"},
 };
 
