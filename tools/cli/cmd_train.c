@@ -398,9 +398,12 @@ static int setup_shard(sgm_trainer *tr, cli_dist_timing *tm) {
 /* Under mpirun: the time per step and the part spent in the all-reduce */
 static void report_timing(const train_opts *o, long steps, double wall, const cli_dist_timing *tm) {
     if (cli_dist_size() == 1 || o->quiet || steps <= 0) return;
-    fprintf(stderr, "sgm train: %d processes: %.3f ms/step, of which all-reduce %.3f ms (%.1f%%)\n",
-            cli_dist_size(), 1e3 * wall / (double)steps, 1e3 * tm->seconds / (double)steps,
+    double n = (double)steps;
+    fprintf(stderr, "sgm train: %d processes: %.3f ms/step, of which all-reduce %.3f ms (%.1f%%)",
+            cli_dist_size(), 1e3 * wall / n, 1e3 * tm->seconds / n,
             100 * tm->seconds / (wall > 0 ? wall : 1));
+    if (tm->profile) fprintf(stderr, ", waiting for the slowest rank %.3f ms", 1e3 * tm->wait / n);
+    fputc('\n', stderr);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -413,7 +416,7 @@ int cmd_train(int argc, char **argv) {
     sgm_trainer *tr = NULL;
     int code = load_train_data(&o, &td);
     if (code == 0) code = make_trainer(&o, &td, &tr);
-    cli_dist_timing tm = {0, 0};
+    cli_dist_timing tm = {0, 0, 0, getenv("SGM_MPI_PROFILE") != NULL};
     if (code == 0) code = setup_shard(tr, &tm);
     if (code) {
         sgm_trainer_free(tr);

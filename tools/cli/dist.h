@@ -38,8 +38,11 @@ int cli_dist_sum(double *v, size_t n);
  * MPI_Allreduce (sum) of the flat gradient block and of the loss;
  * user_data is a cli_dist_timing, which accumulates the time spent. */
 typedef struct cli_dist_timing {
-    double seconds;
+    double seconds; /* in MPI_Allreduce */
+    double wait;    /* SGM_MPI_PROFILE set: in a barrier before it (waiting for
+                       the slowest rank), so that `seconds` is the transfer */
     long calls;
+    int profile;
 } cli_dist_timing;
 int cli_dist_reduce_grad(float *grad, size_t n, double *loss, void *user_data);
 
