@@ -25,7 +25,7 @@ ub=${UNET_BATCH:-64}
 mb=${MLP_BATCH:-1024}
 [ -x "$SGM" ] || { echo "mpi_scaling: no $SGM (build first)" >&2; exit 2; }
 command -v mpirun >/dev/null || { echo "mpi_scaling: no mpirun (scripts/install-deps.sh)" >&2; exit 2; }
-MPIF=(--oversubscribe -q)
+MPIF=(--oversubscribe --bind-to none -q)
 [ "$(id -u)" -eq 0 ] && MPIF+=(--allow-run-as-root)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

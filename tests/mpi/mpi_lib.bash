@@ -2,6 +2,7 @@
 # itself): $SGM, $T (a temp dir removed at exit), the counters of
 # tests/cli_lib.bash, and mpi N ARGS...: `sgm ARGS` as N processes under
 # mpirun (--oversubscribe: more ranks than free cores on a small machine;
+# --bind-to none: tests running side by side do not pin to the same cores;
 # -q: no banners; --allow-run-as-root when root, as in CI containers).
 SGM="${SGM_BUILD_DIR:?}/sgm"
 MPIEXEC="${SGM_MPIEXEC:-mpirun}"
@@ -9,7 +10,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 source "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 PY=/usr/bin/python3
-MPIFLAGS=(--oversubscribe -q)
+MPIFLAGS=(--oversubscribe --bind-to none -q)
 [ "$(id -u)" -eq 0 ] && MPIFLAGS+=(--allow-run-as-root)
 # a sanitizer build: Open MPI's own allocations that outlive MPI_Finalize
 # would be reported as leaks of sgm (not ours to fix); the ASan and UBSan
