@@ -13,10 +13,10 @@
 # report of the dead rank is what this test checks.
 set -u
 source "${SGM_SOURCE_DIR:?}/tests/mpi/mpi_lib.bash"
-STEPS=800
-[ "$ASAN" -eq 1 ] && STEPS=300
+STEPS=400
+[ "$ASAN" -eq 1 ] && STEPS=200
 C=(train --data moons --n-data 2000 --width 32 --depth 1 --emb 16 --batch 64 --warmup 5 --seed 3
-    --quiet --save-every 25 --steps "$STEPS")
+    --quiet --save-every 10 --steps "$STEPS")
 LOUD=(--oversubscribe --bind-to none)
 [ "$(id -u)" -eq 0 ] && LOUD+=(--allow-run-as-root)
 
@@ -40,7 +40,7 @@ if [ "${#ranks[@]}" -eq 2 ] && [ -e "$CK" ]; then
     # the checkpoint on disk is whole: it resumes, at P = 1 or 2
     step=$("$SGM" train --resume "$CK" --steps 0 --quiet --out "$T/probe.safetensors" 2>&1)
     if [ $? -eq 0 ]; then ok; else bad "the checkpoint left by the kill does not load: $step"; fi
-    if mpi 2 train --resume "$CK" --steps "$STEPS" --quiet --save-every 25 --out "$CK" 2>"$T/err"; then
+    if mpi 2 train --resume "$CK" --steps "$STEPS" --quiet --save-every 10 --out "$CK" 2>"$T/err"; then
         ok
         same "$T/ref/m.safetensors" "$CK" "killed and resumed vs uninterrupted"
     else
