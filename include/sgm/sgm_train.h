@@ -141,6 +141,25 @@ const sgm_train_config *sgm_trainer_config(const sgm_trainer *t);
 sgm_net *sgm_trainer_net(sgm_trainer *t);
 /* Sets the end step of the cosine decay when it was 0 (before the first step). */
 void sgm_trainer_set_total(sgm_trainer *t, long total);
+/* Data parallelism (the CLI drives it over MPI, docs/scaling.md): this
+ * process computes only rows [row0, row0 + rows) of the global batch of
+ * cfg.batch rows. Every row's data index, noise level and noise are drawn
+ * from Philox at its global row index, and the loss is normalized by the
+ * global batch, so the sum of the shards' gradients is the gradient of the
+ * whole batch whatever the number of processes. After the backward pass
+ * `reduce` must sum grad[0..n) and *loss over the processes in place (an
+ * all-reduce) and return 0, or nonzero on failure (the step then fails with
+ * SGM_ERR_CALLBACK and the parameters are untouched); every process then takes the
+ * same optimizer step. Not recorded in checkpoints (a run may resume with
+ * another number of processes). SGM_ERR_INVALID_ARG when the rows fall
+ * outside [0, batch) or are empty, or reduce is NULL. */
+typedef int (*sgm_grad_reduce_fn)(float *grad, size_t n, double *loss, void *user_data);
+typedef struct sgm_train_shard {
+    int row0, rows;
+    sgm_grad_reduce_fn reduce;
+    void *user_data;
+} sgm_train_shard;
+sgm_status sgm_trainer_set_shard(sgm_trainer *t, const sgm_train_shard *shard, sgm_error *err);
 /* Writes a checkpoint atomically. */
 sgm_status sgm_trainer_save(const sgm_trainer *t, const char *path, sgm_error *err);
 void sgm_trainer_free(sgm_trainer *t);

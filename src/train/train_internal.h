@@ -28,6 +28,7 @@ struct sgm_trainer {
     float *eps, *xin, *cn, *out, *tgt, *dout;
     double *w;
     double lam_lo, lam_hi; /* lambda(t_hi) < lambda(t_lo) */
+    sgm_train_shard shard; /* rows of the global batch; reduce NULL: all, alone */
 };
 
 #endif

@@ -49,15 +49,25 @@ static double sample_t(const sgm_trainer *tr, double u, double g) {
 /* the seed of the data / noise streams (the init uses cfg.seed directly) */
 static uint64_t noise_seed(uint64_t seed) { return seed ^ 0x9E3779B97F4A7C15ull; }
 
+/* the gradient of the batch's loss (from dout) into the zeroed G */
+static sgm_status backward(sgm_trainer *tr, int B, sgm_error *err) {
+    sgm_nn_zero(tr->G, tr->np);
+    return sgm_net_backward(tr->net, NULL, NULL, tr->dout, B, 1, err);
+}
+
 sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
     const sgm_train_config *c = &tr->cfg;
-    const int B = c->batch, D = tr->d;
+    /* this process's rows [r0, r0 + B) of the global batch (sgm_train_shard):
+       every draw is at the row's global index */
+    const sgm_grad_reduce_fn reduce = tr->shard.reduce;
+    const int B = reduce ? tr->shard.rows : c->batch, D = tr->d;
+    const uint64_t r0 = reduce ? (uint64_t)tr->shard.row0 : 0;
     const uint64_t ns = noise_seed(c->seed), st = (uint64_t)tr->step;
-    sgm_rng_uniform_rows_f64(ns, 3 * st, 0, (size_t)B, 2, tr->u);
-    sgm_rng_normal_rows_f64(ns, 3 * st + 1, 0, (size_t)B, (size_t)D, tr->gn);
-    sgm_rng_normal_rows_f64(ns, 3 * st + 2, 0, (size_t)B, 1, tr->gl);
+    sgm_rng_uniform_rows_f64(ns, 3 * st, r0, (size_t)B, 2, tr->u);
+    sgm_rng_normal_rows_f64(ns, 3 * st + 1, r0, (size_t)B, (size_t)D, tr->gn);
+    sgm_rng_normal_rows_f64(ns, 3 * st + 2, r0, (size_t)B, 1, tr->gl);
     if (tr->labels) /* label dropout: its own stream (the other draws stay as they were) */
-        sgm_rng_uniform_rows_f64(ns ^ 0xD1B54A32D192ED03ull, st, 0, (size_t)B, 1, tr->ud);
+        sgm_rng_uniform_rows_f64(ns ^ 0xD1B54A32D192ED03ull, st, r0, (size_t)B, 1, tr->ud);
     const double sd = c->sigma_data;
     for (int i = 0; i < B; i++) {
         size_t row = (size_t)(tr->u[2 * i] * (double)tr->rows);
@@ -94,7 +104,7 @@ sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
     }
     sgm_status rc = sgm_net_forward(tr->net, tr->out, tr->xin, tr->cn, tr->lab, B, err);
     if (rc != SGM_OK) return rc;
-    double loss = 0, scale = 1.0 / ((double)B * (double)D);
+    double loss = 0, scale = 1.0 / ((double)c->batch * (double)D); /* the global batch */
     for (int i = 0; i < B; i++) {
         double li = 0;
         for (int j = 0; j < D; j++) {
@@ -105,15 +115,20 @@ sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
         }
         loss += tr->w[i] * li * scale;
     }
+    size_t np = tr->np;
+    if (reduce) { /* sharded: the sum over the processes comes before the
+                     check, so that every process takes the same branch */
+        if ((rc = backward(tr, B, err)) != SGM_OK) return rc;
+        if (reduce(tr->G, np, &loss, tr->shard.user_data) != 0)
+            return sgm__set_error(err, SGM_ERR_CALLBACK, "gradient all-reduce failed at step %ld",
+                                  tr->step + 1);
+    }
     if (loss_out) *loss_out = loss;
     if (!isfinite(loss))
         return sgm__set_error(err, SGM_ERR_NONFINITE,
                               "loss is %g at step %ld (diverged: lower the learning rate)", loss,
                               tr->step + 1);
-    size_t np = tr->np;
-    sgm_nn_zero(tr->G, np);
-    rc = sgm_net_backward(tr->net, NULL, NULL, tr->dout, B, 1, err);
-    if (rc != SGM_OK) return rc;
+    if (!reduce && (rc = backward(tr, B, err)) != SGM_OK) return rc;
     double gn = c->clip > 0 ? sgm_nn_clip_grad_norm(tr->G, np, c->clip)
                             : sgm_nn_grad_norm(tr->G, np);
     if (!isfinite(gn))

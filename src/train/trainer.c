@@ -187,6 +187,15 @@ void sgm_trainer_set_total(sgm_trainer *t, long total) {
     if (t->cfg.lr_total == 0) t->cfg.lr_total = total;
 }
 
+sgm_status sgm_trainer_set_shard(sgm_trainer *t, const sgm_train_shard *s, sgm_error *err) {
+    if (!s || !s->reduce || s->rows < 1 || s->row0 < 0 || s->row0 > t->cfg.batch - s->rows)
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                              "shard: need a reduce function and 1 <= rows, row0 + rows <= batch %d",
+                              t->cfg.batch);
+    t->shard = *s;
+    return SGM_OK;
+}
+
 /* -------------------------------------------------------- checkpoint --- */
 
 sgm_status sgm_trainer_save(const sgm_trainer *t, const char *path, sgm_error *err) {

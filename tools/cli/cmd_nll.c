@@ -20,6 +20,11 @@
  * per probe (src/model/net_grad.c; mlp or U-Net, a class-conditional U-Net
  * as its null-class model).
  *
+ * Under `mpirun -np P` (dist.h) each process solves its block of rows (the
+ * probes and the dequantization noise are drawn at the global row index, the
+ * steps are per sample) and rank 0 gathers and writes them: the same files
+ * as one process, bit for bit.
+ *
  * Everything is computed before anything is written; files are written
  * atomically (sgm_npy_save). Exit codes: 0 success; 2 bad input (unreadable
  * or empty data, mismatched dimensions, non-finite values or likelihood, bad
@@ -34,6 +39,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "dist.h"
 #include "model.h"
 #include "sgm/sgm_likelihood.h"
 #include "sgm/sgm_model.h"
@@ -214,13 +220,31 @@ static int prepare_input(const lik_opts *o, lik_job *j) {
     return 0;
 }
 
+/* Under mpirun: every rank's code, then the rows of lp, z and nfe on rank 0. */
+static int gather_likelihood(const lik_opts *o, lik_job *j, int rc) {
+    if ((rc = cli_dist_agree(rc)) != 0 || cli_dist_size() == 1) return rc;
+    size_t n = j->n, lo, hi;
+    cli_dist_share(n, &lo, &hi);
+    double *nf = calloc(n, sizeof *nf);
+    int bad = !nf;
+    for (size_t i = lo; !bad && i < hi; i++) nf[i] = (double)j->nfe[i];
+    bad = cli_dist_agree(bad);
+    if (!bad && (cli_dist_gather_rows(nf, n, 1) < 0 || cli_dist_gather_rows(j->lp, n, 1) < 0 ||
+                 cli_dist_gather_rows(j->z, n, j->d) < 0))
+        bad = 1;
+    for (size_t i = 0; !bad && i < n; i++) j->nfe[i] = (size_t)nf[i];
+    free(nf);
+    if (bad) fprintf(stderr, "sgm %s: gathering the rows of the MPI processes failed\n", o->name);
+    return bad;
+}
+
 /* The solve: log-likelihoods (data units) and / or encodings; the exit code. */
 static int run_likelihood(const lik_opts *o, lik_job *j) {
     int rc = prepare_input(o, j);
     if (rc) return rc;
     size_t n = j->n, d = j->d;
-    j->lp = malloc(n * sizeof *j->lp);
-    j->z = malloc(n * d * sizeof *j->z);
+    j->lp = calloc(n, sizeof *j->lp);
+    j->z = calloc(n * d, sizeof *j->z);
     j->nfe = malloc(n * sizeof *j->nfe);
     if (!j->lp || !j->z || !j->nfe) {
         fprintf(stderr, "sgm %s: out of memory\n", o->name);
@@ -231,14 +255,15 @@ static int run_likelihood(const lik_opts *o, lik_job *j) {
                                     : sgm_gmm_denoiser(j->model.gmm);
     sgm_denoiser_grad grad = cli_model_grad(&j->model);
     sgm_error err = {0};
+    size_t lo, hi; /* this process's rows (all of them without mpirun) */
+    cli_dist_share(n, &lo, &hi);
+    double *x = j->x + lo * d, *z = j->z + lo * d;
     sgm_status st = o->encode
-                        ? sgm_encode(&o->cfg, j->proc, &den, n, d, j->x, j->z, j->nfe, &err)
-                        : sgm_nll(&o->cfg, j->proc, &den, &grad, 0, n, d, j->x, j->lp,
-                                  o->zpath ? j->z : NULL, j->nfe, &err);
-    if (st) {
-        fprintf(stderr, "sgm %s: %s (%s)\n", o->name, err.msg, sgm_status_str(st));
-        return exit_code(st);
-    }
+                        ? sgm_encode(&o->cfg, j->proc, &den, hi - lo, d, x, z, j->nfe + lo, &err)
+                        : sgm_nll(&o->cfg, j->proc, &den, &grad, lo, hi - lo, d, x, j->lp + lo,
+                                  o->zpath ? z : NULL, j->nfe + lo, &err);
+    if (st) fprintf(stderr, "sgm %s: %s (%s)\n", o->name, err.msg, sgm_status_str(st));
+    if ((rc = gather_likelihood(o, j, st ? exit_code(st) : 0)) != 0) return rc;
     j->wall = cli_now() - t0;
     if (!o->encode) { /* densities in data units: log p_x = log p_z - sum log std */
         double lj = cli_model_log_jac(&j->model);
@@ -317,7 +342,8 @@ int cli_likelihood_main(int argc, char **argv, int encode) {
     int rc = parse_likelihood_args(&a, argc, argv, encode, &o);
     if (rc == CLI_HELP) return 0;
     if (rc < 0 || load_likelihood(&a, &j) < 0) rc = cli_error(&a, 2);
-    else if ((rc = run_likelihood(&o, &j)) == 0 && (rc = write_likelihood(&o, &j)) == 0)
+    else if ((rc = run_likelihood(&o, &j)) == 0 && cli_dist_rank() == 0 &&
+             (rc = write_likelihood(&o, &j)) == 0)
         report_likelihood(&o, &j);
     free_job(&j);
     return rc;

@@ -21,6 +21,12 @@
  * --grid is only the diffusers timestep grid of the schedule options, and a
  * --grid value ending in .png is refused with a pointer to --png.
  *
+ * Under `mpirun -np P` (dist.h) each process samples its block of rows
+ * (the same global row indices, so the same noise) and rank 0 gathers them
+ * and writes the files: the output equals one process's bit for bit.
+ * --error-norm batch (a step size shared by the rows of a batch) is refused
+ * there (exit 2).
+ *
  * Exit codes: 0 success; 2 bad input, including a configuration the sampler
  * refuses when it starts (nothing is written); 1 a failure while sampling or
  * writing (nothing is written: sgm_npy_save is atomic).
@@ -39,6 +45,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "dist.h"
 #include "model.h"
 #include "sgm/sgm_png.h"
 
@@ -447,7 +454,12 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
     if (!o->has_init && !(isfinite(j->std0) && j->std0 > 0))
         return cli_fail(a, "the schedule starts at sigma = %g; choose a finite start (e.g. --t-max)",
                         j->std0);
-    progress prog = {cli_now(), cli_now(), 0, (n + j->batch - 1) / j->batch, o->quiet};
+    if (cli_dist_size() > 1 && o->cfg.error_norm == SGM_NORM_BATCH)
+        return cli_fail(a, "--error-norm batch shares one step size across a batch: it cannot "
+                           "be split over %d MPI processes (use per_sample)", cli_dist_size());
+    size_t lo, hi;
+    cli_dist_share(n, &lo, &hi);
+    progress prog = {cli_now(), cli_now(), 0, (hi - lo + j->batch - 1) / j->batch, o->quiet};
     j->prog = prog;
     o->cfg.on_step = on_step;
     o->cfg.on_step_user_data = &j->prog;
@@ -467,8 +479,10 @@ static int run_sample(const sample_opts *o, sample_job *j, sample_stats *stats) 
     size_t n = j->n, d = j->d, batch = j->batch;
     sgm_denoiser den = cli_model_denoiser(&j->model, j->proc, j->pred);
     stats->nfe_min = (size_t)-1, stats->nfe_max = 0, stats->steps = 0;
-    for (size_t r0 = 0, b = 0; r0 < n; r0 += batch, b++) {
-        size_t m = n - r0 < batch ? n - r0 : batch;
+    size_t lo, hi; /* this process's rows (all of them without mpirun) */
+    cli_dist_share(n, &lo, &hi);
+    for (size_t r0 = lo, b = 0; r0 < hi; r0 += batch, b++) {
+        size_t m = hi - r0 < batch ? hi - r0 : batch;
         double *xb = j->x + r0 * d;
         if (!o->has_init) {
             sgm_rng_normal_rows_f64(o->seed, 0, r0, m, d, xb);
@@ -507,6 +521,17 @@ static int run_sample(const sample_opts *o, sample_job *j, sample_stats *stats) 
     return 0;
 }
 
+/* Under mpirun: every rank's code, then the rows (and x_T) on rank 0. */
+static int gather_sample(sample_job *j, int rc) {
+    if ((rc = cli_dist_agree(rc)) != 0) return rc;
+    if (cli_dist_gather_rows(j->x, j->n, j->d) < 0 ||
+        (j->x_init && cli_dist_gather_rows(j->x_init, j->n, j->d) < 0)) {
+        fprintf(stderr, "sgm sample: gathering the rows of the MPI processes failed\n");
+        return 1;
+    }
+    return 0;
+}
+
 /* --save-init, --out, --png; 0, or 1 after the message */
 static int write_sample(const sample_opts *o, sample_job *j) {
     sgm_error err = {0};
@@ -535,12 +560,12 @@ int cmd_sample(int argc, char **argv) {
     sample_opts o;
     sample_job j;
     memset(&j, 0, sizeof j);
-    sample_stats st;
+    sample_stats st = {0, 0, 0, 0};
     int rc = parse_sample_args(&a, argc, argv, &o);
     if (rc == CLI_HELP) return 0;
     if (rc < 0 || prepare_sample(&a, &o, &j) < 0) {
         rc = cli_error(&a, 2);
-    } else if ((rc = run_sample(&o, &j, &st)) == 0) {
+    } else if ((rc = gather_sample(&j, run_sample(&o, &j, &st))) == 0 && cli_dist_rank() == 0) {
         cli_model_to_data(&j.model, j.n, j.x); /* checkpoints: standardized -> data units */
         if ((rc = write_sample(&o, &j)) == 0) report_sample(&o, &j, &st);
     }

@@ -6,7 +6,10 @@
  * stderr, optional JSON-lines log, periodic atomic checkpoints and bit-exact
  * --resume. Exit codes: 0 success; 2 bad input (options, data, checkpoint,
  * architecture for the data shape); 1 runtime failure (a non-finite loss:
- * training stops and the last good checkpoint is kept). */
+ * training stops and the last good checkpoint is kept). Under `mpirun -np P`
+ * the global --batch is shared by the P processes (dist.h, docs/scaling.md):
+ * gradients are summed by an all-reduce, rank 0 writes the checkpoints and
+ * the log. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "dist.h"
 #include "sgm/sgm_train.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_io.h"
@@ -329,6 +333,17 @@ static void report_step(const train_opts *o, sgm_trainer *tr, FILE *log, long s,
     if (log) fflush(log); /* a running job's log can be followed */
 }
 
+/* The checkpoint, written by rank 0; every rank gets its code (dist.h). */
+static int save_ckpt(const train_opts *o, const sgm_trainer *tr) {
+    sgm_error err = {0};
+    int code = 0;
+    if (cli_dist_rank() == 0 && sgm_trainer_save(tr, o->out, &err) != SGM_OK) {
+        fprintf(stderr, "\nsgm train: %s\n", err.msg);
+        code = 1;
+    }
+    return cli_dist_agree(code);
+}
+
 /* Trains up to --steps with periodic checkpoints; the exit code. */
 static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log) {
     sgm_error err = {0};
@@ -337,30 +352,58 @@ static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log) {
     double t0 = now_s();
     while (sgm_trainer_steps_done(tr) < o->steps) {
         double loss;
-        if (sgm_trainer_step(tr, &loss, &err) != SGM_OK) {
+        sgm_status st = sgm_trainer_step(tr, &loss, &err);
+        if (st != SGM_OK) {
             if (!o->quiet) fputc('\n', stderr);
             fprintf(stderr, "sgm train: %s; stopped, the last checkpoint is kept\n", err.msg);
+            /* a non-finite loss is seen by every rank (after the all-reduce);
+               any other failure is this rank's alone: end the whole job */
+            if (st != SGM_ERR_NONFINITE) cli_dist_abort(1);
             code = 1;
             break;
         }
         long s = sgm_trainer_steps_done(tr);
         if (s % o->log_every == 0 || s == o->steps) report_step(o, tr, log, s, start, t0, loss);
-        if ((o->save_every > 0 && s % o->save_every == 0) || s == o->steps) {
-            if (sgm_trainer_save(tr, o->out, &err) != SGM_OK) {
-                fprintf(stderr, "\nsgm train: %s\n", err.msg);
-                code = 1;
-                break;
-            }
-        }
+        if (((o->save_every > 0 && s % o->save_every == 0) || s == o->steps) &&
+            (code = save_ckpt(o, tr)) != 0)
+            break;
     }
-    if (code == 0 && sgm_trainer_steps_done(tr) == start && o->steps <= start) {
-        if (sgm_trainer_save(tr, o->out, &err) != SGM_OK) {
-            fprintf(stderr, "sgm train: %s\n", err.msg);
-            code = 1;
-        }
-    }
+    if (code == 0 && sgm_trainer_steps_done(tr) == start && o->steps <= start)
+        code = save_ckpt(o, tr);
     if (!o->quiet && code == 0) fputc('\n', stderr);
     return code;
+}
+
+/* Under mpirun -np P: this rank's share of the global batch and the
+ * gradient all-reduce; 0, or 2 after the message when P > batch. */
+static int setup_shard(sgm_trainer *tr, cli_dist_timing *tm) {
+    int P = cli_dist_size(), B = sgm_trainer_config(tr)->batch;
+    if (P == 1) return 0;
+    if (B < P) {
+        fprintf(stderr, "sgm train: --batch %d is smaller than the %d MPI processes (each needs "
+                        "at least one row)\n", B, P);
+        return 2;
+    }
+    size_t lo, hi;
+    cli_dist_share((size_t)B, &lo, &hi);
+    sgm_train_shard sh = {(int)lo, (int)(hi - lo), cli_dist_reduce_grad, tm};
+    sgm_error err = {0};
+    if (sgm_trainer_set_shard(tr, &sh, &err) != SGM_OK) {
+        fprintf(stderr, "sgm train: %s\n", err.msg);
+        return 2;
+    }
+    return 0;
+}
+
+/* Under mpirun: the time per step and the part spent in the all-reduce */
+static void report_timing(const train_opts *o, long steps, double wall, const cli_dist_timing *tm) {
+    if (cli_dist_size() == 1 || o->quiet || steps <= 0) return;
+    double n = (double)steps;
+    fprintf(stderr, "sgm train: %d processes: %.3f ms/step, of which all-reduce %.3f ms (%.1f%%)",
+            cli_dist_size(), 1e3 * wall / n, 1e3 * tm->seconds / n,
+            100 * tm->seconds / (wall > 0 ? wall : 1));
+    if (tm->profile) fprintf(stderr, ", waiting for the slowest rank %.3f ms", 1e3 * tm->wait / n);
+    fputc('\n', stderr);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -373,14 +416,25 @@ int cmd_train(int argc, char **argv) {
     sgm_trainer *tr = NULL;
     int code = load_train_data(&o, &td);
     if (code == 0) code = make_trainer(&o, &td, &tr);
-    if (code) return code;
-    FILE *log = NULL;
-    if (o.log && !(log = fopen(o.log, o.resume ? "a" : "w"))) {
-        fprintf(stderr, "sgm train: cannot open %s\n", o.log);
+    cli_dist_timing tm = {0, 0, 0, getenv("SGM_MPI_PROFILE") != NULL};
+    if (code == 0) code = setup_shard(tr, &tm);
+    if (code) {
         sgm_trainer_free(tr);
-        return 2;
+        return code;
     }
+    FILE *log = NULL;
+    if (o.log && cli_dist_rank() == 0 && !(log = fopen(o.log, o.resume ? "a" : "w"))) {
+        fprintf(stderr, "sgm train: cannot open %s\n", o.log);
+        code = 2;
+    }
+    if ((code = cli_dist_agree(code)) != 0) {
+        sgm_trainer_free(tr);
+        return code;
+    }
+    long s0 = sgm_trainer_steps_done(tr);
+    double t0 = now_s();
     code = run_train(&o, tr, log);
+    report_timing(&o, sgm_trainer_steps_done(tr) - s0, now_s() - t0, &tm);
     if (log) fclose(log);
     sgm_trainer_free(tr);
     return code;

@@ -4,24 +4,45 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dist.h"
 #include "sgm.h"
 
 static const struct {
     const char *name;
     int (*fn)(int, char **);
     const char *help;
+    int sharded; /* runs as P processes under mpirun (dist.h) */
 } commands[] = {
-    {"sample", cmd_sample, "draw samples with any process, parameterization and sampler"},
-    {"schedule", cmd_schedule, "print the sigmas / times of a schedule"},
-    {"list", cmd_list, "list processes, samplers and schedules"},
-    {"eval", cmd_eval, "sample-quality metrics between two sets and against a mixture"},
-    {"nll", cmd_nll, "log-likelihood (nats, bits/dim) through the probability-flow ODE"},
-    {"encode", cmd_encode, "x_0 -> x_T along the probability-flow ODE"},
-    {"train", cmd_train, "train a score network (mlp) by denoising score matching"},
-    {"bench", cmd_bench, "NFE-vs-error benchmark of samplers x schedules (CSV + log-log PNG)"},
-    {"restore", cmd_restore, "posterior sampling for y = A(x) + noise: dps, pigdm, replace, repaint, reddiff"},
-    {"demo", cmd_demo, "train the mlp on a 2-D set, sample with dpmpp_2m, write a PNG + report"},
+    {"sample", cmd_sample, "draw samples with any process, parameterization and sampler", 1},
+    {"schedule", cmd_schedule, "print the sigmas / times of a schedule", 0},
+    {"list", cmd_list, "list processes, samplers and schedules", 0},
+    {"eval", cmd_eval, "sample-quality metrics between two sets and against a mixture", 0},
+    {"nll", cmd_nll, "log-likelihood (nats, bits/dim) through the probability-flow ODE", 1},
+    {"encode", cmd_encode, "x_0 -> x_T along the probability-flow ODE", 1},
+    {"train", cmd_train, "train a score network (mlp) by denoising score matching", 1},
+    {"bench", cmd_bench, "NFE-vs-error benchmark of samplers x schedules (CSV + log-log PNG)", 0},
+    {"restore", cmd_restore,
+     "posterior sampling for y = A(x) + noise: dps, pigdm, replace, repaint, reddiff", 0},
+    {"demo", cmd_demo, "train the mlp on a 2-D set, sample with dpmpp_2m, write a PNG + report", 0},
 };
+
+/* Runs command i, as one of the P processes of `mpirun -np P` when started
+ * so (dist.h): only train, sample, nll and encode share their work
+ * (eval and bench: not yet, docs/scaling.md). */
+static int run_command(size_t i, int argc, char **argv) {
+    cli_dist_init(&argc, &argv);
+    int code;
+    if (cli_dist_size() > 1 && !commands[i].sharded) {
+        fprintf(stderr, "sgm %s: cannot run as %d MPI processes (only train, sample, nll "
+                        "and encode are sharded); run it without mpirun\n",
+                commands[i].name, cli_dist_size());
+        code = 2;
+    } else {
+        code = commands[i].fn(argc - 1, argv + 1);
+    }
+    cli_dist_finalize();
+    return code;
+}
 
 static void usage(FILE *f) {
     fprintf(f, "sgm %s - score-based generative models\n\nusage: sgm <command> [options]\n\n",
@@ -49,7 +70,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) return run_command(i, argc, argv);
     fprintf(stderr, "sgm: unknown command '%s' (run `sgm --help`)\n", argv[1]);
     return 2;
 }
