@@ -152,10 +152,14 @@ sgm_status sgm_invert_method_from_name(const char *name, sgm_invert_method *out)
  *   z' = z - Psi(s_n+1 -> s_n; y')
  * and its exact algebraic inverse
  *   z = z' + Psi(s_n+1 -> s_n; y'),   y = (y' - (1 - c) z - Psi(s_n -> s_n+1; z)) / c.
- * Psi is the DDIM (first-order exponential) increment (s_b/s_a - 1)(x - D(x, s_a))
- * when eta = 0 (the ODE case) and Euler-Maruyama on the reverse SDE
- * dx = (1 + eta^2)(x - D)/s ds + eta sqrt(2 s) dW otherwise, with the noise of
- * step n a pure function of (seed, n, row) so the inverse replays it. */
+ * The state is u = x / sigma (= x~ / s), where the probability-flow ODE has
+ * no linear part (du = D d(1/s), the variable of DPM-Solver++; as in the
+ * reversible exponential solvers of Blasingame & Liu 2025). Psi is the
+ * first-order (DDIM) increment D(s_a u, s_a)(1/s_b - 1/s_a) when eta = 0 (the
+ * ODE case) and Euler-Maruyama on the reverse SDE
+ * dx~ = (1 + eta^2)(x~ - D)/s ds + eta sqrt(2 s) dW written for u otherwise,
+ * with the noise of step n a pure function of (seed, n, row) so the inverse
+ * replays it. */
 typedef struct sgm_reversible_config {
     double coupling; /* c in (0, 1] (0.999) */
     double eta;      /* 0: the ODE solver; > 0: the SDE solver */
