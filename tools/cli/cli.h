@@ -14,5 +14,7 @@ int cli_likelihood_main(int argc, char **argv, int encode);
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_edit(int argc, char **argv);
+int cmd_invert(int argc, char **argv);
 
 #endif

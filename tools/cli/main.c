@@ -19,6 +19,8 @@ static const struct {
     {"encode", cmd_encode, "x_0 -> x_T along the probability-flow ODE"},
     {"train", cmd_train, "train a score network (mlp) by denoising score matching"},
     {"bench", cmd_bench, "NFE-vs-error benchmark of samplers x schedules (CSV + log-log PNG)"},
+    {"edit", cmd_edit, "SDEdit / img2img: noise rows to a strength, sample them back"},
+    {"invert", cmd_invert, "data -> latent by DDIM / DPM-Solver++ / exactly reversible inversion"},
     {"demo", cmd_demo, "train the mlp on a 2-D set, sample with dpmpp_2m, write a PNG + report"},
 };
 
