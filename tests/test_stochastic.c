@@ -51,6 +51,7 @@ typedef struct scase {
 static const scase CASES[] = {
     {"euler_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
     {"euler_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 1, 0},
+    {"euler_a_cfgpp", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0}, /* no hook: euler_a */
     {"dpm2_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
     {"dpmpp_2s_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
     {"dpmpp_sde", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},

@@ -254,6 +254,15 @@ sgm_status sgm_sampler_begin(sgm_sampler *s, const sgm_schedule *sched,
                              size_t n, void *x, sgm_error *err);
 sgm_status sgm_sampler_step(sgm_sampler *s, void *x, int *done, sgm_error *err);
 
+/* CFG++ (Chung et al. 2024): the samplers euler_cfgpp, euler_a_cfgpp and
+ * dpmpp_2m_cfgpp re-noise with the unguided prediction of the latest
+ * denoiser call. `unguided` returns it for the same query without a new
+ * network call (sgm_cfg_unguided in sgm_edit.h). Copied; NULL removes it.
+ * Unset, those samplers use the guided prediction, i.e. they are euler,
+ * euler_a and dpmpp_2m. Other samplers ignore it. */
+sgm_status sgm_sampler_set_unguided(sgm_sampler *s, const sgm_denoiser *unguided,
+                                    sgm_error *err);
+
 void sgm_sampler_get_stats(const sgm_sampler *s, sgm_sampler_stats *out);
 const sgm_sampler_config *sgm_sampler_get_config(const sgm_sampler *s);
 

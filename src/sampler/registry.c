@@ -27,6 +27,9 @@ extern const sgm__method sgm__m_em;
 extern const sgm__method sgm__m_pc;
 extern const sgm__method sgm__m_sa_solver;
 extern const sgm__method sgm__m_rk45;
+extern const sgm__method sgm__m_euler_cfgpp;
+extern const sgm__method sgm__m_euler_a_cfgpp;
+extern const sgm__method sgm__m_dpmpp_2m_cfgpp;
 
 const sgm__method *const sgm__methods[] = {
     &sgm__m_euler,
@@ -54,6 +57,9 @@ const sgm__method *const sgm__methods[] = {
     &sgm__m_pc,
     &sgm__m_sa_solver,
     &sgm__m_rk45,
+    &sgm__m_euler_cfgpp,
+    &sgm__m_euler_a_cfgpp,
+    &sgm__m_dpmpp_2m_cfgpp,
 };
 const size_t sgm__n_methods = sizeof sgm__methods / sizeof sgm__methods[0];
 

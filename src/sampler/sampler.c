@@ -256,6 +256,40 @@ sgm_status sgm__denoise(sgm__s *s, const void *x, sgm__pt p, void *D) {
     return SGM_OK;
 }
 
+sgm_status sgm__denoise_unguided(sgm__s *s, const void *x, sgm__pt p, const void *D,
+                                 void *U) {
+    if (!s->unguided.fn) {
+        sgm__copy(s, U, D);
+        return SGM_OK;
+    }
+    const void *xin = x;
+    if (p.alpha != 1) xin = s->xt; /* still alpha x from sgm__denoise */
+    sgm_eval q = {s->n, s->d, s->row0, s->dt, xin, p.t, p.alpha, p.s * p.alpha};
+    if (s->unguided.fn(&q, U, s->unguided.user_data) != 0)
+        return sgm__fail(s->err, SGM_ERR_CALLBACK, "unguided prediction unavailable at t=%g",
+                         p.t);
+    if (s->unguided.prediction != SGM_PRED_X0) {
+        double da = 0, ds = 0;
+        if (s->unguided.prediction == SGM_PRED_FLOW) {
+            da = sgm_process_dalpha(s->proc, p.t);
+            ds = sgm_process_dsigma(s->proc, p.t);
+        }
+        sgm_prediction_to_x0(s->unguided.prediction, s->dt, s->count, xin, U, p.alpha, q.sigma,
+                             da, ds, U);
+    }
+    return SGM_OK;
+}
+
+sgm_status sgm_sampler_set_unguided(sgm_sampler *s, const sgm_denoiser *unguided,
+                                    sgm_error *err) {
+    if (!s) return sgm__fail(err, SGM_ERR_INVALID_ARG, "NULL sampler");
+    if (unguided && !unguided->fn)
+        return sgm__fail(err, SGM_ERR_INVALID_ARG, "unguided denoiser has no function");
+    if (unguided) s->unguided = *unguided;
+    else memset(&s->unguided, 0, sizeof s->unguided);
+    return SGM_OK;
+}
+
 /* --------------------------------------------------------------- noise --- */
 
 void sgm__randn(sgm__s *s, void *z) { sgm_rng_normal(s->rng, s->row0, s->n, s->d, s->dt, z); }

@@ -88,6 +88,10 @@ struct sgm_sampler {
     double bt_smin, bt_smax;
 
     sgm_sampler_stats stats;
+
+    /* CFG++ hook (sgm_sampler_set_unguided): the unguided prediction of the
+     * latest denoiser call; fn NULL when unset */
+    sgm_denoiser unguided;
 };
 
 /* ---- errors -------------------------------------------------------- */
@@ -139,6 +143,11 @@ static inline void sgm__set(const sgm__s *s, void *v, size_t idx, double val) {
 /* ---- denoiser ------------------------------------------------------- */
 /* D_out = data prediction at point p for x~ (VE coordinates). Counts NFE. */
 sgm_status sgm__denoise(sgm__s *s, const void *x, sgm__pt p, void *D_out);
+
+/* U_out = the unguided data prediction of the latest sgm__denoise call at
+ * (x, p) through the CFG++ hook, or a copy of D when no hook is set. */
+sgm_status sgm__denoise_unguided(sgm__s *s, const void *x, sgm__pt p, const void *D,
+                                 void *U_out);
 
 /* ---- noise ---------------------------------------------------------- */
 /* z = standard normals for this run's rows (advances the rng). */

@@ -5,6 +5,7 @@
 #include "sgm/sgm_ckpt.h"
 #include "sgm/sgm_core.h"
 #include "sgm/sgm_data.h"
+#include "sgm/sgm_edit.h"
 #include "sgm/sgm_eval.h"
 #include "sgm/sgm_io.h"
 #include "sgm/sgm_likelihood.h"

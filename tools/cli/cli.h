@@ -15,5 +15,7 @@ int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_edit(int argc, char **argv);
+int cmd_invert(int argc, char **argv);
 
 #endif

@@ -46,6 +46,7 @@
 #include "args.h"
 #include "cli.h"
 #include "dist.h"
+#include "guide.h"
 #include "model.h"
 #include "sgm/sgm_png.h"
 
@@ -296,6 +297,7 @@ typedef struct sample_opts {
     double guidance;
     const char *out, *save_init, *png;
     int has_init;
+    cli_guide guide; /* guidance wrapper and thresholding (guide.h) */
 } sample_opts;
 
 /* Everything set up before sampling (freed by free_job). */
@@ -310,6 +312,8 @@ typedef struct sample_job {
     float *xf;      /* one batch in float32 (--dtype f32) */
     double *x_init; /* copy of x_T for --save-init */
     int *labels;    /* --class */
+    sgm_denoiser den;
+    cli_guided gd;  /* the guidance / threshold wrappers of den */
     size_t n, d, batch;
     size_t shape[SGM_NPY_MAX_DIMS];
     int ndim;
@@ -333,6 +337,7 @@ static void free_job(sample_job *j) {
     free(j->xf);
     free(j->x_init);
     free(j->labels);
+    cli_guided_free(&j->gd);
 }
 
 static int ends_with_png(const char *v) {
@@ -358,7 +363,8 @@ static int parse_outputs(cli_args *a, sample_opts *o) {
 /* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
 static int parse_sample_args(cli_args *a, int argc, char **argv, sample_opts *o) {
     memset(o, 0, sizeof *o);
-    const cli_opt *const tables[] = {sample_opts_table, cli_process_opts, cli_schedule_opts, NULL};
+    const cli_opt *const tables[] = {sample_opts_table, cli_guide_opts, cli_process_opts,
+                                     cli_schedule_opts, NULL};
     int r = cli_start(a, "sample", tables, argc, argv,
                       "--model gmm:FILE.json|ckpt:FILE.safetensors --process P --sampler NAME "
                       "--schedule S --steps N (--init X.npy | --n N [--seed S]) --out OUT.npy");
@@ -381,6 +387,7 @@ static int parse_sample_args(cli_args *a, int argc, char **argv, sample_opts *o)
     if (cli_get_double(a, "guidance", &o->guidance) < 0 ||
         cli_get_int(a, "grid-cols", 1, 100000, &o->grid_cols) < 0)
         return -1;
+    if (cli_guide_parse(a, &o->guide, &o->cfg) < 0) return -1;
     return CLI_PARSED;
 }
 
@@ -424,8 +431,12 @@ static int load_start(cli_args *a, sample_job *j) {
 /* --class / --guidance: the labels of a class-conditional checkpoint */
 static int setup_classes(cli_args *a, sample_opts *o, sample_job *j) {
     if (!cli_has(a, "class") && !cli_has(a, "guidance")) return 0;
-    int K = j->model.net ? sgm_model_n_classes(j->model.net) : 0;
-    if (K <= 0) return cli_fail(a, "--class / --guidance need a class-conditional checkpoint");
+    /* a mixture's classes are its components (sgm_gmm_cond_denoiser) */
+    int K = j->model.net ? sgm_model_n_classes(j->model.net)
+                         : (int)sgm_gmm_components(j->model.gmm);
+    if (K <= 0)
+        return cli_fail(a, "--class / --guidance need a class-conditional model (this one has "
+                           "no classes)");
     if (parse_classes(a, K, j->n, &j->labels) < 0) return -1;
     if (!j->labels) return cli_fail(a, "--guidance needs --class");
     if (!o->grid_cols && strcmp(cli_get(a, "class"), "rows") == 0 && j->n % (size_t)K == 0)
@@ -469,6 +480,10 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
     sgm_error err = {0};
     if (sgm_sampler_create(&o->cfg, j->proc, j->batch, d, &j->smp, &err))
         return cli_fail(a, "%s", err.msg);
+    j->den = cli_model_denoiser(&j->model, j->proc, j->pred);
+    if (cli_guide_build(a, &o->guide, &j->model, j->labels, n, j->proc, j->smp, &j->den,
+                        &j->gd) < 0)
+        return -1;
     if (o->cfg.dtype == SGM_F32 && !(j->xf = malloc(j->batch * d * sizeof *j->xf)))
         return cli_fail(a, "out of memory");
     return 0;
@@ -477,7 +492,7 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
 /* Samples every batch in place; the exit code (a message printed on failure). */
 static int run_sample(const sample_opts *o, sample_job *j, sample_stats *stats) {
     size_t n = j->n, d = j->d, batch = j->batch;
-    sgm_denoiser den = cli_model_denoiser(&j->model, j->proc, j->pred);
+    const sgm_denoiser den = j->den;
     stats->nfe_min = (size_t)-1, stats->nfe_max = 0, stats->steps = 0;
     size_t lo, hi; /* this process's rows (all of them without mpirun) */
     cli_dist_share(n, &lo, &hi);
@@ -498,7 +513,7 @@ static int run_sample(const sample_opts *o, sample_job *j, sample_stats *stats) 
         j->prog.batch = b;
         sgm_error err = {0};
         /* row r of the run is query row row0 + i: labels are indexed globally */
-        if (j->labels && b == 0 &&
+        if (j->labels && !j->gd.cfg && b == 0 &&
             sgm_model_set_labels(j->model.net, j->labels, n, o->guidance, &err)) {
             fprintf(stderr, "sgm sample: %s\n", err.msg);
             return 2;
@@ -552,6 +567,7 @@ static void report_sample(const sample_opts *o, const sample_job *j, const sampl
         printf("sgm sample: %zu x %zu samples, %s, up to %zu steps, NFE %zu-%zu per batch, "
                "%.3f s -> %s\n",
                j->n, j->d, o->cfg.method, s->steps, s->nfe_min, s->nfe_max, s->wall, o->out);
+    cli_guided_report(&j->gd, stdout);
     if (o->report) gmm_report(j->model.gmm, j->n, j->d, j->x);
 }
 

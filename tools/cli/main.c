@@ -23,6 +23,9 @@ static const struct {
     {"bench", cmd_bench, "NFE-vs-error benchmark of samplers x schedules (CSV + log-log PNG)", 0},
     {"restore", cmd_restore,
      "posterior sampling for y = A(x) + noise: dps, pigdm, replace, repaint, reddiff", 0},
+    {"edit", cmd_edit, "SDEdit / img2img: noise rows to a strength, sample them back", 0},
+    {"invert", cmd_invert,
+     "data -> latent by DDIM / DPM-Solver++ / exactly reversible inversion", 0},
     {"demo", cmd_demo, "train the mlp on a 2-D set, sample with dpmpp_2m, write a PNG + report", 0},
 };
 
