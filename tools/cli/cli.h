@@ -14,5 +14,6 @@ int cli_likelihood_main(int argc, char **argv, int encode);
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_mixture(int argc, char **argv);
 
 #endif

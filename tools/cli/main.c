@@ -20,6 +20,7 @@ static const struct {
     {"train", cmd_train, "train a score network (mlp) by denoising score matching"},
     {"bench", cmd_bench, "NFE-vs-error benchmark of samplers x schedules (CSV + log-log PNG)"},
     {"demo", cmd_demo, "train the mlp on a 2-D set, sample with dpmpp_2m, write a PNG + report"},
+    {"mixture", cmd_mixture, "write a member of the seeded family of random Gaussian mixtures (JSON)"},
 };
 
 static void usage(FILE *f) {
