@@ -100,6 +100,9 @@ typedef struct sgm_train_config {
     int decoupled;              /* AdamW */
     double clip;                /* global-norm clip, 0 = off; default 1 */
     double ema;                 /* 0.999 */
+    int ema_warmup;             /* 1 (default): the decay of update k is min(ema,
+                                   (1 + k) / (10 + k)); 0: ema from the start
+                                   (what files before format 1.2 did) */
     uint64_t seed;              /* init and noise streams */
     /* where the data came from (recorded in the checkpoint as "data_source",
        so that a resume can rebuild the same rows): the spec given to
