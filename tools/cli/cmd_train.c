@@ -15,6 +15,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "train_eval.h"
 #include "sgm/sgm_train.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_io.h"
@@ -61,6 +62,10 @@ static const cli_opt train_opts_table[] = {
     {"save-every", "N", "1000", "checkpoint period in steps (0: only at the end)"},
     {"log", "FILE.jsonl", NULL, "JSON lines log (one line per --log-every steps)"},
     {"log-every", "N", "50", "log / progress period"},
+    {"eval-every", "N", "0", "held-out metrics every N steps (needs --eval-data): JSON line in --log, line on stderr"},
+    {"eval-data", "HELDOUT.npy", NULL, "held-out rows of the training data's width (sliced W2 / MMD^2 with noise floors; gmm: data also log-density gap and masses)"},
+    {"eval-n", "N", "2000", "rows sampled per evaluation (at most half the held-out rows)"},
+    {"ema-warmup", "0|1", "1", "EMA decay min(ema, (1 + k) / (10 + k)) at update k"},
     {"quiet", NULL, NULL, "no progress line"},
     {"out", "CKPT.safetensors", NULL, "checkpoint to write"},
     {NULL, NULL, NULL, NULL}};
@@ -69,8 +74,9 @@ static const cli_opt train_opts_table[] = {
 typedef struct train_opts {
     sgm_train_config c;  /* network, process, loss and optimiser */
     const char *spec;    /* --data; NULL: the source --resume records */
-    const char *resume, *out, *log;
-    size_t n_data;
+    const char *resume, *out, *log, *eval_data;
+    size_t n_data, eval_n;
+    int eval_every;
     uint64_t data_seed;
     int n_data_given, data_seed_given;
     int unet, classes, quiet;
@@ -159,7 +165,9 @@ static int parse_numbers(cli_args *a, train_opts *o) {
         cli_get_int(a, "save-every", 0, 2000000000, &o->save_every) < 0 ||
         cli_get_int(a, "log-every", 1, 2000000000, &o->log_every) < 0 ||
         (wd_given = cli_get_double(a, "weight-decay", &c->weight_decay)) < 0 ||
-        cli_get_int(a, "warmup", 0, 2000000000, &wu) < 0)
+        cli_get_int(a, "warmup", 0, 2000000000, &wu) < 0 ||
+        cli_get_int(a, "eval-every", 0, 2000000000, &o->eval_every) < 0 ||
+        cli_get_size(a, "eval-n", 2, &o->eval_n) < 0 || cli_get_bool(a, "ema-warmup", &c->ema_warmup) < 0)
         return -1;
     c->warmup = wu;
     if (cli_has(a, "adamw")) {
@@ -204,6 +212,8 @@ static int parse_train_args(cli_args *a, int argc, char **argv, train_opts *o) {
     o->classes = cli_has(a, "classes");
     o->quiet = cli_has(a, "quiet");
     o->steps = 2000, o->save_every = 1000, o->log_every = 50;
+    o->eval_n = 2000;
+    o->eval_data = cli_get(a, "eval-data");
     if (parse_numbers(a, o) < 0 || parse_unet_opts(a, o) < 0) return -1;
     return CLI_PARSED;
 }
@@ -330,7 +340,7 @@ static void report_step(const train_opts *o, sgm_trainer *tr, FILE *log, long s,
 }
 
 /* Trains up to --steps with periodic checkpoints; the exit code. */
-static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log) {
+static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log, const train_eval *ev) {
     sgm_error err = {0};
     int code = 0;
     long start = sgm_trainer_steps_done(tr);
@@ -345,13 +355,16 @@ static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log) {
         }
         long s = sgm_trainer_steps_done(tr);
         if (s % o->log_every == 0 || s == o->steps) report_step(o, tr, log, s, start, t0, loss);
-        if ((o->save_every > 0 && s % o->save_every == 0) || s == o->steps) {
+        int eval_now = ev->every > 0 && s % ev->every == 0;
+        if ((o->save_every > 0 && s % o->save_every == 0) || s == o->steps || eval_now) {
             if (sgm_trainer_save(tr, o->out, &err) != SGM_OK) {
                 fprintf(stderr, "\nsgm train: %s\n", err.msg);
                 code = 1;
                 break;
             }
         }
+        /* the held-out metrics of the checkpoint just written */
+        if (eval_now && (code = train_eval_run(ev, o->out, s, log, o->quiet)) != 0) break;
     }
     if (code == 0 && sgm_trainer_steps_done(tr) == start && o->steps <= start) {
         if (sgm_trainer_save(tr, o->out, &err) != SGM_OK) {
@@ -371,16 +384,25 @@ int cmd_train(int argc, char **argv) {
     if (r < 0) return cli_error(&a, 2);
     train_data td = {NULL, NULL, 0, 0};
     sgm_trainer *tr = NULL;
+    train_eval ev;
     int code = load_train_data(&o, &td);
-    if (code == 0) code = make_trainer(&o, &td, &tr);
+    /* --eval-data is checked against the data's width before any training */
+    if (code == 0 && (code = train_eval_open(&ev, o.eval_data, td.cols, o.spec, o.eval_every,
+                                             o.eval_n)) != 0) {
+        train_eval_close(&ev);
+        free(td.x), free(td.labels);
+    }
+    if (code == 0 && (code = make_trainer(&o, &td, &tr)) != 0) train_eval_close(&ev);
     if (code) return code;
     FILE *log = NULL;
     if (o.log && !(log = fopen(o.log, o.resume ? "a" : "w"))) {
         fprintf(stderr, "sgm train: cannot open %s\n", o.log);
         sgm_trainer_free(tr);
+        train_eval_close(&ev);
         return 2;
     }
-    code = run_train(&o, tr, log);
+    code = run_train(&o, tr, log, &ev);
+    train_eval_close(&ev);
     if (log) fclose(log);
     sgm_trainer_free(tr);
     return code;
