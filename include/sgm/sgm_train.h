@@ -95,7 +95,9 @@ typedef struct sgm_train_config {
     int batch;                  /* 1024 */
     double lr, lr_min;          /* 1e-3; lr_min < 0: = lr (constant after warmup) */
     long warmup;                /* 100 */
-    long lr_total;              /* cosine end step (0: the run's steps) */
+    long lr_total;              /* cosine end step; 0: no decay (constant lr after the
+                                   warmup) until sgm_trainer_set_total; sgm train sets
+                                   it to --steps */
     double beta1, beta2, adam_eps, weight_decay;
     int decoupled;              /* AdamW */
     double clip;                /* global-norm clip, 0 = off; default 1 */
