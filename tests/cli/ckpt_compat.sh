@@ -37,6 +37,15 @@ else
     bad "mlp 1.0 checkpoint does not sample: $(cat "$T/err")"
 fi
 
+# a 1.0 file records no sampling path: the rule of sgm_ckpt_sampling_default
+# applied to its training configuration gives dpmpp_2m / Karras / 20 steps
+if "$SGM" sample --model "ckpt:$D/mlp_v1_0.safetensors" --n 8 --out "$T/mlp_path.npy" \
+    >"$T/out" 2>"$T/err" && grep -q "dpmpp_2m, 20 steps" "$T/out"; then
+    ok
+else
+    bad "mlp 1.0 checkpoint without sampler options: $(cat "$T/err" "$T/out")"
+fi
+
 if "$SGM" sample --model "ckpt:$D/unet_v1_0.safetensors" --sampler euler --schedule karras \
     --steps 3 --n 4 --seed 5 --class 1,7 --guidance 1.5 --out "$T/unet.npy" --quiet 2>"$T/err"; then
     same_values unet "$T/unet.npy" "$D/unet_v1_0_samples.npy"
