@@ -1,134 +1,121 @@
-/* test_train_quality.c - acceptance item 2 of issue 3 in a shortened form:
- * train the mlp (eps prediction, VP-linear process) on exact samples of the
- * 8-component 2-D mixture tests/data/models/gmm2d.json, draw samples with
- * dpmpp_2m at 20 steps (Karras schedule) through the network denoiser loaded
- * back from the checkpoint, and compare the mean exact log-density with that
- * of true samples and the per-component masses with the true weights.
- * SGM_TRAIN_FULL=1 runs the full recipe (100,000 training samples, width 256,
- * 4 blocks, batch 1024, 8000 steps, log-normal P_std 1.6; 10,000 draws) with
- * the acceptance bounds (not run by CTest: about 500 s of CPU on 2 cores).
- * Measured: gap 0.085 nats, component masses in [0.934, 1.066]x. */
+/* test_train_quality.c - issue 15, item 3: training with the library's
+ * defaults (sgm_train_config_default, VP-linear, eps prediction) on two
+ * members of the seeded test family of random mixtures (sgm_gmm_family:
+ * seed 1, 2-D, 7 components with an overlapping pair and a far-out small
+ * one; seed 2, 8-D, 3 components with an overlapping pair), sampling the
+ * checkpoint along its recorded default path (sgm_ckpt_sample_default:
+ * dpmpp_2m, Karras, 20 steps, trained sigma range) and comparing with exact
+ * draws: the mean exact log-density gap (true minus generated, nats) and the
+ * component masses of the samples over those of the true draws (argmax
+ * responsibility, so an overlapping pair is judged by the same classifier on
+ * both sides). CI runs a shortened form: a smaller network (width 64, 2
+ * blocks, embedding 32), batch 256, 1500 steps, 20,000 training rows, 4,000
+ * draws; everything else is the default. SGM_TRAIN_FULL=1 runs the defaults
+ * as they are (network, batch 1024, 6000 steps, 100,000 rows, 10,000 draws)
+ * with the acceptance bounds of bench/train_quality.sh (not run by CTest).
+ * The full ten-mixture table is docs/training-defaults.md. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "sgm/sgm_ckpt.h"
 #include "sgm/sgm_eval.h"
-#include "sgm/sgm_io.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_train.h"
-#include "sgm/sgm_data.h"
-#include "sgm/sgm_ckpt.h"
 #include "test_util.h"
 
-int main(void) {
-    const int full = getenv("SGM_TRAIN_FULL") && atoi(getenv("SGM_TRAIN_FULL"));
+typedef struct quality {
+    double gap, mlo, mhi;
+} quality;
+
+static quality run(uint64_t seed, size_t d, int full) {
+    quality q = {NAN, NAN, NAN};
     const size_t n_data = full ? 100000 : 20000, n_draw = full ? 10000 : 4000;
-    const int steps = getenv("SGM_TRAIN_STEPS") ? atoi(getenv("SGM_TRAIN_STEPS"))
-                      : full                    ? 8000
-                                                : 2500;
-    char gp[512];
     sgm_error e;
     sgm_gmm *g = NULL;
-    CHECK(sgm_gmm_load(tu_src("tests/data/models/gmm2d.json", gp, sizeof gp), &g, &e) == SGM_OK,
-          "gmm: %s", e.msg);
-    if (!g) TEST_MAIN_END();
-    double *x = malloc(n_data * 2 * sizeof *x);
+    CHECK(sgm_gmm_family(seed, d, &g, &e) == SGM_OK, "family: %s", e.msg);
+    if (!g) return q;
+    double *x = malloc(n_data * d * sizeof *x), *s = malloc(n_draw * d * sizeof *s);
     sgm_gmm_sample(g, 11, 0, 0, n_data, x);
-
     sgm_train_config c = sgm_train_config_default(SGM_PROCESS_VP_LINEAR, SGM_PARAM_EPS);
-    c.net.mlp.width = full ? 256 : 128, c.net.mlp.n_blocks = full ? 4 : 2, c.net.mlp.d_emb = full ? 128 : 64;
-    c.batch = full ? 1024 : 512, c.lr = 2e-3, c.warmup = 50, c.seed = 1;
-    c.lr_min = 1e-4, c.lr_total = steps;
-    c.ema = full ? 0.999 : 0.99; /* a short run needs a short EMA horizon */
-    /* a wider log-normal than EDM's 1.2: the mode weights are decided at
-       s ~ 1-4 (standardized units), which a short run must also learn;
-       measured (short run): p_std 1.2 -> masses in [0.52, 1.59]x, 2.0 ->
-       [0.86, 1.11]x. Full recipe, 6000 steps: p_std 1.2 -> gap -0.05 nats but
-       masses [0.81, 1.27]x; 2.0 -> masses [0.93, 1.05]x but gap 0.25 nats;
-       8000 steps at 1.6 -> gap 0.085 nats, masses [0.934, 1.066]x (passes). */
-    c.p_std = full ? 1.6 : 2.0;
-    if (getenv("SGM_TRAIN_PMEAN")) c.p_mean = atof(getenv("SGM_TRAIN_PMEAN"));
-    if (getenv("SGM_TRAIN_PSTD")) c.p_std = atof(getenv("SGM_TRAIN_PSTD"));
+    c.seed = 1;
+    if (!full) c.net.mlp.width = 64, c.net.mlp.n_blocks = 2, c.net.mlp.d_emb = 32, c.batch = 256;
+    const long steps = full ? 6000 : 1500;
     sgm_trainer *t = NULL;
-    CHECK(sgm_trainer_create(&c, x, n_data, 2, &t, &e) == SGM_OK, "create: %s", e.msg);
+    CHECK(sgm_trainer_create(&c, x, n_data, d, &t, &e) == SGM_OK, "create: %s", e.msg);
+    if (t) sgm_trainer_set_total(t, steps); /* the cosine decay ends with the run, as in sgm train */
     clock_t c0 = clock();
     double l = 0;
-    for (int i = 0; t && i < steps; i++) CHECK(sgm_trainer_step(t, &l, &e) == SGM_OK || 0, "step");
+    int ok = t != NULL;
+    for (long i = 0; ok && i < steps; i++) ok = sgm_trainer_step(t, &l, &e) == SGM_OK;
+    CHECK(ok, "training steps: %s", e.msg);
     char ck[] = "/tmp/sgm_quality_XXXXXX";
     int fd = mkstemp(ck);
     CHECK(fd >= 0, "mkstemp");
     CHECK(t && sgm_trainer_save(t, ck, &e) == SGM_OK, "save");
-    fprintf(stderr, "trained %d steps, last loss %.4f, ema loss %.4f, cpu %.1f s\n", steps, l,
-            t ? sgm_trainer_ema_loss(t) : NAN, (double)(clock() - c0) / CLOCKS_PER_SEC);
     sgm_trainer_free(t);
-
-    sgm_model *net = NULL;
-    CHECK(sgm_model_load(ck, 1, 0, &net, &e) == SGM_OK, "net: %s", e.msg);
+    CHECK(sgm_ckpt_sample_default(ck, 0, n_draw, 5, s, &e) == SGM_OK, "sample: %s", e.msg);
     remove(ck);
-    if (!net) TEST_MAIN_END();
-    sgm_process *proc = NULL;
-    sgm_schedule *sched = NULL;
-    sgm_sampler *smp = NULL;
-    sgm_sampler_config sc;
-    CHECK(sgm_process_create(sgm_model_process_config(net), &proc, &e) == SGM_OK, "process");
-    sgm_schedule_config shc = sgm_schedule_config_default(SGM_SCHEDULE_KARRAS);
-    shc.steps = 20;
-    CHECK(sgm_schedule_create(&shc, proc, &sched, &e) == SGM_OK, "schedule: %s", e.msg);
-    CHECK(sgm_sampler_config_default("dpmpp_2m", &sc, &e) == SGM_OK, "config");
-    CHECK(sgm_sampler_create(&sc, proc, n_draw, 2, &smp, &e) == SGM_OK, "sampler: %s", e.msg);
-    double *s = malloc(n_draw * 2 * sizeof *s);
-    sgm_rng_normal_rows_f64(5, 0, 0, n_draw, 2, s);
-    double std0 = sgm_process_sigma(proc, sched->t[0]);
-    for (size_t i = 0; i < n_draw * 2; i++) s[i] *= std0;
-    sgm_denoiser den = sgm_model_denoiser(net);
-    sgm_rng rng = {5, 1};
-    CHECK(sgm_sampler_run(smp, sched, &den, &rng, 0, n_draw, s, &e) == SGM_OK, "run: %s", e.msg);
-    sgm_model_unstandardize(net, n_draw, SGM_F64, s);
-    if (getenv("SGM_TRAIN_DUMP")) { /* samples for inspection */
-        size_t shp[2] = {n_draw, 2};
-        sgm_npy_save(getenv("SGM_TRAIN_DUMP"), 2, shp, s, 0, &e);
-    }
-
-    double *ref = malloc(n_draw * 2 * sizeof *ref);
+    double *ref = malloc(n_draw * d * sizeof *ref);
     sgm_gmm_sample(g, 99, 0, 0, n_draw, ref);
+    size_t k = sgm_gmm_components(g);
+    double mass[8], mref[8];
     sgm_metric_result lm, lr;
     CHECK(sgm_metric_gmm_loglik(g, s, n_draw, &lm, &e) == SGM_OK, "loglik: %s", e.msg);
     CHECK(sgm_metric_gmm_loglik(g, ref, n_draw, &lr, &e) == SGM_OK, "loglik ref");
-    double mass[8], se[8];
-    CHECK(sgm_metric_gmm_mass(g, s, n_draw, mass, se, &e) == SGM_OK, "mass");
-    double dl = lr.value - lm.value, mlo = 1e9, mhi = 0;
-    for (int k = 0; k < 8; k++) {
-        double r = mass[k] / sgm_gmm_weights(g)[k];
-        mlo = fmin(mlo, r), mhi = fmax(mhi, r);
+    CHECK(sgm_metric_gmm_mass(g, s, n_draw, mass, NULL, &e) == SGM_OK, "mass");
+    CHECK(sgm_metric_gmm_mass(g, ref, n_draw, mref, NULL, &e) == SGM_OK, "mass ref");
+    q.gap = lr.value - lm.value, q.mlo = 1e9, q.mhi = 0;
+    for (size_t i = 0; i < k && i < 8; i++) {
+        q.mlo = fmin(q.mlo, mass[i] / mref[i]);
+        q.mhi = fmax(q.mhi, mass[i] / mref[i]);
     }
     fprintf(stderr,
-            "mean log p: samples %.4f (se %.4f), true %.4f (se %.4f), gap %.4f nats; "
-            "mass / weight in [%.3f, %.3f]\n",
-            lm.value, lm.se, lr.value, lr.se, dl, mlo, mhi);
-    if (full) {
-        /* the acceptance bounds of issue 3, item 2 */
-        CHECK(fabs(dl) <= 0.15, "full recipe: log-density gap %.4f <= 0.15 nats", dl);
-        CHECK(mlo >= 0.8 && mhi <= 1.2, "full recipe: masses in [0.8, 1.2]x");
-    } else {
-        /* shortened CI run (2500 steps, width 128, 2 blocks, log-normal
-           noise levels): the gap bound is looser than the acceptance's 0.15
-           because the net is smaller and trained several times shorter (the
-           measured gap is 0.53 nats); 0.8 nats still fails for a blurred
-           or mode-dropping model (uniform-t training at 500 steps gives
-           ~20 nats; a sample spread of 2x the component std costs ~1.5 nats).
-           Masses: 4,000 draws give a binomial se of about 0.042x per
-           component, the band [0.7, 1.3] is ~7 se wide on either side of 1. */
-        CHECK(fabs(dl) <= 0.8, "short run: log-density gap %.4f <= 0.8 nats", dl);
-        CHECK(mlo >= 0.7 && mhi <= 1.3, "short run: masses in [0.7, 1.3]x (got [%.3f, %.3f])",
-              mlo, mhi);
-    }
-    free(s), free(ref), free(x);
-    sgm_sampler_free(smp);
-    sgm_schedule_free(sched);
-    sgm_process_free(proc);
-    sgm_model_free(net);
+            "mixture %llu (%zu-D, %zu components): %ld steps, loss %.4f, cpu %.1f s; "
+            "gap %.4f nats (se %.3f), mass / true mass in [%.3f, %.3f]\n",
+            (unsigned long long)seed, d, k, steps, l, (double)(clock() - c0) / CLOCKS_PER_SEC,
+            q.gap, hypot(lm.se, lr.se), q.mlo, q.mhi);
+    free(x), free(s), free(ref);
     sgm_gmm_free(g);
+    return q;
+}
+
+int main(void) {
+    const int full = getenv("SGM_TRAIN_FULL") && atoi(getenv("SGM_TRAIN_FULL"));
+    static const struct {
+        uint64_t seed;
+        size_t d;
+        double gap_max; /* shortened run: see below */
+    } mix[2] = {{1, 2, 1.2}, {2, 8, 2.5}};
+    for (int m = 0; m < 2; m++) {
+        quality q = run(mix[m].seed, mix[m].d, full);
+        if (full) {
+            /* the acceptance bounds of issue 15 (item 1) */
+            CHECK(fabs(q.gap) <= 0.10, "full: gap %.4f <= 0.10 nats", q.gap);
+            CHECK(q.mlo >= 0.85 && q.mhi <= 1.15, "full: masses in [0.85, 1.15]");
+        } else {
+            /* shortened run (small network, 1500 steps at batch 256, about
+               1/100 of the full run's compute; CPU per mixture: ~2 s in
+               Release, ~28 s under ASan + UBSan).
+               Measured: 2-D gap 0.73 nats, masses [0.80, 1.12]; 8-D gap 1.49
+               nats, masses [0.93, 1.10]. The gap bounds (1.2 and 2.5 nats,
+               ~1.6x the measured values for other BLAS / SIMD paths) still
+               fail what this test guards: training without the EMA warm-up
+               (800 steps: gaps of 10^4 nats, the average is mostly the
+               initialisation) and sampling over the untrained sigma range
+               (the 8-D member at 3000 steps: 4.7 nats instead of 0.93), or a
+               blurred model (a spread 1.5x the component stds costs ~0.4
+               nats per dimension: 3.3 nats in 8-D). Masses: 4,000 draws
+               give a binomial se of at most ~0.07x for the smallest
+               component (weight 0.05; the reference as much again), so
+               [0.6, 1.4] is ~4 se either side of 1. */
+            CHECK(fabs(q.gap) <= mix[m].gap_max, "short run, mixture %d: gap %.4f <= %.2f nats",
+                  m, q.gap, mix[m].gap_max);
+            CHECK(q.mlo >= 0.6 && q.mhi <= 1.4, "short run, mixture %d: masses [%.3f, %.3f] in [0.6, 1.4]",
+                  m, q.mlo, q.mhi);
+        }
+    }
     TEST_MAIN_END();
 }

@@ -6,7 +6,8 @@
  * "params.<name>", "ema.<name>", "adam_m.<name>", "adam_v.<name>", float32.
  * Metadata (string values; JSON objects where noted):
  *   format          "sgm-checkpoint-1" (1: the major version)
- *   format_version  "1.1" (major.minor; absent in 1.0 files)
+ *   format_version  "1.2" (major.minor; absent in 1.0 files; 1.2 added
+ *                   "sampling" and optimizer "ema_warmup")
  *   arch            the architecture's name ("mlp", "unet")
  *   arch_config     JSON: {"d_in": d, ...the architecture's keys}
  *   process         JSON: the process kind and its parameters
@@ -15,6 +16,7 @@
  *   data_stats      JSON: per-column mean and std, training rows
  *   data_source     JSON: the data spec, n and seed (for resume)
  *   rng, step, ema_loss
+ *   sampling        JSON (1.2): the default sampling path, sgm_ckpt_sampling
  * Every enumerated value is written by name (1.1; 1.0 files wrote the beta
  * table and VP interpolation as numbers, which are still read). Reading is
  * forward compatible within a major version: unknown keys and tensors are
@@ -34,7 +36,28 @@ extern "C" {
 
 #define SGM_CKPT_FORMAT "sgm-checkpoint-1"
 #define SGM_CKPT_VERSION_MAJOR 1
-#define SGM_CKPT_VERSION_MINOR 1
+#define SGM_CKPT_VERSION_MINOR 2
+
+/* The default sampling path of a checkpoint (metadata "sampling", format
+ * 1.2): sampler, schedule, steps and the VE sigma range (sigma / alpha) the
+ * network was trained on. Files before 1.2 get the same rule applied to
+ * their training configuration (sgm_ckpt_sampling_default). */
+typedef struct sgm_ckpt_sampling {
+    char sampler[32];  /* "dpmpp_2m" */
+    char schedule[32]; /* "karras" */
+    int steps;         /* 20 */
+    double sigma_min, sigma_max;
+} sgm_ckpt_sampling;
+
+/* The rule: log-normal noise levels ln s ~ N(P_mean, P_std^2) cover
+ * [exp(P_mean - 3 P_std), exp(P_mean + 3 P_std)] (99.7%), intersected with
+ * the training time range [t_lo, t_hi]; the top is at least 10 (standardized
+ * data: the start x_T ~ N(0, sigma^2) then misses the data's unit variance by
+ * <= 1%). Other noise-level densities: the whole training range. Steps
+ * above the trained range are steps where the network was never trained
+ * (VP-linear: 8 of 20 Karras steps lie above sigma 11). */
+sgm_status sgm_ckpt_sampling_default(const sgm_train_config *c, sgm_ckpt_sampling *out,
+                                     sgm_error *err);
 
 typedef struct sgm_ckpt_info {
     sgm_train_config train; /* process, parameterization, network, optimizer, data source */
@@ -43,6 +66,7 @@ typedef struct sgm_ckpt_info {
     long step;              /* optimisation steps done */
     double ema_loss;
     int version_major, version_minor;
+    sgm_ckpt_sampling sampling; /* recorded (1.2) or the rule's (older files) */
 } sgm_ckpt_info;
 
 /* Reads a checkpoint's metadata without building anything. */

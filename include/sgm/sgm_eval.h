@@ -122,6 +122,14 @@ sgm_status sgm_frechet_gaussians(size_t d, const double *m1, const double *c1,
 sgm_status sgm_sym_eigen(size_t d, const double *a, double *evals, double *evecs,
                          sgm_error *err);
 
+/* n samples (data units, out [n, d] with d the checkpoint's width) of the
+ * checkpoint at path (EMA weights) along its default sampling path
+ * (sgm_ckpt.h) with `steps` steps (0: the recorded count), in one batch;
+ * x_T from draw 0 of seed, the sampler's noise from draws 1, 2, ...
+ * SGM_ERR_UNSUPPORTED when the file records no path. */
+sgm_status sgm_ckpt_sample_default(const char *path, int steps, size_t n, uint64_t seed,
+                                   double *out, sgm_error *err);
+
 /* Mean exact log-density of x [n, d] under the mixture, with its standard
  * error. Fails with SGM_ERR_NONFINITE if any log-density is not finite. */
 sgm_status sgm_metric_gmm_loglik(const sgm_gmm *g, const double *x, size_t n,

@@ -31,6 +31,14 @@ sgm_status sgm_gmm_from_json(const char *text, sgm_gmm **out, sgm_error *err);
 sgm_status sgm_gmm_create(size_t k, size_t d, const double *weights, const double *means,
                           const double *stds, sgm_gmm **out, sgm_error *err);
 void sgm_gmm_free(sgm_gmm *g);
+/* A member of the seeded test family of random mixtures (gmm_family.c):
+ * 3-8 components of dimension d in [1, 256], unequal weights (>= 0.05),
+ * anisotropic and unequal scales, one overlapping pair (K >= 4), on odd
+ * seeds a far-out small component. A pure function of (seed, d). */
+sgm_status sgm_gmm_family(uint64_t seed, size_t d, sgm_gmm **out, sgm_error *err);
+/* Writes g as the JSON that sgm_gmm_load reads (atomically); note: an
+ * optional "note" string. */
+sgm_status sgm_gmm_save(const sgm_gmm *g, const char *path, const char *note, sgm_error *err);
 size_t sgm_gmm_dim(const sgm_gmm *g);
 size_t sgm_gmm_components(const sgm_gmm *g);
 const double *sgm_gmm_weights(const sgm_gmm *g);

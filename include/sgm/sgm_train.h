@@ -95,11 +95,16 @@ typedef struct sgm_train_config {
     int batch;                  /* 1024 */
     double lr, lr_min;          /* 1e-3; lr_min < 0: = lr (constant after warmup) */
     long warmup;                /* 100 */
-    long lr_total;              /* cosine end step (0: the run's steps) */
+    long lr_total;              /* cosine end step; 0: no decay (constant lr after the
+                                   warmup) until sgm_trainer_set_total; sgm train sets
+                                   it to --steps */
     double beta1, beta2, adam_eps, weight_decay;
     int decoupled;              /* AdamW */
     double clip;                /* global-norm clip, 0 = off; default 1 */
     double ema;                 /* 0.999 */
+    int ema_warmup;             /* 1 (default): the decay of update k is min(ema,
+                                   (1 + k) / (10 + k)); 0: ema from the start
+                                   (what files before format 1.2 did) */
     uint64_t seed;              /* init and noise streams */
     /* where the data came from (recorded in the checkpoint as "data_source",
        so that a resume can rebuild the same rows): the spec given to

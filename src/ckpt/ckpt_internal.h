@@ -41,6 +41,16 @@ typedef struct sgm__ckpt_state {
     const float *blocks[SGM__CKPT_N_BLOCKS]; /* params, ema, adam_m, adam_v */
 } sgm__ckpt_state;
 
+/* The training time range of c on proc: t_lo / t_hi, or the process's
+ * range (t_min at least 1e-3 when 0; flow: t_hi below 1 - 1e-3). */
+sgm_status sgm__train_t_range(const sgm_train_config *c, const sgm_process *proc, double *t_lo,
+                              double *t_hi, sgm_error *err);
+/* The "sampling" metadata: written / read (ckpt_sampling.c). */
+struct cJSON;
+struct cJSON *sgm__ckpt_sampling_json(const sgm_ckpt_sampling *s);
+sgm_status sgm__ckpt_sampling_read(const char *text, const char *path, sgm_ckpt_sampling *s,
+                                   sgm_error *err);
+
 /* Writes a checkpoint atomically. */
 sgm_status sgm__ckpt_save(const char *path, const sgm__ckpt_state *s, sgm_error *err);
 

@@ -177,6 +177,9 @@ static sgm_status read_training(const cJSON *tr, const cJSON *op, const cJSON *a
     const char *ty = sgm__json_str(op, "type");
     cfg->decoupled = ty && strcmp(ty, "adamw") == 0;
     cfg->batch = (int)bt, cfg->warmup = wu, cfg->lr_total = lt;
+    /* 1.2: the EMA warm-up; files before it averaged from the start */
+    double ew = 0;
+    cfg->ema_warmup = sgm__json_num(op, "ema_warmup", &ew) && ew != 0;
     /* 1.0 U-Net files kept the label dropout in arch_config */
     if (!sgm__json_num(tr, "label_dropout", &cfg->label_dropout))
         sgm__json_num(a, "label_dropout", &cfg->label_dropout);
@@ -262,6 +265,13 @@ static sgm_status decode(const char *path, sgm__ckpt *ck, sgm_error *err) {
     const char *el = sgm_st_meta(st, "ema_loss");
     info->ema_loss = el ? strtod(el, NULL) : 0;
     if ((rc = read_source(st, path, cfg, err)) == SGM_OK) rc = read_stats(ds, path, ck, err);
+    if (rc == SGM_OK) { /* 1.2; older files: the rule on their configuration */
+        const char *sj = sgm_st_meta(st, "sampling");
+        sgm_error ignored;
+        if (sj) rc = sgm__ckpt_sampling_read(sj, path, &info->sampling, err);
+        else if (sgm_ckpt_sampling_default(cfg, &info->sampling, &ignored) != SGM_OK)
+            memset(&info->sampling, 0, sizeof info->sampling); /* steps 0: none */
+    }
 done:
     cJSON_Delete(a), cJSON_Delete(p), cJSON_Delete(tr), cJSON_Delete(op), cJSON_Delete(ds),
         cJSON_Delete(rg);

@@ -61,6 +61,7 @@ static cJSON *optimizer_json(const sgm_train_config *c) {
     cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
     cJSON_AddNumberToObject(o, "clip", c->clip);
     cJSON_AddNumberToObject(o, "ema", c->ema);
+    cJSON_AddNumberToObject(o, "ema_warmup", c->ema_warmup);
     return o;
 }
 
@@ -86,7 +87,7 @@ static cJSON *source_json(const sgm_train_config *c) {
 }
 
 enum { META_ARCH_CFG, META_PROCESS, META_TRAINING, META_OPTIMIZER, META_STATS, META_RNG,
-       META_STEP, META_EMA_LOSS, META_SOURCE, META_VERSION, N_META_OWNED };
+       META_STEP, META_EMA_LOSS, META_SOURCE, META_VERSION, META_SAMPLING, N_META_OWNED };
 
 sgm_status sgm__ckpt_save(const char *path, const sgm__ckpt_state *s, sgm_error *err) {
     const sgm_train_config *c = s->cfg;
@@ -119,6 +120,9 @@ sgm_status sgm__ckpt_save(const char *path, const sgm__ckpt_state *s, sgm_error 
     vals[META_OPTIMIZER] = sgm__json_take_string(optimizer_json(c));
     vals[META_STATS] = sgm__json_take_string(stats_json(s->mean, s->std, d, s->rows));
     vals[META_SOURCE] = sgm__json_take_string(source_json(c));
+    sgm_ckpt_sampling smp;
+    if ((rc = sgm_ckpt_sampling_default(c, &smp, err)) != SGM_OK) goto done;
+    vals[META_SAMPLING] = sgm__json_take_string(sgm__ckpt_sampling_json(&smp));
     char buf[128];
     snprintf(buf, sizeof buf, "{\"generator\":\"philox4x32-10\",\"seed\":\"%llu\",\"step\":%ld}",
              (unsigned long long)c->seed, s->step);
@@ -136,7 +140,8 @@ sgm_status sgm__ckpt_save(const char *path, const sgm__ckpt_state *s, sgm_error 
         }
     const char *keys[N_META_OWNED + 2] = {"arch_config", "process",  "training",    "optimizer",
                                           "data_stats",  "rng",      "step",        "ema_loss",
-                                          "data_source", "format_version", "format", "arch"};
+                                          "data_source", "format_version", "sampling",
+                                          "format",      "arch"};
     const char *cv[N_META_OWNED + 2];
     for (int i = 0; i < N_META_OWNED; i++) cv[i] = vals[i];
     cv[N_META_OWNED] = SGM_CKPT_FORMAT;

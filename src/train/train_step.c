@@ -148,7 +148,11 @@ sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
                               "weights became non-finite at step %ld (diverged: lower the "
                               "learning rate)",
                               tr->step + 1);
-    sgm_nn_ema_update(tr->ema, tr->P, np, c->ema);
+    /* EMA warm-up (the usual min(decay, (1 + k) / (10 + k))): early
+       averages forget the initialisation instead of carrying it for 1/(1-ema) steps */
+    double kk = (double)tr->step, decay = c->ema;
+    if (c->ema_warmup && (1 + kk) / (10 + kk) < decay) decay = (1 + kk) / (10 + kk);
+    sgm_nn_ema_update(tr->ema, tr->P, np, decay);
     tr->ema_loss = tr->step == 0 ? loss : 0.99 * tr->ema_loss + 0.01 * loss;
     tr->step++;
     return SGM_OK;

@@ -5,8 +5,9 @@
 # numbers) and a class-conditional U-Net (EDM, label dropout inside
 # arch_config). Each is sampled with the command that made the stored
 # samples (tests/data/ckpt/*_samples.npy, written by the 1.0 build), and the
-# mlp is resumed for two more steps, which writes format 1.1 with every enum
-# by name.
+# mlp is resumed for two more steps, which writes the current format (1.2)
+# with every enum by name, the EMA warm-up off (as the 1.0 trainer did) and
+# the default sampling path recorded.
 set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"
 D="${SGM_SOURCE_DIR:?}/tests/data/ckpt"
@@ -36,6 +37,15 @@ else
     bad "mlp 1.0 checkpoint does not sample: $(cat "$T/err")"
 fi
 
+# a 1.0 file records no sampling path: the rule of sgm_ckpt_sampling_default
+# applied to its training configuration gives dpmpp_2m / Karras / 20 steps
+if "$SGM" sample --model "ckpt:$D/mlp_v1_0.safetensors" --n 8 --out "$T/mlp_path.npy" \
+    >"$T/out" 2>"$T/err" && grep -q "dpmpp_2m, 20 steps" "$T/out"; then
+    ok
+else
+    bad "mlp 1.0 checkpoint without sampler options: $(cat "$T/err" "$T/out")"
+fi
+
 if "$SGM" sample --model "ckpt:$D/unet_v1_0.safetensors" --sampler euler --schedule karras \
     --steps 3 --n 4 --seed 5 --class 1,7 --guidance 1.5 --out "$T/unet.npy" --quiet 2>"$T/err"; then
     same_values unet "$T/unet.npy" "$D/unet_v1_0_samples.npy"
@@ -43,17 +53,19 @@ else
     bad "U-Net 1.0 checkpoint does not sample: $(cat "$T/err")"
 fi
 
-# resume a 1.0 checkpoint (its data source, moons, is rebuilt) and write 1.1
+# resume a 1.0 checkpoint (its data source, moons, is rebuilt) and write 1.2
 if "$SGM" train --resume "$D/mlp_v1_0.safetensors" --steps 5 --out "$T/r.safetensors" \
     --quiet 2>"$T/err"; then
-    if grep -aq '"format_version":"1.1"' "$T/r.safetensors" &&
+    if grep -aq '"format_version":"1.2"' "$T/r.safetensors" &&
+        grep -aq '\\"ema_warmup\\":0' "$T/r.safetensors" &&
+        grep -aq '\\"sampler\\":\\"dpmpp_2m\\"' "$T/r.safetensors" &&
         grep -aq '\\"betas\\":\\"linear\\"' "$T/r.safetensors" &&
         grep -aq '\\"interp\\":\\"log_alpha\\"' "$T/r.safetensors" &&
         "$SGM" sample --model "ckpt:$T/r.safetensors" --sampler euler --schedule karras \
             --steps 2 --n 4 --out "$T/r.npy" --quiet 2>/dev/null; then
         ok
     else
-        bad "resumed checkpoint: not format 1.1 with named enums, or does not sample"
+        bad "resumed checkpoint: not format 1.2 with named enums, warm-up off and a sampling path, or does not sample"
     fi
 else
     bad "resume of a 1.0 checkpoint failed: $(cat "$T/err")"

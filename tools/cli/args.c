@@ -483,6 +483,16 @@ static int dpmsolver_grid(const char *method) {
 
 int cli_build_schedule(cli_args *a, const sgm_process *proc, const char *method,
                        sgm_schedule **out) {
+    return cli_build_schedule_range(a, proc, method, 0, 0, out);
+}
+
+void cli_set_default(cli_args *a, const char *name, const char *v) {
+    int k = find_opt(a, name, strlen(name));
+    if (k >= 0 && !a->val[k]) a->val[k] = v;
+}
+
+int cli_build_schedule_range(cli_args *a, const sgm_process *proc, const char *method,
+                             double sigma_min, double sigma_max, sgm_schedule **out) {
     *out = NULL;
     int has_sig = cli_has(a, "sigmas"), has_t = cli_has(a, "times"), has_k = cli_has(a, "schedule");
     if (has_sig + has_t + has_k > 1)
@@ -517,6 +527,8 @@ int cli_build_schedule(cli_args *a, const sgm_process *proc, const char *method,
         cli_fail(a, "--steps is implied by the length of --%s", has_sig ? "sigmas" : "times");
         goto done;
     }
+    if (sigma_min > 0) sc.sigma_min = sigma_min;
+    if (sigma_max > 0) sc.sigma_max = sigma_max;
     if (cli_get_double(a, "sigma-min", &sc.sigma_min) < 0) goto done;
     if (cli_get_double(a, "sigma-max", &sc.sigma_max) < 0) goto done;
     if (cli_has(a, "sigma-min") && !(sc.sigma_min > 0)) {

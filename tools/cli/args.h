@@ -112,6 +112,12 @@ int cli_build_process(cli_args *a, const char *default_kind, sgm_process **out);
  * method (may be NULL) picks the diffusers grid when --grid is auto. */
 int cli_build_schedule(cli_args *a, const sgm_process *proc, const char *method,
                        sgm_schedule **out);
+/* The same with a default VE sigma range for when --sigma-min / --sigma-max
+ * are not given (0: the schedule's own): a checkpoint's recorded range. */
+int cli_build_schedule_range(cli_args *a, const sgm_process *proc, const char *method,
+                             double sigma_min, double sigma_max, sgm_schedule **out);
+/* Gives option `name` the value v when it was not given (v must outlive a). */
+void cli_set_default(cli_args *a, const char *name, const char *v);
 
 /* Monotonic seconds. */
 double cli_now(void);

@@ -17,5 +17,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_invert(int argc, char **argv);
+int cmd_mixture(int argc, char **argv);
 
 #endif

@@ -48,12 +48,13 @@
 #include "dist.h"
 #include "guide.h"
 #include "model.h"
+#include "sgm/sgm_ckpt.h"
 #include "sgm/sgm_png.h"
 
 static const cli_opt sample_opts_table[] = {
     {"model", "KIND:PATH", NULL, "gmm:model.json or ckpt:model.safetensors (trained)"},
     {"prediction", "KIND", "x0 (ckpt: its own)", "what the model emits: {prediction}"},
-    {"sampler", "NAME", NULL, "sampler name or alias (see `sgm list`)"},
+    {"sampler", "NAME", "ckpt: its recorded", "sampler name or alias (see `sgm list`); a checkpoint records a default path (sampler, schedule, steps, sigma range)"},
     {"order", "K", "the sampler's", "solver order"},
     {"eta", "E", "the sampler's", "ancestral / SDE noise strength"},
     {"s-noise", "S", "1", "noise multiplier"},
@@ -298,6 +299,11 @@ typedef struct sample_opts {
     const char *out, *save_init, *png;
     int has_init;
     cli_guide guide; /* guidance wrapper and thresholding (guide.h) */
+    /* a checkpoint's recorded sampling path (sgm_ckpt.h), for the options
+       not given; use_range: the schedule came from it, so does its range */
+    sgm_ckpt_sampling path;
+    int use_range;
+    char steps_buf[16];
 } sample_opts;
 
 /* Everything set up before sampling (freed by free_job). */
@@ -360,6 +366,33 @@ static int parse_outputs(cli_args *a, sample_opts *o) {
     return 0;
 }
 
+/* --model ckpt:FILE: the sampling path the checkpoint records (sampler,
+ * schedule, steps, sigma range) fills the options that are not given; the
+ * range only when the schedule is the recorded one too. */
+static int ckpt_path_defaults(cli_args *a, sample_opts *o) {
+    const char *spec = cli_get(a, "model");
+    const char *path = strncmp(spec, "ckpt:", 5) == 0 ? spec + 5 : NULL;
+    size_t n = strlen(spec);
+    if (!path && !strchr(spec, ':') && n > 12 && strcmp(spec + n - 12, ".safetensors") == 0)
+        path = spec;
+    if (!path || (cli_has(a, "sampler") && cli_has(a, "schedule") && cli_has(a, "steps")))
+        return 0;
+    sgm_ckpt_info info;
+    sgm_error err = {0};
+    if (sgm_ckpt_read_info(path, &info, &err) != SGM_OK)
+        return cli_fail(a, "model %s: %s", path, err.msg);
+    o->path = info.sampling;
+    if (o->path.steps < 1) return 0; /* nothing recorded: the options are required */
+    cli_set_default(a, "sampler", o->path.sampler);
+    if (!cli_has(a, "schedule") && !cli_has(a, "sigmas") && !cli_has(a, "times")) {
+        cli_set_default(a, "schedule", o->path.schedule);
+        o->use_range = 1;
+    }
+    snprintf(o->steps_buf, sizeof o->steps_buf, "%d", o->path.steps);
+    if (!cli_has(a, "sigmas") && !cli_has(a, "times")) cli_set_default(a, "steps", o->steps_buf);
+    return 0;
+}
+
 /* CLI_PARSED, CLI_HELP (usage printed) or -1 (a->err set) */
 static int parse_sample_args(cli_args *a, int argc, char **argv, sample_opts *o) {
     memset(o, 0, sizeof *o);
@@ -369,7 +402,7 @@ static int parse_sample_args(cli_args *a, int argc, char **argv, sample_opts *o)
                       "--model gmm:FILE.json|ckpt:FILE.safetensors --process P --sampler NAME "
                       "--schedule S --steps N (--init X.npy | --n N [--seed S]) --out OUT.npy");
     if (r != CLI_PARSED) return r;
-    if (cli_require(a, "model") < 0 || cli_require(a, "sampler") < 0 ||
+    if (cli_require(a, "model") < 0 || ckpt_path_defaults(a, o) < 0 || cli_require(a, "sampler") < 0 ||
         cli_require(a, "out") < 0)
         return -1;
     o->has_init = cli_has(a, "init");
@@ -460,7 +493,9 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
     if (setup_classes(a, o, j) < 0) return -1;
     j->batch = o->batch ? o->batch : n < 4096 ? n : 4096;
     if (j->batch > n) j->batch = n;
-    if (cli_build_schedule(a, j->proc, o->cfg.method, &j->sched) < 0) return -1;
+    if (cli_build_schedule_range(a, j->proc, o->cfg.method, o->use_range ? o->path.sigma_min : 0,
+                                 o->use_range ? o->path.sigma_max : 0, &j->sched) < 0)
+        return -1;
     j->std0 = sgm_process_sigma(j->proc, j->sched->t[0]); /* process coordinates */
     if (!o->has_init && !(isfinite(j->std0) && j->std0 > 0))
         return cli_fail(a, "the schedule starts at sigma = %g; choose a finite start (e.g. --t-max)",

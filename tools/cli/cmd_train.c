@@ -19,6 +19,7 @@
 #include "args.h"
 #include "cli.h"
 #include "dist.h"
+#include "train_eval.h"
 #include "sgm/sgm_train.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_io.h"
@@ -65,6 +66,10 @@ static const cli_opt train_opts_table[] = {
     {"save-every", "N", "1000", "checkpoint period in steps (0: only at the end)"},
     {"log", "FILE.jsonl", NULL, "JSON lines log (one line per --log-every steps)"},
     {"log-every", "N", "50", "log / progress period"},
+    {"eval-every", "N", "0", "held-out metrics every N steps (needs --eval-data): JSON line in --log, line on stderr"},
+    {"eval-data", "HELDOUT.npy", NULL, "held-out rows of the training data's width (sliced W2 / MMD^2 with noise floors; gmm: data also log-density gap and masses)"},
+    {"eval-n", "N", "2000", "rows sampled per evaluation (at most half the held-out rows)"},
+    {"ema-warmup", "0|1", "1", "EMA decay min(ema, (1 + k) / (10 + k)) at update k"},
     {"quiet", NULL, NULL, "no progress line"},
     {"out", "CKPT.safetensors", NULL, "checkpoint to write"},
     {NULL, NULL, NULL, NULL}};
@@ -73,8 +78,9 @@ static const cli_opt train_opts_table[] = {
 typedef struct train_opts {
     sgm_train_config c;  /* network, process, loss and optimiser */
     const char *spec;    /* --data; NULL: the source --resume records */
-    const char *resume, *out, *log;
-    size_t n_data;
+    const char *resume, *out, *log, *eval_data;
+    size_t n_data, eval_n;
+    int eval_every;
     uint64_t data_seed;
     int n_data_given, data_seed_given;
     int unet, classes, quiet;
@@ -163,7 +169,9 @@ static int parse_numbers(cli_args *a, train_opts *o) {
         cli_get_int(a, "save-every", 0, 2000000000, &o->save_every) < 0 ||
         cli_get_int(a, "log-every", 1, 2000000000, &o->log_every) < 0 ||
         (wd_given = cli_get_double(a, "weight-decay", &c->weight_decay)) < 0 ||
-        cli_get_int(a, "warmup", 0, 2000000000, &wu) < 0)
+        cli_get_int(a, "warmup", 0, 2000000000, &wu) < 0 ||
+        cli_get_int(a, "eval-every", 0, 2000000000, &o->eval_every) < 0 ||
+        cli_get_size(a, "eval-n", 2, &o->eval_n) < 0 || cli_get_bool(a, "ema-warmup", &c->ema_warmup) < 0)
         return -1;
     c->warmup = wu;
     if (cli_has(a, "adamw")) {
@@ -208,6 +216,8 @@ static int parse_train_args(cli_args *a, int argc, char **argv, train_opts *o) {
     o->classes = cli_has(a, "classes");
     o->quiet = cli_has(a, "quiet");
     o->steps = 2000, o->save_every = 1000, o->log_every = 50;
+    o->eval_n = 2000;
+    o->eval_data = cli_get(a, "eval-data");
     if (parse_numbers(a, o) < 0 || parse_unet_opts(a, o) < 0) return -1;
     return CLI_PARSED;
 }
@@ -345,7 +355,7 @@ static int save_ckpt(const train_opts *o, const sgm_trainer *tr) {
 }
 
 /* Trains up to --steps with periodic checkpoints; the exit code. */
-static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log) {
+static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log, const train_eval *ev) {
     sgm_error err = {0};
     int code = 0;
     long start = sgm_trainer_steps_done(tr);
@@ -364,9 +374,16 @@ static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log) {
         }
         long s = sgm_trainer_steps_done(tr);
         if (s % o->log_every == 0 || s == o->steps) report_step(o, tr, log, s, start, t0, loss);
-        if (((o->save_every > 0 && s % o->save_every == 0) || s == o->steps) &&
+        int eval_now = ev->every > 0 && s % ev->every == 0;
+        if (((o->save_every > 0 && s % o->save_every == 0) || s == o->steps || eval_now) &&
             (code = save_ckpt(o, tr)) != 0)
             break;
+        /* the held-out metrics of the checkpoint just written (rank 0 alone
+           under mpirun; every rank learns its outcome) */
+        if (eval_now) {
+            if (cli_dist_rank() == 0) code = train_eval_run(ev, o->out, s, log, o->quiet);
+            if ((code = cli_dist_agree(code)) != 0) break;
+        }
     }
     if (code == 0 && sgm_trainer_steps_done(tr) == start && o->steps <= start)
         code = save_ckpt(o, tr);
@@ -414,12 +431,20 @@ int cmd_train(int argc, char **argv) {
     if (r < 0) return cli_error(&a, 2);
     train_data td = {NULL, NULL, 0, 0};
     sgm_trainer *tr = NULL;
+    train_eval ev;
     int code = load_train_data(&o, &td);
-    if (code == 0) code = make_trainer(&o, &td, &tr);
+    /* --eval-data is checked against the data's width before any training */
+    if (code == 0 && (code = train_eval_open(&ev, o.eval_data, td.cols, o.spec, o.eval_every,
+                                             o.eval_n)) != 0) {
+        train_eval_close(&ev);
+        free(td.x), free(td.labels);
+    }
+    if (code == 0 && (code = make_trainer(&o, &td, &tr)) != 0) train_eval_close(&ev);
+    if (code) return code;
     cli_dist_timing tm = {0, 0, 0, getenv("SGM_MPI_PROFILE") != NULL};
-    if (code == 0) code = setup_shard(tr, &tm);
-    if (code) {
+    if ((code = setup_shard(tr, &tm)) != 0) {
         sgm_trainer_free(tr);
+        train_eval_close(&ev);
         return code;
     }
     FILE *log = NULL;
@@ -429,12 +454,14 @@ int cmd_train(int argc, char **argv) {
     }
     if ((code = cli_dist_agree(code)) != 0) {
         sgm_trainer_free(tr);
+        train_eval_close(&ev);
         return code;
     }
     long s0 = sgm_trainer_steps_done(tr);
     double t0 = now_s();
-    code = run_train(&o, tr, log);
+    code = run_train(&o, tr, log, &ev);
     report_timing(&o, sgm_trainer_steps_done(tr) - s0, now_s() - t0, &tm);
+    train_eval_close(&ev);
     if (log) fclose(log);
     sgm_trainer_free(tr);
     return code;

@@ -27,6 +27,8 @@ static const struct {
     {"invert", cmd_invert,
      "data -> latent by DDIM / DPM-Solver++ / exactly reversible inversion", 0},
     {"demo", cmd_demo, "train the mlp on a 2-D set, sample with dpmpp_2m, write a PNG + report", 0},
+    {"mixture", cmd_mixture,
+     "write a member of the seeded family of random Gaussian mixtures (JSON)", 0},
 };
 
 /* Runs command i, as one of the P processes of `mpirun -np P` when started
