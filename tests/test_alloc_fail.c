@@ -463,7 +463,6 @@ int main(void) {
     inject("data builtin", op_data, "moons");
     inject("idx", op_idx, "d.idx");
     inject("ckpt info mlp", op_ckpt, "tests/data/ckpt/mlp_v1_0.safetensors");
-    inject("ckpt info unet", op_ckpt, "tests/data/ckpt/unet_v1_0.safetensors");
     static const char *const methods[] = {
         "euler",      "heun",        "dpmpp_2m",   "unipc",    "pndm",    "dpm_solver",
         "dpm_solver_adaptive", "rk45", "euler_ancestral", "dpmpp_sde", "dpmpp_2m_sde",

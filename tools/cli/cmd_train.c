@@ -347,7 +347,8 @@ static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log) {
         if (s % o->log_every == 0 || s == o->steps) report_step(o, tr, log, s, start, t0, loss);
         if ((o->save_every > 0 && s % o->save_every == 0) || s == o->steps) {
             if (sgm_trainer_save(tr, o->out, &err) != SGM_OK) {
-                fprintf(stderr, "\nsgm train: %s\n", err.msg);
+                if (!o->quiet) fputc('\n', stderr); /* ends the progress line */
+                fprintf(stderr, "sgm train: %s\n", err.msg);
                 code = 1;
                 break;
             }
