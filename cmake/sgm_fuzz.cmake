@@ -22,7 +22,7 @@ target_link_libraries(sgm_fuzzcli PUBLIC sgm_fuzzlib)
 target_include_directories(sgm_fuzzcli PUBLIC ${CMAKE_SOURCE_DIR}/tools/cli)
 target_compile_options(sgm_fuzzcli PRIVATE ${SGM_WARN} ${SGM_FUZZ_FLAGS})
 
-set(SGM_FUZZ_HARNESSES npy safetensors gmm_json idx csv ckpt_info sigmas cli_args)
+set(SGM_FUZZ_HARNESSES npy safetensors gmm_json idx csv ckpt_info sigmas cli_args png)
 add_custom_target(fuzz_harnesses)
 foreach(h ${SGM_FUZZ_HARNESSES})
   add_executable(fuzz_${h} ${CMAKE_SOURCE_DIR}/fuzz/fuzz_${h}.c)

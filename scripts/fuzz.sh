@@ -13,7 +13,7 @@ secs=${1:-10}
 shift || true
 B=${FUZZ_BUILD:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
-all=(npy safetensors gmm_json idx csv ckpt_info sigmas cli_args)
+all=(npy safetensors gmm_json idx csv ckpt_info sigmas cli_args png)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 

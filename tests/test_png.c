@@ -130,7 +130,36 @@ static void test_scatter(void) {
     remove(path);
 }
 
+/* A 68-byte PNG whose header declares 1000000 x 1000000 RGB pixels (the
+ * fuzz_png seed fuzz/corpus/png/regress-huge-header without its selector
+ * byte): PNG_IMAGE_SIZE wrapped at 32 bits and sgm_png_read allocated
+ * ~1.9 GB before libpng refused the image (a libFuzzer timeout). Refused
+ * now from the header, before any allocation. */
+static void test_huge_header(void) {
+    static const unsigned char png[] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+        0x44, 0x52, 0x00, 0x0f, 0x42, 0x40, 0x00, 0x0f, 0x42, 0x40, 0x08, 0x02, 0x00, 0x00,
+        0x00, 0xd3, 0x0f, 0xaf, 0x2a, 0x00, 0x00, 0x00, 0x0b, 0x49, 0x44, 0x41, 0x54, 0x78,
+        0x9c, 0x63, 0x60, 0x80, 0x01, 0x00, 0x00, 0x0a, 0x00, 0x01, 0x7f, 0x80, 0x74, 0x5e,
+        0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+    char path[1024];
+    tu_bin("test_png_huge.png", path, sizeof path);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(png, 1, sizeof png, f) == sizeof png, "write %s", path);
+    if (f) fclose(f);
+    sgm_error err = {0};
+    uint8_t *pix = NULL;
+    int w = 0, h = 0;
+    for (int ch = 1; ch <= 3; ch += 2) {
+        CHECK(sgm_png_read(path, ch, &pix, &w, &h, &err) == SGM_ERR_FORMAT && !pix,
+              "huge header, %d channels: %s", ch, err.msg);
+        CHECK(strstr(err.msg, "more than the file can hold") != NULL, "message: %s", err.msg);
+    }
+    remove(path);
+}
+
 int main(void) {
+    test_huge_header();
     test_gray_rgb();
     test_grid();
     test_scatter();

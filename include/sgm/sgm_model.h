@@ -45,10 +45,13 @@ const double *sgm_gmm_weights(const sgm_gmm *g);
 const double *sgm_gmm_means(const sgm_gmm *g);
 const double *sgm_gmm_stds(const sgm_gmm *g);
 
-/* D(x, sigma) for n rows (VE form). x, out: [n, d]. */
+/* D(x, sigma) for n rows (VE form). x, out: [n, d]. NaN rows when out of
+ * memory (this and sgm_gmm_logpdf return nothing; the denoiser callback
+ * below returns a failure code instead). */
 void sgm_gmm_denoise(const sgm_gmm *g, size_t n, const double *x, double sigma,
                      double *out);
-/* log p_sigma(x) of the mixture convolved with N(0, sigma^2): [n] values. */
+/* log p_sigma(x) of the mixture convolved with N(0, sigma^2): [n] values
+ * (NaN when out of memory). */
 void sgm_gmm_logpdf(const sgm_gmm *g, size_t n, const double *x, double sigma,
                     double *out);
 /* Posterior component responsibilities r_k(x) at sigma: out [n, k]. */

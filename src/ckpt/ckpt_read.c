@@ -194,8 +194,13 @@ static sgm_status read_training(const cJSON *tr, const cJSON *op, const cJSON *a
 static sgm_status read_source(const sgm_safetensors *st, const char *path,
                               sgm_train_config *cfg, sgm_error *err) {
     const char *dsrc = sgm_st_meta(st, "data_source");
-    cJSON *dj = dsrc ? cJSON_Parse(dsrc) : NULL;
-    if (!dj) return SGM_OK;
+    if (!dsrc) return SGM_OK;
+    /* present but unreadable (not JSON, or cJSON out of memory): an error,
+       not a silently forgotten record (a resume would rebuild other data) */
+    cJSON *dj = cJSON_Parse(dsrc);
+    if (!dj)
+        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: metadata 'data_source' is not JSON",
+                              path);
     const char *sp = sgm__json_str(dj, "spec"), *sd = sgm__json_str(dj, "seed");
     long dn = 0;
     const meta_ctx c = {path, "data_source", dj, err};

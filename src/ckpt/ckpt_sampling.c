@@ -56,11 +56,17 @@ sgm_status sgm_ckpt_sampling_default(const sgm_train_config *c, sgm_ckpt_samplin
 
 cJSON *sgm__ckpt_sampling_json(const sgm_ckpt_sampling *s) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "sampler", s->sampler);
-    cJSON_AddStringToObject(o, "schedule", s->schedule);
-    cJSON_AddNumberToObject(o, "steps", s->steps);
-    cJSON_AddNumberToObject(o, "sigma_min", s->sigma_min);
-    cJSON_AddNumberToObject(o, "sigma_max", s->sigma_max);
+    /* NULL (o freed) when an add failed: out of memory must not drop keys */
+    int ok = o != NULL;
+    ok &= cJSON_AddStringToObject(o, "sampler", s->sampler) != NULL;
+    ok &= cJSON_AddStringToObject(o, "schedule", s->schedule) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "steps", s->steps) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "sigma_min", s->sigma_min) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "sigma_max", s->sigma_max) != NULL;
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
 }
 

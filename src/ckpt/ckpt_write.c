@@ -12,78 +12,90 @@
 
 const char *const sgm__ckpt_blocks[SGM__CKPT_N_BLOCKS] = {"params", "ema", "adam_m", "adam_v"};
 
+/* o, or NULL (o freed) when a cJSON_Add* failed (out of memory) */
+static cJSON *json_done(cJSON *o, int ok) {
+    if (ok) return o;
+    cJSON_Delete(o);
+    return NULL;
+}
+
 static cJSON *process_json(const sgm_process_config *p) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "kind", sgm_process_kind_name(p->kind));
-    cJSON_AddNumberToObject(o, "sigma_min", p->sigma_min);
-    cJSON_AddNumberToObject(o, "sigma_max", p->sigma_max);
-    cJSON_AddNumberToObject(o, "beta_0", p->beta_0);
-    cJSON_AddNumberToObject(o, "beta_1", p->beta_1);
-    cJSON_AddNumberToObject(o, "cosine_s", p->cosine_s);
-    cJSON_AddNumberToObject(o, "t_eps", p->t_eps);
-    cJSON_AddNumberToObject(o, "t_max", p->t_max);
-    cJSON_AddStringToObject(o, "betas", sgm_beta_schedule_name(p->betas));
-    cJSON_AddNumberToObject(o, "n_train", p->n_train);
-    cJSON_AddNumberToObject(o, "beta_start", p->beta_start);
-    cJSON_AddNumberToObject(o, "beta_end", p->beta_end);
-    cJSON_AddStringToObject(o, "interp", sgm_vp_interp_name(p->interp));
-    cJSON_AddNumberToObject(o, "rescale_zero_snr", p->rescale_zero_snr);
-    cJSON_AddNumberToObject(o, "clip_lambda", p->clip_lambda);
-    return o;
+    int ok = o != NULL;
+    ok &= cJSON_AddStringToObject(o, "kind", sgm_process_kind_name(p->kind)) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "sigma_min", p->sigma_min) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "sigma_max", p->sigma_max) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "beta_0", p->beta_0) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "beta_1", p->beta_1) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "cosine_s", p->cosine_s) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "t_eps", p->t_eps) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "t_max", p->t_max) != NULL;
+    ok &= cJSON_AddStringToObject(o, "betas", sgm_beta_schedule_name(p->betas)) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "n_train", p->n_train) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "beta_start", p->beta_start) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "beta_end", p->beta_end) != NULL;
+    ok &= cJSON_AddStringToObject(o, "interp", sgm_vp_interp_name(p->interp)) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "rescale_zero_snr", p->rescale_zero_snr) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "clip_lambda", p->clip_lambda) != NULL;
+    return json_done(o, ok);
 }
 
 static cJSON *training_json(const sgm_train_config *c) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "prediction", sgm_param_name(c->param));
-    cJSON_AddNumberToObject(o, "sigma_data", c->sigma_data);
-    cJSON_AddStringToObject(o, "weighting", sgm_weighting_name(c->weighting));
-    cJSON_AddNumberToObject(o, "min_snr_gamma", c->min_snr_gamma);
-    cJSON_AddStringToObject(o, "t_sampling", sgm_tsampling_name(c->tsampling));
-    cJSON_AddNumberToObject(o, "p_mean", c->p_mean);
-    cJSON_AddNumberToObject(o, "p_std", c->p_std);
-    cJSON_AddNumberToObject(o, "t_lo", c->t_lo);
-    cJSON_AddNumberToObject(o, "t_hi", c->t_hi);
-    cJSON_AddNumberToObject(o, "batch", c->batch);
-    cJSON_AddNumberToObject(o, "label_dropout", c->label_dropout);
-    return o;
+    int ok = o != NULL;
+    ok &= cJSON_AddStringToObject(o, "prediction", sgm_param_name(c->param)) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "sigma_data", c->sigma_data) != NULL;
+    ok &= cJSON_AddStringToObject(o, "weighting", sgm_weighting_name(c->weighting)) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "min_snr_gamma", c->min_snr_gamma) != NULL;
+    ok &= cJSON_AddStringToObject(o, "t_sampling", sgm_tsampling_name(c->tsampling)) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "p_mean", c->p_mean) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "p_std", c->p_std) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "t_lo", c->t_lo) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "t_hi", c->t_hi) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "batch", c->batch) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "label_dropout", c->label_dropout) != NULL;
+    return json_done(o, ok);
 }
 
 static cJSON *optimizer_json(const sgm_train_config *c) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "type", c->decoupled ? "adamw" : "adam");
-    cJSON_AddNumberToObject(o, "lr", c->lr);
-    cJSON_AddNumberToObject(o, "lr_min", c->lr_min);
-    cJSON_AddNumberToObject(o, "warmup", (double)c->warmup);
-    cJSON_AddNumberToObject(o, "lr_total", (double)c->lr_total);
-    cJSON_AddNumberToObject(o, "beta1", c->beta1);
-    cJSON_AddNumberToObject(o, "beta2", c->beta2);
-    cJSON_AddNumberToObject(o, "eps", c->adam_eps);
-    cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
-    cJSON_AddNumberToObject(o, "clip", c->clip);
-    cJSON_AddNumberToObject(o, "ema", c->ema);
-    cJSON_AddNumberToObject(o, "ema_warmup", c->ema_warmup);
-    return o;
+    int ok = o != NULL;
+    ok &= cJSON_AddStringToObject(o, "type", c->decoupled ? "adamw" : "adam") != NULL;
+    ok &= cJSON_AddNumberToObject(o, "lr", c->lr) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "lr_min", c->lr_min) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "warmup", (double)c->warmup) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "lr_total", (double)c->lr_total) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "beta1", c->beta1) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "beta2", c->beta2) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "eps", c->adam_eps) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "clip", c->clip) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "ema", c->ema) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "ema_warmup", c->ema_warmup) != NULL;
+    return json_done(o, ok);
 }
 
 static cJSON *stats_json(const double *mean, const double *std, int d, size_t rows) {
     cJSON *o = cJSON_CreateObject();
+    int ok = o != NULL;
     cJSON *mn = cJSON_AddArrayToObject(o, "mean"), *sdv = cJSON_AddArrayToObject(o, "std");
     for (int j = 0; j < d; j++) {
-        cJSON_AddItemToArray(mn, cJSON_CreateNumber(mean[j]));
-        cJSON_AddItemToArray(sdv, cJSON_CreateNumber(std[j]));
+        sgm__json_push_num(mn, mean[j], &ok);
+        sgm__json_push_num(sdv, std[j], &ok);
     }
-    cJSON_AddNumberToObject(o, "rows", (double)rows);
-    return o;
+    ok &= cJSON_AddNumberToObject(o, "rows", (double)rows) != NULL;
+    return json_done(o, ok);
 }
 
 static cJSON *source_json(const sgm_train_config *c) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "spec", c->data_spec);
-    cJSON_AddNumberToObject(o, "n", (double)c->data_n);
+    int ok = o != NULL;
+    ok &= cJSON_AddStringToObject(o, "spec", c->data_spec) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "n", (double)c->data_n) != NULL;
     char sb[32];
     snprintf(sb, sizeof sb, "%llu", (unsigned long long)c->data_seed);
-    cJSON_AddStringToObject(o, "seed", sb);
-    return o;
+    ok &= cJSON_AddStringToObject(o, "seed", sb) != NULL;
+    return json_done(o, ok);
 }
 
 enum { META_ARCH_CFG, META_PROCESS, META_TRAINING, META_OPTIMIZER, META_STATS, META_RNG,

@@ -23,6 +23,14 @@ const char *sgm__json_str(const cJSON *o, const char *k) {
     return cJSON_IsString(x) ? x->valuestring : NULL;
 }
 
+void sgm__json_push_num(cJSON *arr, double v, int *ok) {
+    cJSON *x = cJSON_CreateNumber(v);
+    if (!x || !arr || !cJSON_AddItemToArray(arr, x)) {
+        cJSON_Delete(x);
+        *ok = 0;
+    }
+}
+
 char *sgm__json_take_string(cJSON *o) {
     char *s = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);

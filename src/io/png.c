@@ -54,6 +54,7 @@ sgm_status sgm_png_read(const char *path, int channels, uint8_t **pix, int *w, i
     *pix = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return sgm__set_error(err, SGM_ERR_IO, "png: cannot open %s", path);
+    long fsize = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
     fclose(f);
     png_image img;
     memset(&img, 0, sizeof img);
@@ -61,8 +62,19 @@ sgm_status sgm_png_read(const char *path, int channels, uint8_t **pix, int *w, i
     if (!png_image_begin_read_from_file(&img, path))
         return sgm__set_error(err, SGM_ERR_FORMAT, "png: %s: %s", path, img.message);
     img.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    size_t n = PNG_IMAGE_SIZE(img);
-    uint8_t *buf = malloc(n ? n : 1);
+    /* the size in size_t (PNG_IMAGE_SIZE wraps at 32 bits), bounded by what
+       the file can hold: deflate expands at most ~1032x, and a 1-bit pixel
+       becomes at most 3 bytes (24x), so a header that declares more pixels
+       than that is a lie; also under libpng's 32-bit buffer limit */
+    size_t n = (size_t)img.width * img.height * (size_t)channels;
+    double most = (double)(fsize > 0 ? fsize : 0) * 1032.0 * 24.0;
+    if (n == 0 || (double)n > most || n > 0x7fffffffu) {
+        png_image_free(&img);
+        return sgm__set_error(err, SGM_ERR_FORMAT,
+                              "png: %s: %u x %u pixels is more than the file can hold", path,
+                              (unsigned)img.width, (unsigned)img.height);
+    }
+    uint8_t *buf = malloc(n);
     if (!buf) {
         png_image_free(&img);
         return sgm__set_error(err, SGM_ERR_NOMEM, "png: out of memory");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../core/internal.h"
+#include "json_util.h"
 #include "sgm/sgm_io.h"
 
 static const char *const st_names[] = {"F32", "F64", "I64", "U8"};
@@ -275,30 +276,35 @@ sgm_status sgm_st_save(const char *path, const sgm_st_tensor *t, size_t n,
                        sgm_error *err) {
     cJSON *root = cJSON_CreateObject();
     if (!root) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
+    int built = 1; /* cleared by a failed cJSON_Add* (out of memory) */
     if (n_meta) {
         cJSON *m = cJSON_AddObjectToObject(root, "__metadata__");
-        for (size_t i = 0; m && i < n_meta; i++) cJSON_AddStringToObject(m, keys[i], vals[i]);
+        built = m != NULL;
+        for (size_t i = 0; m && i < n_meta; i++)
+            built &= cJSON_AddStringToObject(m, keys[i], vals[i]) != NULL;
     }
     size_t off = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && built; i++) {
         if ((unsigned)t[i].dtype > 3 || t[i].ndim < 0 || t[i].ndim > SGM_ST_MAX_DIMS) {
             cJSON_Delete(root);
             return sgm__set_error(err, SGM_ERR_INVALID_ARG, "tensor '%s': bad dtype or ndim",
                                   t[i].name);
         }
         cJSON *o = cJSON_AddObjectToObject(root, t[i].name);
-        if (!o) break;
-        cJSON_AddStringToObject(o, "dtype", st_names[t[i].dtype]);
-        cJSON *sh = cJSON_AddArrayToObject(o, "shape");
-        for (int j = 0; sh && j < t[i].ndim; j++)
-            cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)t[i].shape[j]));
+        built &= o && cJSON_AddStringToObject(o, "dtype", st_names[t[i].dtype]) != NULL;
+        cJSON *sh = o ? cJSON_AddArrayToObject(o, "shape") : NULL;
+        built &= sh != NULL;
+        for (int j = 0; sh && j < t[i].ndim; j++) sgm__json_push_num(sh, (double)t[i].shape[j], &built);
         size_t nb = tensor_bytes(&t[i]);
-        cJSON *of = cJSON_AddArrayToObject(o, "data_offsets");
-        if (of) {
-            cJSON_AddItemToArray(of, cJSON_CreateNumber((double)off));
-            cJSON_AddItemToArray(of, cJSON_CreateNumber((double)(off + nb)));
-        }
+        cJSON *of = o ? cJSON_AddArrayToObject(o, "data_offsets") : NULL;
+        built &= of != NULL;
+        sgm__json_push_num(of, (double)off, &built);
+        sgm__json_push_num(of, (double)(off + nb), &built);
         off += nb;
+    }
+    if (!built) { /* a partial header would name fewer tensors than the data */
+        cJSON_Delete(root);
+        return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
     }
     char *hdr = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

@@ -258,6 +258,8 @@ void sgm_gmm_denoise(const sgm_gmm *g, size_t n, const double *x, double sigma, 
 #pragma omp for schedule(static)
         for (size_t i = 0; i < n; i++) {
             if (lp) row_denoise(g, x + i * g->d, s2, lp, out + i * g->d);
+            else /* out of memory: NaN rows, not stale memory */
+                for (size_t j = 0; j < g->d; j++) out[i * g->d + j] = NAN;
         }
         free(lp);
     }
@@ -266,8 +268,7 @@ void sgm_gmm_denoise(const sgm_gmm *g, size_t n, const double *x, double sigma, 
 void sgm_gmm_logpdf(const sgm_gmm *g, size_t n, const double *x, double sigma, double *out) {
     double s2 = sigma * sigma;
     double *lp = malloc(g->k * sizeof *lp);
-    if (!lp) return;
-    for (size_t i = 0; i < n; i++) out[i] = row_resp(g, x + i * g->d, s2, lp);
+    for (size_t i = 0; i < n; i++) out[i] = lp ? row_resp(g, x + i * g->d, s2, lp) : NAN;
     free(lp);
 }
 
@@ -280,8 +281,6 @@ void sgm_gmm_responsibilities(const sgm_gmm *g, size_t n, const double *x, doubl
 void sgm_gmm_sample(const sgm_gmm *g, uint64_t seed, uint64_t draw, uint64_t row0, size_t n,
                     double *out) {
     size_t d = g->d;
-    double *z = malloc(d * sizeof *z);
-    if (!z) return;
     for (size_t i = 0; i < n; i++) {
         double u;
         /* the component: inverse CDF of the weights (the uniform comes from a
@@ -290,10 +289,11 @@ void sgm_gmm_sample(const sgm_gmm *g, uint64_t seed, uint64_t draw, uint64_t row
         size_t c = 0;
         double acc = g->w[0];
         while (c + 1 < g->k && u >= acc) acc += g->w[++c];
+        /* the normals in place: no scratch to allocate (and to fail) */
+        double *z = out + i * d;
         sgm_rng_normal_rows_f64(seed, draw, row0 + i, 1, d, z);
-        for (size_t j = 0; j < d; j++) out[i * d + j] = g->mu[c * d + j] + g->sd[c * d + j] * z[j];
+        for (size_t j = 0; j < d; j++) z[j] = g->mu[c * d + j] + g->sd[c * d + j] * z[j];
     }
-    free(z);
 }
 
 /* The denoiser callback: x0 = D(x_t / alpha, sigma / alpha). */

@@ -148,8 +148,10 @@ cJSON *sgm__net_config_to_json(const sgm_net_config *c, int d) {
         cJSON_Delete(o);
         return NULL;
     }
-    cJSON_AddNumberToObject(o, "d_in", d);
-    a->config_to_json(c, o);
+    if (!cJSON_AddNumberToObject(o, "d_in", d) || a->config_to_json(c, o) != 0) {
+        cJSON_Delete(o); /* out of memory: no partial configuration */
+        return NULL;
+    }
     return o;
 }
 

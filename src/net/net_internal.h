@@ -38,9 +38,10 @@ struct sgm__net_arch {
     int (*n_classes)(const sgm_net *n);
     int (*image_shape)(const sgm_net *n, int *c, int *h, int *w);
     /* checkpoint metadata ("arch_config"): adds the configuration's keys to
-       o; reads them back for rows of width d (0 on success; unknown keys are
-       ignored, so newer files with extra keys still load) */
-    void (*config_to_json)(const sgm_net_config *c, cJSON *o);
+       o (0, or -1 when cJSON ran out of memory); reads them back for rows of
+       width d (0 on success; unknown keys are ignored, so newer files with
+       extra keys still load) */
+    int (*config_to_json)(const sgm_net_config *c, cJSON *o);
     int (*config_from_json)(const cJSON *o, int d, sgm_net_config *c);
 };
 

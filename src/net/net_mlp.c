@@ -77,15 +77,17 @@ static int image_shape(const sgm_net *n, int *c, int *h, int *w) {
     return 0;
 }
 
-static void config_to_json(const sgm_net_config *c, cJSON *o) {
+static int config_to_json(const sgm_net_config *c, cJSON *o) {
+    int ok = 1;
     const sgm_nn_mlp_config *m = &c->mlp;
-    cJSON_AddNumberToObject(o, "d_emb", m->d_emb);
-    cJSON_AddNumberToObject(o, "width", m->width);
-    cJSON_AddNumberToObject(o, "n_blocks", m->n_blocks);
-    cJSON_AddNumberToObject(o, "emb_scale", m->emb.scale);
-    cJSON_AddNumberToObject(o, "emb_max_period", m->emb.max_period);
-    cJSON_AddNumberToObject(o, "emb_downscale_freq_shift", m->emb.downscale_freq_shift);
-    cJSON_AddNumberToObject(o, "emb_flip_sin_to_cos", m->emb.flip_sin_to_cos);
+    ok &= cJSON_AddNumberToObject(o, "d_emb", m->d_emb) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "width", m->width) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "n_blocks", m->n_blocks) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "emb_scale", m->emb.scale) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "emb_max_period", m->emb.max_period) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "emb_downscale_freq_shift", m->emb.downscale_freq_shift) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "emb_flip_sin_to_cos", m->emb.flip_sin_to_cos) != NULL;
+    return ok ? 0 : -1;
 }
 
 static int config_from_json(const cJSON *o, int d, sgm_net_config *c) {

@@ -71,29 +71,31 @@ static int image_shape(const sgm_net *n, int *c, int *h, int *w) {
     return 1;
 }
 
-static void config_to_json(const sgm_net_config *c, cJSON *o) {
+static int config_to_json(const sgm_net_config *c, cJSON *o) {
+    int ok = 1;
     const sgm_unet_config *u = &c->unet;
-    cJSON_AddNumberToObject(o, "in_ch", u->in_ch);
-    cJSON_AddNumberToObject(o, "out_ch", u->out_ch ? u->out_ch : u->in_ch);
-    cJSON_AddNumberToObject(o, "image_height", u->height);
-    cJSON_AddNumberToObject(o, "image_width", u->width);
-    cJSON_AddNumberToObject(o, "base_ch", u->base_ch);
-    cJSON_AddNumberToObject(o, "n_levels", u->n_levels);
+    ok &= cJSON_AddNumberToObject(o, "in_ch", u->in_ch) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "out_ch", u->out_ch ? u->out_ch : u->in_ch) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "image_height", u->height) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "image_width", u->width) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "base_ch", u->base_ch) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "n_levels", u->n_levels) != NULL;
     cJSON *mu = cJSON_AddArrayToObject(o, "mult"), *at = cJSON_AddArrayToObject(o, "attn");
     for (int l = 0; l < u->n_levels && l < SGM_UNET_MAX_LEVELS; l++) {
-        cJSON_AddItemToArray(mu, cJSON_CreateNumber(u->mult[l]));
-        cJSON_AddItemToArray(at, cJSON_CreateNumber(u->attn[l]));
+        sgm__json_push_num(mu, u->mult[l], &ok);
+        sgm__json_push_num(at, u->attn[l], &ok);
     }
-    cJSON_AddNumberToObject(o, "mid_attn", u->mid_attn);
-    cJSON_AddNumberToObject(o, "n_res", u->n_res);
-    cJSON_AddNumberToObject(o, "groups", u->groups);
-    cJSON_AddNumberToObject(o, "heads", u->heads);
-    cJSON_AddNumberToObject(o, "emb_dim", u->emb_dim);
-    cJSON_AddNumberToObject(o, "n_classes", u->n_classes);
-    cJSON_AddNumberToObject(o, "unet_emb_flip_sin_to_cos", u->emb.flip_sin_to_cos);
-    cJSON_AddNumberToObject(o, "unet_emb_downscale_freq_shift", u->emb.downscale_freq_shift);
-    cJSON_AddNumberToObject(o, "unet_emb_scale", u->emb.scale);
-    cJSON_AddNumberToObject(o, "unet_emb_max_period", u->emb.max_period);
+    ok &= cJSON_AddNumberToObject(o, "mid_attn", u->mid_attn) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "n_res", u->n_res) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "groups", u->groups) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "heads", u->heads) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "emb_dim", u->emb_dim) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "n_classes", u->n_classes) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "unet_emb_flip_sin_to_cos", u->emb.flip_sin_to_cos) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "unet_emb_downscale_freq_shift", u->emb.downscale_freq_shift) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "unet_emb_scale", u->emb.scale) != NULL;
+    ok &= cJSON_AddNumberToObject(o, "unet_emb_max_period", u->emb.max_period) != NULL;
+    return ok ? 0 : -1;
 }
 
 static int config_from_json(const cJSON *o, int d, sgm_net_config *c) {

@@ -36,9 +36,21 @@ int cli_check_out(cli_args *a, const char *opt, const char *path) {
         dir[1] = 0;
     else
         *slash = 0;
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+        return cli_fail(a, "--%s %s: '%s' is not a folder", opt, path, dir);
     if (access(dir, W_OK) != 0)
         return cli_fail(a, "--%s %s: folder '%s' is not writable (%s)", opt, path, dir,
                         strerror(errno));
+    /* access() says yes to root everywhere, and to folders where no file can
+       be made (/proc): create and remove a probe file to be sure */
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.sgm-check.XXXXXX", dir);
+    int fd = mkstemp(probe);
+    if (fd < 0)
+        return cli_fail(a, "--%s %s: cannot create a file in folder '%s' (%s)", opt, path, dir,
+                        strerror(errno));
+    close(fd);
+    unlink(probe);
     return 0;
 }
 

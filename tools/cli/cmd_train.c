@@ -348,7 +348,8 @@ static int save_ckpt(const train_opts *o, const sgm_trainer *tr) {
     sgm_error err = {0};
     int code = 0;
     if (cli_dist_rank() == 0 && sgm_trainer_save(tr, o->out, &err) != SGM_OK) {
-        fprintf(stderr, "\nsgm train: %s\n", err.msg);
+        if (!o->quiet) fputc('\n', stderr); /* ends the progress line */
+        fprintf(stderr, "sgm train: %s\n", err.msg);
         code = 1;
     }
     return cli_dist_agree(code);
