@@ -132,7 +132,13 @@ typedef enum sgm_singlestep_plan {
 
 typedef enum sgm_noise_source {
     SGM_NOISE_INDEPENDENT = 0, /* fresh Philox draw per step */
-    SGM_NOISE_BROWNIAN         /* Brownian tree over sigma: same path at any step count */
+    SGM_NOISE_BROWNIAN,        /* Brownian tree over sigma: same path at any step count */
+    SGM_NOISE_TORCH            /* PyTorch's CPU stream (sgm_torch_rng, attached with
+                                  sgm_sampler_set_torch_rng): every draw is
+                                  torch.randn of the whole [n, d] batch in float32,
+                                  widened to the run's dtype, as k-diffusion's
+                                  torch.randn_like(x) for a float32 x. One stream
+                                  per run, so results depend on the batch. */
 } sgm_noise_source;
 
 typedef enum sgm_error_norm {
@@ -243,6 +249,12 @@ sgm_status sgm_sampler_begin(sgm_sampler *s, const sgm_schedule *sched,
 sgm_status sgm_sampler_step(sgm_sampler *s, void *x, int *done, sgm_error *err);
 
 void sgm_sampler_get_stats(const sgm_sampler *s, sgm_sampler_stats *out);
+
+/* Attaches the generator that cfg.noise = SGM_NOISE_TORCH draws from
+ * (borrowed, not freed; NULL detaches). Draw x_T from the same generator
+ * first to reproduce `torch.manual_seed(S); x = torch.randn(...) * sigma_max;
+ * sample(model, x, sigmas)`. */
+void sgm_sampler_set_torch_rng(sgm_sampler *s, sgm_torch_rng *g);
 const sgm_sampler_config *sgm_sampler_get_config(const sgm_sampler *s);
 
 #ifdef __cplusplus

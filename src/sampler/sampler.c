@@ -89,6 +89,8 @@ static sgm_status validate_generic(const sgm_sampler_config *c, sgm_error *err) 
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "unknown dtype %d", (int)c->dtype);
     if (c->n_threads < 0)
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "n_threads must be >= 0");
+    if ((int)c->noise < 0 || c->noise > SGM_NOISE_TORCH)
+        return sgm__fail(err, SGM_ERR_INVALID_ARG, "unknown noise source %d", (int)c->noise);
     return SGM_OK;
 }
 
@@ -258,7 +260,14 @@ sgm_status sgm__denoise(sgm__s *s, const void *x, sgm__pt p, void *D) {
 
 /* --------------------------------------------------------------- noise --- */
 
-void sgm__randn(sgm__s *s, void *z) { sgm_rng_normal(s->rng, s->row0, s->n, s->d, s->dt, z); }
+void sgm_sampler_set_torch_rng(sgm_sampler *s, sgm_torch_rng *g) { s->torch = g; }
+
+void sgm__randn(sgm__s *s, void *z) {
+    if (s->cfg.noise == SGM_NOISE_TORCH)
+        sgm_torch_randn(s->torch, s->count, s->dt, z); /* one tensor for the batch */
+    else
+        sgm_rng_normal(s->rng, s->row0, s->n, s->d, s->dt, z);
+}
 
 void sgm__noise_interval(sgm__s *s, double s_from, double s_to, void *z) {
     if (s->cfg.noise == SGM_NOISE_BROWNIAN)
@@ -350,6 +359,9 @@ sgm_status sgm_sampler_begin(sgm_sampler *s, const sgm_schedule *sched,
                          s->n_max);
     if (sched->n < 2)
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "schedule: need at least 2 points (1 step)");
+    if (s->cfg.noise == SGM_NOISE_TORCH && !s->torch)
+        return sgm__fail(err, SGM_ERR_INVALID_ARG,
+                         "noise source 'torch' needs a generator (sgm_sampler_set_torch_rng)");
     if (s->pts_cap < sched->n) {
         free(s->pts);
         s->pts = malloc(2 * sched->n * sizeof *s->pts); /* points, then landing points */

@@ -66,6 +66,7 @@ struct sgm_sampler {
     int done;
     const sgm_denoiser *den;
     sgm_rng *rng;
+    sgm_torch_rng *torch;   /* cfg.noise == SGM_NOISE_TORCH: the stream (borrowed) */
     uint64_t row0;
     sgm_error *err;
 
