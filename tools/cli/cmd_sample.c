@@ -7,7 +7,11 @@
  * Otherwise row r of x_T is sigma(t_0) * normals of Philox draw 0 of --seed at
  * row r (the k-diffusion / DPM-Solver convention: x_T = sigma_max * n for VE,
  * n for VP); the sampler's own noise uses draws 1, 2, ... of the same seed, so
- * the result does not depend on --batch or --threads.
+ * the result does not depend on --batch or --threads. With --rng torch, x_T
+ * is sigma(t_0) * torch.randn([N, d]) (float32, after torch.manual_seed of
+ * --seed) and every noise draw of the sampler continues that one stream
+ * (torch.randn_like of the whole batch), as a k-diffusion run on CPU does;
+ * the whole run is then one batch and the result depends on N.
  *
  * A trained checkpoint (--model ckpt:FILE.safetensors) supplies its process
  * and parameterization: --process / --prediction and the process options may
@@ -69,6 +73,7 @@ static const cli_opt sample_opts_table[] = {
     {"corrector-order", "K", "2", "sa_solver: corrector order"},
     {"tau", "T", "1", "sa_solver: stochasticity"},
     {"noise", "KIND", "independent", "independent|brownian"},
+    {"rng", "KIND", "philox", "philox (per-sample streams) | torch (torch.manual_seed(S) + randn: one stream, whole batch)"},
     {"dtype", "f64|f32", "f64", "arithmetic of the sampler state"},
     {"threads", "N", "0 (OpenMP default)", "threads"},
     {"init", "X.npy", NULL, "x_T exactly as given, shape [N, ...] (ckpt: standardized units)"},
@@ -159,6 +164,15 @@ static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
     if (cli_get_choice(a, "dtype", dtypes, &v) < 0) return -1;
     cfg->dtype = (sgm_dtype)v;
     if (cli_get_int(a, "threads", 0, 4096, &cfg->n_threads) < 0) return -1;
+    static const char *const rngs[] = {"philox", "torch", NULL};
+    v = 0;
+    if (cli_get_choice(a, "rng", rngs, &v) < 0) return -1;
+    if (v == 1) {
+        if (cfg->noise == SGM_NOISE_BROWNIAN)
+            return cli_fail(a, "--rng torch draws torch.randn noise; it cannot be combined with "
+                               "--noise brownian");
+        cfg->noise = SGM_NOISE_TORCH;
+    }
     return 0;
 }
 
@@ -298,6 +312,7 @@ typedef struct sample_job {
     sgm_process *proc;
     sgm_schedule *sched;
     sgm_sampler *smp;
+    sgm_torch_rng *torch; /* --rng torch: the one stream of the run */
     sgm_array init;
     double *x;      /* [n, d]: x_T, then the samples */
     float *xf;      /* one batch in float32 (--dtype f32) */
@@ -318,6 +333,7 @@ typedef struct sample_stats {
 
 static void free_job(sample_job *j) {
     sgm_sampler_free(j->smp);
+    sgm_torch_rng_free(j->torch);
     sgm_schedule_free(j->sched);
     sgm_process_free(j->proc);
     cli_model_free(&j->model);
@@ -442,6 +458,12 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
     if (setup_classes(a, o, j) < 0) return -1;
     j->batch = o->batch ? o->batch : n < 4096 ? n : 4096;
     if (j->batch > n) j->batch = n;
+    if (o->cfg.noise == SGM_NOISE_TORCH) { /* torch: one tensor of all N samples */
+        if (o->batch && o->batch < n)
+            return cli_fail(a, "--rng torch draws one stream for the whole [N, d] tensor: "
+                               "--batch must be at least N (%zu)", n);
+        j->batch = n;
+    }
     if (cli_build_schedule(a, j->proc, o->cfg.method, &j->sched) < 0) return -1;
     j->std0 = sgm_process_sigma(j->proc, j->sched->t[0]); /* process coordinates */
     if (!o->has_init && !(isfinite(j->std0) && j->std0 > 0))
@@ -457,6 +479,10 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
     sgm_error err = {0};
     if (sgm_sampler_create(&o->cfg, j->proc, j->batch, d, &j->smp, &err))
         return cli_fail(a, "%s", err.msg);
+    if (o->cfg.noise == SGM_NOISE_TORCH) {
+        if (sgm_torch_rng_create(o->seed, &j->torch, &err)) return cli_fail(a, "%s", err.msg);
+        sgm_sampler_set_torch_rng(j->smp, j->torch);
+    }
     if (o->cfg.dtype == SGM_F32 && !(j->xf = malloc(j->batch * d * sizeof *j->xf)))
         return cli_fail(a, "out of memory");
     return 0;
@@ -471,7 +497,10 @@ static int run_sample(const sample_opts *o, sample_job *j, sample_stats *stats) 
         size_t m = n - r0 < batch ? n - r0 : batch;
         double *xb = j->x + r0 * d;
         if (!o->has_init) {
-            sgm_rng_normal_rows_f64(o->seed, 0, r0, m, d, xb);
+            if (j->torch) /* torch.randn([N, d]) (float32) * sigma_max, then the sampler's */
+                sgm_torch_randn(j->torch, m * d, SGM_F64, xb);
+            else
+                sgm_rng_normal_rows_f64(o->seed, 0, r0, m, d, xb);
             for (size_t i = 0; i < m * d; i++) xb[i] *= j->std0;
         }
         if (j->x_init) memcpy(j->x_init + r0 * d, xb, m * d * sizeof *xb);
