@@ -198,6 +198,9 @@ typedef struct sgm_sampler_config {
     /* progress */
     sgm_step_fn on_step;
     void *on_step_user_data;
+    /* Langevin MCMC (ald, ula, mala, ubla, rmm; steps per level: n_corrector) */
+    double step_size;           /* dimensionless: h = step_size sigma^2 (ubla: sigma) */
+    double friction;            /* ubla: gamma sigma (2) */
 } sgm_sampler_config;
 
 typedef struct sgm_sampler_stats {
@@ -255,6 +258,14 @@ void sgm_sampler_get_stats(const sgm_sampler *s, sgm_sampler_stats *out);
  * first to reproduce `torch.manual_seed(S); x = torch.randn(...) * sigma_max;
  * sample(model, x, sigmas)`. */
 void sgm_sampler_set_torch_rng(sgm_sampler *s, sgm_torch_rng *g);
+
+/* log p_sigma(x) of the model at VE noise level sigma for n rows of VE
+ * coordinates x (x0 + sigma n; f64), up to a constant per sigma; return 0
+ * on success. Needed by mala (Metropolis-adjusted Langevin). */
+typedef int (*sgm_log_density_fn)(size_t n, size_t d, const double *x, double sigma,
+                                  double *logp, void *user_data);
+/* Attaches the model's log-density (borrowed; NULL detaches). */
+void sgm_sampler_set_log_density(sgm_sampler *s, sgm_log_density_fn fn, void *user_data);
 const sgm_sampler_config *sgm_sampler_get_config(const sgm_sampler *s);
 
 #ifdef __cplusplus

@@ -128,7 +128,8 @@ class SamplerConfig(ctypes.Structure):
                 ("corrector_order", c_int), ("tau", c_double), ("tau_sigma_min", c_double),
                 ("tau_sigma_max", c_double), ("skip_prk", c_int), ("noise", c_int),
                 ("dtype", c_int), ("n_threads", c_int), ("on_step", STEP_FN),
-                ("on_step_user_data", c_void_p)]
+                ("on_step_user_data", c_void_p), ("step_size", c_double),
+                ("friction", c_double)]
 
 
 class SamplerStats(ctypes.Structure):

@@ -27,6 +27,11 @@ extern const sgm__method sgm__m_em;
 extern const sgm__method sgm__m_pc;
 extern const sgm__method sgm__m_sa_solver;
 extern const sgm__method sgm__m_rk45;
+extern const sgm__method sgm__m_sde_adaptive;
+extern const sgm__method sgm__m_ula;
+extern const sgm__method sgm__m_mala;
+extern const sgm__method sgm__m_ubla;
+extern const sgm__method sgm__m_rmm;
 
 const sgm__method *const sgm__methods[] = {
     &sgm__m_euler,
@@ -54,6 +59,11 @@ const sgm__method *const sgm__methods[] = {
     &sgm__m_pc,
     &sgm__m_sa_solver,
     &sgm__m_rk45,
+    &sgm__m_sde_adaptive,
+    &sgm__m_ula,
+    &sgm__m_mala,
+    &sgm__m_ubla,
+    &sgm__m_rmm,
 };
 const size_t sgm__n_methods = sizeof sgm__methods / sizeof sgm__methods[0];
 

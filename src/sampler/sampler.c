@@ -50,6 +50,8 @@ static void generic_defaults(sgm_sampler_config *c) {
     c->noise = SGM_NOISE_INDEPENDENT;
     c->dtype = SGM_F64;
     c->n_threads = 0;
+    c->step_size = 0.1;
+    c->friction = 2;
 }
 
 sgm_status sgm_sampler_config_default(const char *method, sgm_sampler_config *cfg,
@@ -261,6 +263,11 @@ sgm_status sgm__denoise(sgm__s *s, const void *x, sgm__pt p, void *D) {
 /* --------------------------------------------------------------- noise --- */
 
 void sgm_sampler_set_torch_rng(sgm_sampler *s, sgm_torch_rng *g) { s->torch = g; }
+
+void sgm_sampler_set_log_density(sgm_sampler *s, sgm_log_density_fn fn, void *user_data) {
+    s->logp_fn = fn;
+    s->logp_user = user_data;
+}
 
 void sgm__randn(sgm__s *s, void *z) {
     if (s->cfg.noise == SGM_NOISE_TORCH)

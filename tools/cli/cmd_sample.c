@@ -68,7 +68,9 @@ static const cli_opt sample_opts_table[] = {
     {"error-norm", "KIND", "per_sample", "adaptive: per_sample|batch"},
     {"max-steps", "N", "100000", "adaptive: step budget"},
     {"snr", "R", "0.16", "pc: Langevin corrector signal-to-noise ratio"},
-    {"n-corrector", "N", "1", "pc: corrector steps per level"},
+    {"n-corrector", "N", "1", "pc: corrector steps per level; Langevin samplers: MCMC steps per level"},
+    {"step-size", "H", "the sampler's", "Langevin (ald|ula|mala|ubla|rmm): step in units of sigma^2 (ubla: sigma)"},
+    {"friction", "G", "2", "ubla: friction gamma in units of 1/sigma"},
     {"predictor-order", "K", "2", "sa_solver: predictor order"},
     {"corrector-order", "K", "2", "sa_solver: corrector order"},
     {"tau", "T", "1", "sa_solver: stochasticity"},
@@ -152,6 +154,8 @@ static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
     if (cli_get_size(a, "max-steps", 1, &cfg->max_steps) < 0) return -1;
     if (cli_get_double(a, "snr", &cfg->snr) < 0) return -1;
     if (cli_get_int(a, "n-corrector", 0, 1000, &cfg->n_corrector) < 0) return -1;
+    if (cli_get_double(a, "step-size", &cfg->step_size) < 0) return -1;
+    if (cli_get_double(a, "friction", &cfg->friction) < 0) return -1;
     if (cli_get_int(a, "predictor-order", 1, 4, &cfg->predictor_order) < 0) return -1;
     if (cli_get_int(a, "corrector-order", 1, 4, &cfg->corrector_order) < 0) return -1;
     if (cli_get_double(a, "tau", &cfg->tau) < 0) return -1;
@@ -173,6 +177,14 @@ static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
                                "--noise brownian");
         cfg->noise = SGM_NOISE_TORCH;
     }
+    return 0;
+}
+
+/* mala: the mixture's log p_sigma (VE coordinates) */
+static int gmm_log_density(size_t n, size_t d, const double *x, double sigma, double *logp,
+                           void *user_data) {
+    (void)d;
+    sgm_gmm_logpdf(user_data, n, x, sigma, logp);
     return 0;
 }
 
@@ -479,6 +491,7 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
     sgm_error err = {0};
     if (sgm_sampler_create(&o->cfg, j->proc, j->batch, d, &j->smp, &err))
         return cli_fail(a, "%s", err.msg);
+    if (j->model.gmm) sgm_sampler_set_log_density(j->smp, gmm_log_density, j->model.gmm);
     if (o->cfg.noise == SGM_NOISE_TORCH) {
         if (sgm_torch_rng_create(o->seed, &j->torch, &err)) return cli_fail(a, "%s", err.msg);
         sgm_sampler_set_torch_rng(j->smp, j->torch);
