@@ -47,6 +47,7 @@ typedef struct lgv_state {
     int have_D;    /* buf[B_D] holds D(x) at the current level */
     double *logp;  /* [n] log p(x) at the current level (mala) */
     double *aux;   /* [2 n] log p(y), uniforms / midpoints */
+    double *xd;    /* [n d] f64 copy for the log-density (f32 runs) */
     int have_logp;
 } lgv_state;
 
@@ -85,18 +86,19 @@ static sgm_status lgv_validate(const sgm_sampler_config *c, sgm_error *err) {
 
 static sgm_status lgv_begin(sgm__s *s, void *x) {
     (void)x;
-    lgv_state *L = calloc(1, sizeof *L + 3 * s->n * sizeof(double));
+    int kind = kind_of(s->m->info.name);
+    size_t nxd = kind == K_MALA && s->dt != SGM_F64 ? s->count : 0;
+    lgv_state *L = calloc(1, sizeof *L + (3 * s->n + nxd) * sizeof(double));
     if (!L) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
     s->mstate = L;
-    L->kind = kind_of(s->m->info.name);
+    L->kind = kind;
     L->logp = (double *)(L + 1);
     L->aux = L->logp + s->n;
+    L->xd = nxd ? L->aux + 2 * s->n : NULL;
     if (L->kind == K_MALA && !s->logp_fn)
         return sgm__fail(s->err, SGM_ERR_UNSUPPORTED,
                          "mala needs the model's log-density (sgm_sampler_set_log_density); "
                          "this model has none: use ula");
-    if (L->kind == K_MALA && s->dt != SGM_F64)
-        return sgm__fail(s->err, SGM_ERR_UNSUPPORTED, "mala runs in f64 only");
     if (L->kind == K_UBLA) sgm__randn(s, s->buf[B_V]);
     return SGM_OK;
 }
@@ -107,6 +109,11 @@ static void uniforms(sgm__s *s, double *u) {
 }
 
 static sgm_status logp_at(sgm__s *s, const void *x, double sig, double *out) {
+    double *xd = ((lgv_state *)s->mstate)->xd;
+    if (xd) { /* f32 run: the callback takes f64 */
+        for (size_t i = 0; i < s->count; i++) xd[i] = sgm__get(s, x, i);
+        x = xd;
+    }
     int rc = s->logp_fn(s->n, s->d, x, sig, out, s->logp_user);
     s->stats.nfe++;
     if (rc) return sgm__fail(s->err, SGM_ERR_CALLBACK, "log-density callback returned %d", rc);
@@ -125,21 +132,21 @@ static sgm_status mala_step(sgm__s *s, lgv_state *L, void *x, sgm__pt p, double 
     if ((st = sgm__denoise(s, Y, p, D2))) return st;
     if ((st = logp_at(s, Y, p.s, L->aux))) return st;
     uniforms(s, L->aux + s->n);
-    double *xv = x, *yv = Y, *Dx = D, *Dy = D2;
-    size_t d = s->d;
+    size_t d = s->d, row = d * s->esz;
     for (size_t r = 0; r < s->n; r++) {
         double fwd = 0, bwd = 0; /* |y - x - h sx|^2, |x - y - h sy|^2 */
         for (size_t j = 0; j < d; j++) {
             size_t k = r * d + j;
-            double a = yv[k] - xv[k] - c * (Dx[k] - xv[k]);
-            double b = xv[k] - yv[k] - c * (Dy[k] - yv[k]);
+            double xv = sgm__get(s, x, k), yv = sgm__get(s, Y, k);
+            double a = yv - xv - c * (sgm__get(s, D, k) - xv);
+            double b = xv - yv - c * (sgm__get(s, D2, k) - yv);
             fwd += a * a;
             bwd += b * b;
         }
         double logr = L->aux[r] - L->logp[r] - (bwd - fwd) / (4 * h);
         if (log(L->aux[s->n + r]) < logr) {
-            memcpy(xv + r * d, yv + r * d, d * sizeof *xv);
-            memcpy(Dx + r * d, Dy + r * d, d * sizeof *xv);
+            memcpy((char *)x + r * row, (char *)Y + r * row, row);
+            memcpy((char *)D + r * row, (char *)D2 + r * row, row);
             L->logp[r] = L->aux[r];
         }
     }
