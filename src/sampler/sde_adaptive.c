@@ -135,7 +135,7 @@ static sgm_status ggf_begin(sgm__s *s, void *x) {
     return SGM_OK;
 }
 
-/* D at VE coordinates xv and point p; score coefficients follow in the caller */
+/* z for one attempt; per-sample Philox rows keep their own draw counters */
 static void draw(sgm__s *s, ggf_state *k, ggf_row *rs, void *z) {
     if (k->per_sample && s->cfg.noise == SGM_NOISE_INDEPENDENT)
         s->rng->counter = k->rng_base + rs->draws;
