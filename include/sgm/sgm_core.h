@@ -118,6 +118,30 @@ void sgm_rng_normal(sgm_rng *rng, uint64_t row0, size_t n, size_t d, sgm_dtype d
 void sgm_rng_uniform_rows_f64(uint64_t seed, uint64_t draw, uint64_t row0, size_t n,
                               size_t d, double *out);
 
+/* ------------------------------------------------ PyTorch-compatible RNG --- */
+
+/* The CPU normal generator of PyTorch (MT19937 and torch.randn's transforms,
+ * src/core/rng_torch.c): after sgm_torch_rng_create(S) (or _seed(S)),
+ * successive sgm_torch_randn_* calls return what `torch.manual_seed(S)`
+ * followed by the same sequence of `torch.randn(count)` calls returns on CPU
+ * (float32 or float64 tensors of `count` values), bit for bit. Unlike sgm_rng
+ * this is one global stream: a value depends on every draw before it, so
+ * results depend on the batch composition. */
+typedef struct sgm_torch_rng sgm_torch_rng; /* opaque */
+
+sgm_status sgm_torch_rng_create(uint64_t seed, sgm_torch_rng **out, sgm_error *err);
+void sgm_torch_rng_free(sgm_torch_rng *g);
+/* torch.manual_seed(seed): the low 32 bits seed MT19937; clears the cached normal. */
+void sgm_torch_rng_seed(sgm_torch_rng *g, uint64_t seed);
+/* The next raw 32-bit MT19937 output (torch's generator.random()). */
+uint32_t sgm_torch_rng_next_u32(sgm_torch_rng *g);
+/* torch.randn(count) with dtype float32 / float64. */
+void sgm_torch_randn_f32(sgm_torch_rng *g, size_t count, float *out);
+void sgm_torch_randn_f64(sgm_torch_rng *g, size_t count, double *out);
+/* torch.randn(count) in float32 (torch's default dtype), stored as dt:
+ * what sgm's samplers draw with the torch noise source. */
+void sgm_torch_randn(sgm_torch_rng *g, size_t count, sgm_dtype dt, void *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -132,7 +132,13 @@ typedef enum sgm_singlestep_plan {
 
 typedef enum sgm_noise_source {
     SGM_NOISE_INDEPENDENT = 0, /* fresh Philox draw per step */
-    SGM_NOISE_BROWNIAN         /* Brownian tree over sigma: same path at any step count */
+    SGM_NOISE_BROWNIAN,        /* Brownian tree over sigma: same path at any step count */
+    SGM_NOISE_TORCH            /* PyTorch's CPU stream (sgm_torch_rng, attached with
+                                  sgm_sampler_set_torch_rng): every draw is
+                                  torch.randn of the whole [n, d] batch in float32,
+                                  widened to the run's dtype, as k-diffusion's
+                                  torch.randn_like(x) for a float32 x. One stream
+                                  per run, so results depend on the batch. */
 } sgm_noise_source;
 
 typedef enum sgm_error_norm {
@@ -204,6 +210,9 @@ typedef struct sgm_sampler_config {
     /* external noise (NULL: cfg.noise) */
     sgm_noise_fn noise_fn;
     void *noise_user_data;
+    /* Langevin MCMC (ald, ula, mala, ubla, rmm; steps per level: n_corrector) */
+    double step_size;           /* dimensionless: h = step_size sigma^2 (ubla: sigma) */
+    double friction;            /* ubla: gamma sigma (2) */
 } sgm_sampler_config;
 
 typedef struct sgm_sampler_stats {
@@ -264,6 +273,20 @@ sgm_status sgm_sampler_set_unguided(sgm_sampler *s, const sgm_denoiser *unguided
                                     sgm_error *err);
 
 void sgm_sampler_get_stats(const sgm_sampler *s, sgm_sampler_stats *out);
+
+/* Attaches the generator that cfg.noise = SGM_NOISE_TORCH draws from
+ * (borrowed, not freed; NULL detaches). Draw x_T from the same generator
+ * first to reproduce `torch.manual_seed(S); x = torch.randn(...) * sigma_max;
+ * sample(model, x, sigmas)`. */
+void sgm_sampler_set_torch_rng(sgm_sampler *s, sgm_torch_rng *g);
+
+/* log p_sigma(x) of the model at VE noise level sigma for n rows of VE
+ * coordinates x (x0 + sigma n; f64), up to a constant per sigma; return 0
+ * on success. Needed by mala (Metropolis-adjusted Langevin). */
+typedef int (*sgm_log_density_fn)(size_t n, size_t d, const double *x, double sigma,
+                                  double *logp, void *user_data);
+/* Attaches the model's log-density (borrowed; NULL detaches). */
+void sgm_sampler_set_log_density(sgm_sampler *s, sgm_log_density_fn fn, void *user_data);
 const sgm_sampler_config *sgm_sampler_get_config(const sgm_sampler *s);
 
 #ifdef __cplusplus

@@ -131,7 +131,8 @@ class SamplerConfig(ctypes.Structure):
                 ("tau_sigma_max", c_double), ("skip_prk", c_int), ("noise", c_int),
                 ("dtype", c_int), ("n_threads", c_int), ("on_step", STEP_FN),
                 ("on_step_user_data", c_void_p), ("noise_fn", NOISE_FN),
-                ("noise_user_data", c_void_p)]
+                ("noise_user_data", c_void_p),
+                ("step_size", c_double), ("friction", c_double)]
 
 
 class SamplerStats(ctypes.Structure):

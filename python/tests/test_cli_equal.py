@@ -10,7 +10,9 @@ import pytest
 import sgm
 from conftest import GMM_JSON
 
-SAMPLERS = [s["name"] for s in sgm.samplers()]
+# mala needs the model's log-density, which the CLI attaches for gmm models
+# and the Python API does not pass yet (it refuses mala: tested below)
+SAMPLERS = [s["name"] for s in sgm.samplers() if s["name"] != "mala"]
 N, STEPS, SEED = 48, 8, 7
 
 
@@ -38,6 +40,11 @@ def test_every_sampler_equals_cli(cli, gmm, tmp_path, sampler):
         got = sgm.sample(den, n=N, d=2, sampler=sampler, steps=STEPS, seed=SEED)
         assert got.dtype == np.float64 and got.shape == (N, 2)
         assert np.array_equal(got, ref), sampler
+
+
+def test_mala_without_log_density_is_refused(gmm):
+    with pytest.raises(sgm.Error):
+        sgm.sample(gmm, n=N, d=2, sampler="mala", steps=STEPS, seed=SEED)
 
 
 @pytest.mark.parametrize("sampler", ["euler_a", "dpmpp_2m_sde", "heun", "unipc"])

@@ -71,12 +71,20 @@ static sgm_status make_schedule(const ctx *c, sgm_schedule_kind kind, int steps,
 }
 
 /* Runs cfg over the first n rows of x_T into x; stats filled. */
+/* mala: the exact mixture's log-density */
+static int gmm_logp(size_t n, size_t d, const double *x, double sigma, double *logp, void *ud) {
+    (void)d;
+    sgm_gmm_logpdf(ud, n, x, sigma, logp);
+    return 0;
+}
+
 static sgm_status run_sampler(const ctx *c, const sgm_sampler_config *scfg,
                               const sgm_schedule *sch, const double *x_T, size_t n, double *x,
                               sgm_sampler_stats *stats, sgm_error *err) {
     sgm_sampler *s = NULL;
     sgm_status st = sgm_sampler_create(scfg, c->cfg->proc, n, c->d, &s, err);
     if (st) return st;
+    if (!c->cfg->den) sgm_sampler_set_log_density(s, gmm_logp, (void *)c->cfg->gmm);
     memcpy(x, x_T, sizeof(double) * n * c->d);
     sgm_rng rng = sgm_rng_init(c->cfg->seed + 1);
     st = sgm_sampler_run(s, sch, &c->den, &rng, 0, n, x, err);

@@ -30,6 +30,11 @@ extern const sgm__method sgm__m_rk45;
 extern const sgm__method sgm__m_euler_cfgpp;
 extern const sgm__method sgm__m_euler_a_cfgpp;
 extern const sgm__method sgm__m_dpmpp_2m_cfgpp;
+extern const sgm__method sgm__m_sde_adaptive;
+extern const sgm__method sgm__m_ula;
+extern const sgm__method sgm__m_mala;
+extern const sgm__method sgm__m_ubla;
+extern const sgm__method sgm__m_rmm;
 
 const sgm__method *const sgm__methods[] = {
     &sgm__m_euler,
@@ -60,6 +65,11 @@ const sgm__method *const sgm__methods[] = {
     &sgm__m_euler_cfgpp,
     &sgm__m_euler_a_cfgpp,
     &sgm__m_dpmpp_2m_cfgpp,
+    &sgm__m_sde_adaptive,
+    &sgm__m_ula,
+    &sgm__m_mala,
+    &sgm__m_ubla,
+    &sgm__m_rmm,
 };
 const size_t sgm__n_methods = sizeof sgm__methods / sizeof sgm__methods[0];
 

@@ -50,6 +50,8 @@ static void generic_defaults(sgm_sampler_config *c) {
     c->noise = SGM_NOISE_INDEPENDENT;
     c->dtype = SGM_F64;
     c->n_threads = 0;
+    c->step_size = 0.1;
+    c->friction = 2;
 }
 
 sgm_status sgm_sampler_config_default(const char *method, sgm_sampler_config *cfg,
@@ -89,6 +91,8 @@ static sgm_status validate_generic(const sgm_sampler_config *c, sgm_error *err) 
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "unknown dtype %d", (int)c->dtype);
     if (c->n_threads < 0)
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "n_threads must be >= 0");
+    if ((int)c->noise < 0 || c->noise > SGM_NOISE_TORCH)
+        return sgm__fail(err, SGM_ERR_INVALID_ARG, "unknown noise source %d", (int)c->noise);
     return SGM_OK;
 }
 
@@ -292,7 +296,19 @@ sgm_status sgm_sampler_set_unguided(sgm_sampler *s, const sgm_denoiser *unguided
 
 /* --------------------------------------------------------------- noise --- */
 
-void sgm__randn(sgm__s *s, void *z) { sgm_rng_normal(s->rng, s->row0, s->n, s->d, s->dt, z); }
+void sgm_sampler_set_torch_rng(sgm_sampler *s, sgm_torch_rng *g) { s->torch = g; }
+
+void sgm_sampler_set_log_density(sgm_sampler *s, sgm_log_density_fn fn, void *user_data) {
+    s->logp_fn = fn;
+    s->logp_user = user_data;
+}
+
+void sgm__randn(sgm__s *s, void *z) {
+    if (s->cfg.noise == SGM_NOISE_TORCH)
+        sgm_torch_randn(s->torch, s->count, s->dt, z); /* one tensor for the batch */
+    else
+        sgm_rng_normal(s->rng, s->row0, s->n, s->d, s->dt, z);
+}
 
 void sgm__noise_interval(sgm__s *s, double s_from, double s_to, void *z) {
     if (s->cfg.noise_fn) {
@@ -392,6 +408,9 @@ sgm_status sgm_sampler_begin(sgm_sampler *s, const sgm_schedule *sched,
                          s->n_max);
     if (sched->n < 2)
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "schedule: need at least 2 points (1 step)");
+    if (s->cfg.noise == SGM_NOISE_TORCH && !s->torch)
+        return sgm__fail(err, SGM_ERR_INVALID_ARG,
+                         "noise source 'torch' needs a generator (sgm_sampler_set_torch_rng)");
     if (s->pts_cap < sched->n) {
         free(s->pts);
         s->pts = malloc(2 * sched->n * sizeof *s->pts); /* points, then landing points */

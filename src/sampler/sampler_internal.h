@@ -66,6 +66,9 @@ struct sgm_sampler {
     int done;
     const sgm_denoiser *den;
     sgm_rng *rng;
+    sgm_torch_rng *torch;   /* cfg.noise == SGM_NOISE_TORCH: the stream (borrowed) */
+    sgm_log_density_fn logp_fn; /* model log-density (mala), borrowed */
+    void *logp_user;
     uint64_t row0;
     sgm_error *err;
 

@@ -7,7 +7,11 @@
  * Otherwise row r of x_T is sigma(t_0) * normals of Philox draw 0 of --seed at
  * row r (the k-diffusion / DPM-Solver convention: x_T = sigma_max * n for VE,
  * n for VP); the sampler's own noise uses draws 1, 2, ... of the same seed, so
- * the result does not depend on --batch or --threads.
+ * the result does not depend on --batch or --threads. With --rng torch, x_T
+ * is sigma(t_0) * torch.randn([N, d]) (float32, after torch.manual_seed of
+ * --seed) and every noise draw of the sampler continues that one stream
+ * (torch.randn_like of the whole batch), as a k-diffusion run on CPU does;
+ * the whole run is then one batch and the result depends on N.
  *
  * A trained checkpoint (--model ckpt:FILE.safetensors) supplies its process
  * and parameterization: --process / --prediction and the process options may
@@ -73,11 +77,14 @@ static const cli_opt sample_opts_table[] = {
     {"error-norm", "KIND", "per_sample", "adaptive: per_sample|batch"},
     {"max-steps", "N", "100000", "adaptive: step budget"},
     {"snr", "R", "0.16", "pc: Langevin corrector signal-to-noise ratio"},
-    {"n-corrector", "N", "1", "pc: corrector steps per level"},
+    {"n-corrector", "N", "1", "pc: corrector steps per level; Langevin samplers: MCMC steps per level"},
+    {"step-size", "H", "the sampler's", "Langevin (ald|ula|mala|ubla|rmm): step in units of sigma^2 (ubla: sigma)"},
+    {"friction", "G", "2", "ubla: friction gamma in units of 1/sigma"},
     {"predictor-order", "K", "2", "sa_solver: predictor order"},
     {"corrector-order", "K", "2", "sa_solver: corrector order"},
     {"tau", "T", "1", "sa_solver: stochasticity"},
     {"noise", "KIND", "independent", "independent|brownian"},
+    {"rng", "KIND", "philox", "philox (per-sample streams) | torch (torch.manual_seed(S) + randn: one stream, whole batch)"},
     {"dtype", "f64|f32", "f64", "arithmetic of the sampler state"},
     {"threads", "N", "0 (OpenMP default)", "threads"},
     {"init", "X.npy", NULL, "x_T exactly as given, shape [N, ...] (ckpt: standardized units)"},
@@ -156,6 +163,8 @@ static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
     if (cli_get_size(a, "max-steps", 1, &cfg->max_steps) < 0) return -1;
     if (cli_get_double(a, "snr", &cfg->snr) < 0) return -1;
     if (cli_get_int(a, "n-corrector", 0, 1000, &cfg->n_corrector) < 0) return -1;
+    if (cli_get_double(a, "step-size", &cfg->step_size) < 0) return -1;
+    if (cli_get_double(a, "friction", &cfg->friction) < 0) return -1;
     if (cli_get_int(a, "predictor-order", 1, 4, &cfg->predictor_order) < 0) return -1;
     if (cli_get_int(a, "corrector-order", 1, 4, &cfg->corrector_order) < 0) return -1;
     if (cli_get_double(a, "tau", &cfg->tau) < 0) return -1;
@@ -168,6 +177,23 @@ static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
     if (cli_get_choice(a, "dtype", dtypes, &v) < 0) return -1;
     cfg->dtype = (sgm_dtype)v;
     if (cli_get_int(a, "threads", 0, 4096, &cfg->n_threads) < 0) return -1;
+    static const char *const rngs[] = {"philox", "torch", NULL};
+    v = 0;
+    if (cli_get_choice(a, "rng", rngs, &v) < 0) return -1;
+    if (v == 1) {
+        if (cfg->noise == SGM_NOISE_BROWNIAN)
+            return cli_fail(a, "--rng torch draws torch.randn noise; it cannot be combined with "
+                               "--noise brownian");
+        cfg->noise = SGM_NOISE_TORCH;
+    }
+    return 0;
+}
+
+/* mala: the mixture's log p_sigma (VE coordinates) */
+static int gmm_log_density(size_t n, size_t d, const double *x, double sigma, double *logp,
+                           void *user_data) {
+    (void)d;
+    sgm_gmm_logpdf(user_data, n, x, sigma, logp);
     return 0;
 }
 
@@ -313,6 +339,7 @@ typedef struct sample_job {
     sgm_process *proc;
     sgm_schedule *sched;
     sgm_sampler *smp;
+    sgm_torch_rng *torch; /* --rng torch: the one stream of the run */
     sgm_array init;
     double *x;      /* [n, d]: x_T, then the samples */
     float *xf;      /* one batch in float32 (--dtype f32) */
@@ -335,6 +362,7 @@ typedef struct sample_stats {
 
 static void free_job(sample_job *j) {
     sgm_sampler_free(j->smp);
+    sgm_torch_rng_free(j->torch);
     sgm_schedule_free(j->sched);
     sgm_process_free(j->proc);
     cli_model_free(&j->model);
@@ -493,6 +521,16 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
     if (setup_classes(a, o, j) < 0) return -1;
     j->batch = o->batch ? o->batch : n < 4096 ? n : 4096;
     if (j->batch > n) j->batch = n;
+    if (o->cfg.noise == SGM_NOISE_TORCH) { /* torch: one tensor of all N samples */
+        if (cli_dist_size() > 1)
+            return cli_fail(a, "--rng torch draws one stream for the whole [N, d] tensor: it "
+                               "cannot be split over %d MPI processes (use philox)",
+                            cli_dist_size());
+        if (o->batch && o->batch < n)
+            return cli_fail(a, "--rng torch draws one stream for the whole [N, d] tensor: "
+                               "--batch must be at least N (%zu)", n);
+        j->batch = n;
+    }
     if (cli_build_schedule_range(a, j->proc, o->cfg.method, o->use_range ? o->path.sigma_min : 0,
                                  o->use_range ? o->path.sigma_max : 0, &j->sched) < 0)
         return -1;
@@ -519,6 +557,11 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
     if (cli_guide_build(a, &o->guide, &j->model, j->labels, n, j->proc, j->smp, &j->den,
                         &j->gd) < 0)
         return -1;
+    if (j->model.gmm) sgm_sampler_set_log_density(j->smp, gmm_log_density, j->model.gmm);
+    if (o->cfg.noise == SGM_NOISE_TORCH) {
+        if (sgm_torch_rng_create(o->seed, &j->torch, &err)) return cli_fail(a, "%s", err.msg);
+        sgm_sampler_set_torch_rng(j->smp, j->torch);
+    }
     if (o->cfg.dtype == SGM_F32 && !(j->xf = malloc(j->batch * d * sizeof *j->xf)))
         return cli_fail(a, "out of memory");
     return 0;
@@ -535,7 +578,10 @@ static int run_sample(const sample_opts *o, sample_job *j, sample_stats *stats) 
         size_t m = hi - r0 < batch ? hi - r0 : batch;
         double *xb = j->x + r0 * d;
         if (!o->has_init) {
-            sgm_rng_normal_rows_f64(o->seed, 0, r0, m, d, xb);
+            if (j->torch) /* torch.randn([N, d]) (float32) * sigma_max, then the sampler's */
+                sgm_torch_randn(j->torch, m * d, SGM_F64, xb);
+            else
+                sgm_rng_normal_rows_f64(o->seed, 0, r0, m, d, xb);
             for (size_t i = 0; i < m * d; i++) xb[i] *= j->std0;
         }
         if (j->x_init) memcpy(j->x_init + r0 * d, xb, m * d * sizeof *xb);
