@@ -155,6 +155,13 @@ typedef struct sgm_step_info {
 /* Called after every step; return non-zero to stop the run (SGM_ERR_ABORTED). */
 typedef int (*sgm_step_fn)(const sgm_step_info *info, void *user_data);
 
+/* A user noise source (replaces the rng): fills z ([n, d] standard normals in
+ * dtype) for the call-th draw of the run (call counts from 0 at every run;
+ * every draw of a method goes through it, Brownian-tree increments included),
+ * rows row0 .. row0 + n - 1. Used to replay recorded noise (sgm-refcase). */
+typedef void (*sgm_noise_fn)(size_t call, uint64_t row0, size_t n, size_t d, sgm_dtype dtype,
+                             void *z, void *user_data);
+
 typedef struct sgm_sampler_config {
     char method[32];            /* canonical name or alias, e.g. "dpmpp_2m" */
     int order;                  /* solver order (method default when 0) */
@@ -186,6 +193,8 @@ typedef struct sgm_sampler_config {
                                    0: pseudo Runge-Kutta warm-up on the first 3 steps */
     /* noise */
     sgm_noise_source noise;
+    sgm_noise_fn noise_fn;      /* NULL: draws from the run's sgm_rng */
+    void *noise_user_data;
     /* arithmetic */
     sgm_dtype dtype;            /* element type of x (SGM_F64) */
     int n_threads;              /* 0: OpenMP default */

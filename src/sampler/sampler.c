@@ -258,10 +258,15 @@ sgm_status sgm__denoise(sgm__s *s, const void *x, sgm__pt p, void *D) {
 
 /* --------------------------------------------------------------- noise --- */
 
-void sgm__randn(sgm__s *s, void *z) { sgm_rng_normal(s->rng, s->row0, s->n, s->d, s->dt, z); }
+void sgm__randn(sgm__s *s, void *z) {
+    if (s->cfg.noise_fn)
+        s->cfg.noise_fn(s->noise_calls++, s->row0, s->n, s->d, s->dt, z, s->cfg.noise_user_data);
+    else
+        sgm_rng_normal(s->rng, s->row0, s->n, s->d, s->dt, z);
+}
 
 void sgm__noise_interval(sgm__s *s, double s_from, double s_to, void *z) {
-    if (s->cfg.noise == SGM_NOISE_BROWNIAN)
+    if (s->cfg.noise == SGM_NOISE_BROWNIAN && !s->cfg.noise_fn)
         sgm__brownian_increment(s, s_from, s_to, z);
     else
         sgm__randn(s, z);
@@ -408,6 +413,7 @@ sgm_status sgm_sampler_begin(sgm_sampler *s, const sgm_schedule *sched,
     s->row0 = row0;
     s->last_D = NULL;
     memset(&s->stats, 0, sizeof s->stats);
+    s->noise_calls = 0;
     sgm__hist_reset(s);
     free(s->mstate);
     s->mstate = NULL;

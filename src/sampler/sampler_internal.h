@@ -81,6 +81,7 @@ struct sgm_sampler {
     int hn;                   /* history entries in use */
     int ibuf[SGM__MAX_HIST];  /* which buffers hold the history, newest first */
     size_t k;                 /* steps taken in this run */
+    size_t noise_calls;       /* noise draws so far (cfg.noise_fn's call index) */
     void *mstate;             /* method private state (freed by the core) */
 
     /* Brownian tree range, set by begin from the schedule */
