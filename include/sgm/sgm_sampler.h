@@ -188,6 +188,10 @@ typedef struct sgm_sampler_config {
     int predictor_order, corrector_order;
     double tau;                 /* stochasticity (1 inside [tau_t_min, tau_t_max]) */
     double tau_sigma_min, tau_sigma_max;
+    /* ComfyUI samplers */
+    double ge_gamma;            /* gradient_estimation gamma (2) */
+    int er_noise_scaler;        /* er_sde: 0 ER-SDE's x (e^{x^0.3} + 10) (default),
+                                   1 x^(eta + 1) (eta 0: the ODE, 1: reverse-time SDE) */
     /* PNDM */
     int skip_prk;               /* 1: PLMS from the first step (diffusers skip_prk_steps);
                                    0: pseudo Runge-Kutta warm-up on the first 3 steps */

@@ -158,7 +158,11 @@ int refcase_comfy(refcase *rc) {
     cfg.s_noise = rc_num(kw, "s_noise", cfg.s_noise);
     cfg.s_churn = rc_num(kw, "s_churn", cfg.s_churn);
     cfg.order = (int)rc_num(kw, "max_order", rc_num(kw, "order", cfg.order));
-    if (strncmp(tok, "er_sde", 6) == 0) cfg.order = (int)rc_num(kw, "max_stage", 3);
+    if (strncmp(tok, "er_sde", 6) == 0) {
+        cfg.order = (int)rc_num(kw, "max_stage", 3);
+        /* the node's x^(eta + 1) scaler for the ODE / reverse-time SDE variants */
+        cfg.er_noise_scaler = strcmp(tok, "er_sde") != 0;
+    }
     if (strcmp(tok, "uni_pc_bh2") == 0) cfg.solver_type = SGM_SOLVER_BH2;
     if (strcmp(tok, "uni_pc_bh1") == 0) cfg.solver_type = SGM_SOLVER_BH1;
     if (strncmp(tok, "sa_solver", 9) == 0) {
