@@ -1,5 +1,5 @@
 /* test_parity.c - acceptance 1 of the sampler core: every reference case
- * copied from ../shared/reference (k-diffusion, DPM-Solver, diffusers) is run
+ * copied from ../shared/reference (k-diffusion, DPM-Solver, diffusers, ComfyUI) is run
  * through `sgm-refcase CASE_DIR OUT.npy --check`, which applies the README's
  * criterion (all finite, max|out - ref| <= 1e-4 max|ref|). Prints the pass
  * count per implementation; fails if any case fails or cannot be run.
@@ -22,9 +22,9 @@ int main(void) {
     tu_bin("sgm-refcase", tool, sizeof tool);
     tu_bin("parity_out.npy", out, sizeof out);
     const char *filter = getenv("SGM_PARITY_FILTER");
-    const char *impls[] = {"k-diffusion", "dpm-solver", "diffusers"};
+    const char *impls[] = {"k-diffusion", "dpm-solver", "diffusers", "comfyui"};
     int total_fail = 0;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/%s", root, impls[k]);
         DIR *d = opendir(dir);

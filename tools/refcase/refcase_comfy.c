@@ -196,6 +196,14 @@ int refcase_comfy(refcase *rc) {
     double *sig = rc_vec(rc->json, "sigmas", &ns);
     int bad = sgm_process_create(&pc, &p, &rc->err) != SGM_OK;
     if (!bad && !sig) bad = rc_fail(rc, "no sigmas");
+    if (!bad && strncmp(tok, "uni_pc", 6) == 0) {
+        /* sample_unipc: order min(3, steps - 1), ramped down at the end; a
+           final sigma of 0 is overwritten with 0.001, where it stops (no
+           final denoise) */
+        cfg.order = (int)ns - 2 < 3 ? (int)ns - 2 : 3;
+        cfg.lower_order_final = SGM_LOF_DIFFUSERS;
+        if (ns && sig[ns - 1] == 0) sig[ns - 1] = 0.001;
+    }
     if (!bad) {
         sgm_schedule_config sc = sgm_schedule_config_default(SGM_SCHEDULE_USER_SIGMAS);
         sc.user = sig;
