@@ -37,6 +37,8 @@ extern const sgm__method sgm__m_er_sde;
 extern const sgm__method sgm__m_seeds_2;
 extern const sgm__method sgm__m_seeds_3;
 extern const sgm__method sgm__m_lcm;
+extern const sgm__method sgm__m_sa_solver_comfy;
+extern const sgm__method sgm__m_sa_solver_pece;
 
 const sgm__method *const sgm__methods[] = {
     &sgm__m_euler,
@@ -74,6 +76,8 @@ const sgm__method *const sgm__methods[] = {
     &sgm__m_seeds_2,
     &sgm__m_seeds_3,
     &sgm__m_lcm,
+    &sgm__m_sa_solver_comfy,
+    &sgm__m_sa_solver_pece,
 };
 const size_t sgm__n_methods = sizeof sgm__methods / sizeof sgm__methods[0];
 
