@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "test_util.h"
@@ -36,6 +37,11 @@ int main(void) {
         while ((e = readdir(d))) {
             if (e->d_name[0] == '.') continue;
             if (filter && !strstr(e->d_name, filter)) continue;
+            /* case folders only (comfyui/ also holds the cases' SUMMARY.md) */
+            char sub[4600];
+            struct stat sb;
+            snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+            if (stat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
             if (n == cap) {
                 cap = cap ? 2 * cap : 256;
                 names = realloc(names, cap * sizeof *names);
