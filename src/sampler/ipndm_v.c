@@ -89,5 +89,6 @@ static sgm_status ipv_step(sgm__s *s, void *x) {
 
 const sgm__method sgm__m_ipndm_v = {
     {"ipndm_v", "ipndmv,i_pndm_v",
-     "iPNDM-v: variable-step 4th-order Adams-Bashforth on d (ComfyUI ipndm_v)", 4, 0, 0},
+     "iPNDM-v: variable-step Adams-Bashforth on d, 3rd order as coded (ComfyUI ipndm_v)", 3,
+     0, 0},
     NULL, ipv_validate, ipv_nbuf, ipv_begin, ipv_step};
