@@ -35,8 +35,13 @@ static double hphi2(double h) { return (expm1(h) - h) / h; }
 static void sd_noise(sgm__s *s, int first, double seg, double s_from, double s_to) {
     void *n = s->buf[SD_N];
     sgm__noise_interval(s, s_from, s_to, s->noise);
-    if (first) sgm__lc2(s, n, 0, n, sqrt(-expm1(2 * seg)), s->noise);
-    else sgm__lc2(s, n, exp(seg), n, sqrt(-expm1(2 * seg)), s->noise);
+    if (first) { /* n is uninitialized here: no 0 * n (NaN garbage) */
+        double c = sqrt(-expm1(2 * seg));
+        const void *in[1] = {s->noise};
+        sgm__lc(s, n, 1, &c, in);
+    } else {
+        sgm__lc2(s, n, exp(seg), n, sqrt(-expm1(2 * seg)), s->noise);
+    }
 }
 
 static sgm_status sd_step(sgm__s *s, void *x) {

@@ -50,7 +50,7 @@ static const cli_opt sample_opts_table[] = {
     {"eta", "E", "the sampler's", "ancestral / SDE noise strength"},
     {"s-noise", "S", "1", "noise multiplier"},
     {"ge-gamma", "G", "2", "gradient_estimation: gamma"},
-    {"er-noise-scaler", "KIND", "er_sde", "er_sde noise scaler: er_sde (x(e^{x^0.3}+10)) | power "
+    {"er-noise-scaler", "KIND", "er_sde", "er_sde noise scaler: er_sde (x (exp(x^0.3) + 10)) | power "
                                           "(x^(eta+1); eta 0 = ODE)"},
     {"s-churn", "C", "0", "EDM churn"},
     {"s-tmin", "A", "0", "EDM churn: smallest sigma"},
