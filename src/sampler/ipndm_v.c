@@ -4,6 +4,9 @@
  * dx~/ds = d = (x~ - D)/s whose coefficients are those of the variable-step
  * formula in the step sizes h_n = s_{n+1} - s_n, h_{n-1}, h_{n-2}, h_{n-3}
  * (orders 1..4, warm-up with the lower ones; cfg.order caps, default 4).
+ * As coded, the order-4 weights on equal steps are (57, -65, 43, -11)/24, not
+ * Adams-Bashforth's (55, -59, 37, -9)/24: the scheme is third order
+ * (tests/test_convergence.c).
  * A step to s = 0 returns D. One NFE per step. */
 #include "sampler_internal.h"
 
