@@ -41,6 +41,11 @@ static sgm_status dt_begin(sgm__s *s, void *x) {
     (void)x;
     sgm__hist_reset(s);
     size_t np = s->n_pts;
+    for (size_t i = 0; i < np; i++)
+        if (!isfinite(s->pts[i].s))
+            return sgm__fail(s->err, SGM_ERR_INVALID_ARG,
+                             "deis_tab: needs finite sigmas; the schedule starts at infinite "
+                             "sigma (use t_max < 1 for the flow process)");
     double *C = calloc(np * DT_MAX + np, sizeof(double));
     if (!C) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
     double *t = C + np * DT_MAX;
