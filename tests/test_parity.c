@@ -1,5 +1,5 @@
 /* test_parity.c - acceptance 1 of the sampler core: every reference case
- * copied from ../shared/reference (k-diffusion, DPM-Solver, diffusers) is run
+ * copied from ../shared/reference (k-diffusion, DPM-Solver, diffusers, ComfyUI) is run
  * through `sgm-refcase CASE_DIR OUT.npy --check`, which applies the README's
  * criterion (all finite, max|out - ref| <= 1e-4 max|ref|). Prints the pass
  * count per implementation; fails if any case fails or cannot be run.
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "test_util.h"
@@ -22,9 +23,9 @@ int main(void) {
     tu_bin("sgm-refcase", tool, sizeof tool);
     tu_bin("parity_out.npy", out, sizeof out);
     const char *filter = getenv("SGM_PARITY_FILTER");
-    const char *impls[] = {"k-diffusion", "dpm-solver", "diffusers"};
+    const char *impls[] = {"k-diffusion", "dpm-solver", "diffusers", "comfyui"};
     int total_fail = 0;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/%s", root, impls[k]);
         DIR *d = opendir(dir);
@@ -36,6 +37,11 @@ int main(void) {
         while ((e = readdir(d))) {
             if (e->d_name[0] == '.') continue;
             if (filter && !strstr(e->d_name, filter)) continue;
+            /* case folders only (comfyui/ also holds the cases' SUMMARY.md) */
+            char sub[4600];
+            struct stat sb;
+            snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+            if (stat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
             if (n == cap) {
                 cap = cap ? 2 * cap : 256;
                 names = realloc(names, cap * sizeof *names);

@@ -213,6 +213,10 @@ typedef struct sgm_sampler_config {
     /* Langevin MCMC (ald, ula, mala, ubla, rmm; steps per level: n_corrector) */
     double step_size;           /* dimensionless: h = step_size sigma^2 (ubla: sigma) */
     double friction;            /* ubla: gamma sigma (2) */
+    /* ComfyUI samplers */
+    double ge_gamma;            /* gradient_estimation gamma (2) */
+    int er_noise_scaler;        /* er_sde: 0 ER-SDE's x (e^{x^0.3} + 10) (default),
+                                   1 x^(eta + 1) (eta 0: the ODE, 1: reverse-time SDE) */
 } sgm_sampler_config;
 
 typedef struct sgm_sampler_stats {

@@ -29,7 +29,23 @@ typedef enum sgm_schedule_kind {
     SGM_SCHEDULE_TRAILING,         /* diffusers 'trailing' */
     SGM_SCHEDULE_LINSPACE,         /* diffusers 'linspace' */
     SGM_SCHEDULE_USER_SIGMAS,      /* explicit VE sigmas */
-    SGM_SCHEDULE_USER_TIMES        /* explicit process times */
+    SGM_SCHEDULE_USER_TIMES,       /* explicit process times */
+    /* ComfyUI's schedulers (comfy/samplers.py, comfy_extras), docs/samplers.md.
+       Model-based ones read the model's 1000-entry sigma table: the float32
+       sqrt((1 - abar)/abar) of a vp-discrete process, the log-uniform
+       sigma_min..sigma_max table of a continuous one, t = i/1000 for flow */
+    SGM_SCHEDULE_SIMPLE,           /* table[-(1 + floor(i * len / n))], + 0 */
+    SGM_SCHEDULE_SGM_UNIFORM,      /* normal over n + 1 timesteps without the last */
+    SGM_SCHEDULE_DDIM_UNIFORM,     /* table[1 + k * (len // n)] reversed, + 0 */
+    SGM_SCHEDULE_NORMAL,           /* uniform in table timestep, log-interpolated */
+    SGM_SCHEDULE_BETA,             /* Lee et al. 2024: Beta(a, b) quantiles of timesteps */
+    SGM_SCHEDULE_LINEAR_QUADRATIC, /* Mochi: linear then quadratic (flow), x sigma_max */
+    SGM_SCHEDULE_KL_OPTIMAL,       /* Sabour et al. 2024: uniform in arctan(sigma) */
+    SGM_SCHEDULE_AYS,              /* Align Your Steps tables (sd1, sdxl, svd), log-linear
+                                      interpolation to other step counts */
+    SGM_SCHEDULE_GITS,             /* GITS (Chen et al. 2024) coeff 1.20 tables (SD1) */
+    SGM_SCHEDULE_LAPLACE,          /* Laplace-CDF ramp in log sigma (mu, beta); no final 0 */
+    SGM_SCHEDULE_OPTIMAL_STEPS     /* OptimalSteps tables (flux, wan, chroma), flow times */
 } sgm_schedule_kind;
 
 /* What ends the schedule (k-diffusion appends 0; DPM-Solver stops at t_eps). */
@@ -63,6 +79,20 @@ typedef struct sgm_schedule_config {
     /* diffusers spacings */
     int steps_offset;          /* default 0 */
     sgm_diffusers_grid grid;   /* default DDIM */
+    /* ComfyUI kinds */
+    double beta_alpha, beta_beta; /* BETA: 0.6, 0.6 (both > 0) */
+    double lq_threshold;       /* LINEAR_QUADRATIC threshold_noise (0.025) */
+    int lq_linear_steps;       /* LINEAR_QUADRATIC linear steps (0: steps / 2) */
+    double laplace_mu, laplace_beta; /* LAPLACE: 0, 0.5 */
+    char table[16];            /* AYS: "sd1" (default), "sdxl", "svd";
+                                  OPTIMAL_STEPS: "flux" (default), "wan", "chroma" */
+    double gits_coeff;         /* GITS: 1.20 (the only table included) */
+    /* flow-matching time shift (process flow only, any kind): t -> shift t /
+       (1 + (shift - 1) t) (SD3, flow_shift, default 1 = none); with
+       flow_shift_seq_len > 0 instead Flux's resolution-dependent exponential
+       shift t -> e^mu / (e^mu + 1/t - 1), mu = 0.5 + 0.65 (len - 256) / 3840 */
+    double flow_shift;
+    int flow_shift_seq_len;
     /* user lists (copied): n_user values, strictly decreasing */
     const double *user;
     size_t n_user;

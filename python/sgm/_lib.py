@@ -132,7 +132,8 @@ class SamplerConfig(ctypes.Structure):
                 ("dtype", c_int), ("n_threads", c_int), ("on_step", STEP_FN),
                 ("on_step_user_data", c_void_p), ("noise_fn", NOISE_FN),
                 ("noise_user_data", c_void_p),
-                ("step_size", c_double), ("friction", c_double)]
+                ("step_size", c_double), ("friction", c_double),
+                ("ge_gamma", c_double), ("er_noise_scaler", c_int)]
 
 
 class SamplerStats(ctypes.Structure):

@@ -40,13 +40,17 @@ static const alias no_aliases[] = {{NULL, 0}};
 
 static const char *const schedule_names[] = {
     "karras", "exponential", "polyexponential", "vp",       "time_uniform", "logsnr",
-    "time_quadratic", "leading", "trailing",   "linspace", "sigmas",       "times"};
+    "time_quadratic", "leading", "trailing",   "linspace", "sigmas",       "times",
+    "simple", "sgm_uniform", "ddim_uniform", "normal", "beta", "linear_quadratic",
+    "kl_optimal", "ays", "gits", "laplace", "optimal_steps"};
 static const alias schedule_aliases[] = {
     {"log_snr", SGM_SCHEDULE_LOGSNR},         {"lu", SGM_SCHEDULE_LOGSNR},
     {"uniform", SGM_SCHEDULE_TIME_UNIFORM},   {"quadratic", SGM_SCHEDULE_TIME_QUADRATIC},
     {"edm", SGM_SCHEDULE_KARRAS},             {"exp", SGM_SCHEDULE_EXPONENTIAL},
     {"user", SGM_SCHEDULE_USER_SIGMAS},       {"user_sigmas", SGM_SCHEDULE_USER_SIGMAS},
-    {"user_times", SGM_SCHEDULE_USER_TIMES},  {NULL, 0}};
+    {"user_times", SGM_SCHEDULE_USER_TIMES},  {"align_your_steps", SGM_SCHEDULE_AYS},
+    {"optimalsteps", SGM_SCHEDULE_OPTIMAL_STEPS}, {"kl-optimal", SGM_SCHEDULE_KL_OPTIMAL},
+    {NULL, 0}};
 
 static const char *const prediction_names[] = {"eps", "x0", "v", "score", "flow"};
 static const alias prediction_aliases[] = {

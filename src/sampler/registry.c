@@ -35,6 +35,18 @@ extern const sgm__method sgm__m_ula;
 extern const sgm__method sgm__m_mala;
 extern const sgm__method sgm__m_ubla;
 extern const sgm__method sgm__m_rmm;
+extern const sgm__method sgm__m_ipndm_v;
+extern const sgm__method sgm__m_deis_tab;
+extern const sgm__method sgm__m_res_multistep;
+extern const sgm__method sgm__m_res_multistep_a;
+extern const sgm__method sgm__m_gradient_estimation;
+extern const sgm__method sgm__m_heunpp2;
+extern const sgm__method sgm__m_er_sde;
+extern const sgm__method sgm__m_seeds_2;
+extern const sgm__method sgm__m_seeds_3;
+extern const sgm__method sgm__m_lcm;
+extern const sgm__method sgm__m_sa_solver_comfy;
+extern const sgm__method sgm__m_sa_solver_pece;
 
 const sgm__method *const sgm__methods[] = {
     &sgm__m_euler,
@@ -70,6 +82,18 @@ const sgm__method *const sgm__methods[] = {
     &sgm__m_mala,
     &sgm__m_ubla,
     &sgm__m_rmm,
+    &sgm__m_ipndm_v,
+    &sgm__m_deis_tab,
+    &sgm__m_res_multistep,
+    &sgm__m_res_multistep_a,
+    &sgm__m_gradient_estimation,
+    &sgm__m_heunpp2,
+    &sgm__m_er_sde,
+    &sgm__m_seeds_2,
+    &sgm__m_seeds_3,
+    &sgm__m_lcm,
+    &sgm__m_sa_solver_comfy,
+    &sgm__m_sa_solver_pece,
 };
 const size_t sgm__n_methods = sizeof sgm__methods / sizeof sgm__methods[0];
 
@@ -92,3 +116,4 @@ const sgm_method_info *sgm_method_find(const char *name) {
     const sgm__method *m = sgm__method_lookup(name);
     return m ? &m->info : NULL;
 }
+

@@ -153,12 +153,12 @@ static void sa_coeffs(int k, const double *lam, double lam_s, double lam_t, doub
  * [from, to] with the k newest history entries as nodes. corrector selects
  * the order-2 extra term of the SA-Corrector (else the predictor's). */
 static void sa_update(sgm__s *s, void *x_out, const void *x_src, sgm__pt from, sgm__pt to,
-                      int k, double tau, const void *noise, int corrector) {
+                      int k, double tau, const void *noise, int corrector, int extra2) {
     double kappa = 1 + tau * tau;
     double h = to.lambda - from.lambda;
     double cd[SA_MAX];
     sa_coeffs(k, s->hs, from.lambda, to.lambda, kappa, cd);
-    if (k == 2) {
+    if (k == 2 && extra2) {
         double g = kappa * h * (0.5 - sgm__phi2(-kappa * h));
         double delta = corrector ? g : g * h / (s->hs[0] - s->hs[1]);
         cd[0] += delta;
@@ -202,7 +202,7 @@ static sgm_status sa_step(sgm__s *s, void *x) {
     if (ms->have_prev && i > 0) {
         int k = ms->corr_order < s->hn ? ms->corr_order : s->hn;
         sa_update(s, x, s->buf[b_xprev], s->pts[i - 1], p, k, ms->tau_prev,
-                  ms->had_noise ? s->buf[b_noise] : NULL, 1);
+                  ms->had_noise ? s->buf[b_noise] : NULL, 1, 1);
     }
     ms->have_prev = 0;
 
@@ -228,7 +228,7 @@ static sgm_status sa_step(sgm__s *s, void *x) {
         sgm__noise_interval(s, p.s, q.s, s->buf[b_noise]);
         noise = s->buf[b_noise];
     }
-    sa_update(s, x, s->buf[b_xprev], p, q, po, tau, noise, 0);
+    sa_update(s, x, s->buf[b_xprev], p, q, po, tau, noise, 0, 1);
     ms->have_prev = 1;
     ms->corr_order = co;
     ms->tau_prev = tau;
@@ -241,3 +241,74 @@ const sgm__method sgm__m_sa_solver = {
     {"sa_solver", "sasolver,sa-solver",
      "SA-Solver stochastic Adams predictor-corrector (tau)", 2, 1, 0},
     sa_defaults, sa_validate, sa_nbuf, sa_begin, sa_step};
+
+/* ---- ComfyUI's sample_sa_solver / sample_sa_solver_pece ---------------
+ * The same updates without the order-2 extra terms, as ComfyUI codes them:
+ * tau = tau(sigma_{i+1}) of the step's END point (window [tau_sigma_min,
+ * tau_sigma_max], default ComfyUI's percent_to_sigma(0.8) .. (0.2) on the
+ * EDM range 0.002..80); orders p_i = min(p, i + 1), corrector at step i
+ * min(c, i + 1) (none at i = 0), and when the schedule ends at 0 also
+ * p_i <= N - 1 - i, c_i <= N - i; the step to 0 is not corrected (x = D of
+ * the predicted state) unless PECE. PECE (sa_solver_pece) evaluates D again
+ * at every corrected state (2 NFE per corrected step). Defaults p = 3, c = 4. */
+extern const sgm__method sgm__m_sa_solver_pece;
+
+static void sac_defaults(sgm_sampler_config *c) {
+    c->predictor_order = 3;
+    c->corrector_order = 4;
+    c->tau = 1;
+    c->tau_sigma_min = 0.01665106414803746; /* EDM percent_to_sigma(0.8) */
+    c->tau_sigma_max = 9.60899547185145;    /* percent_to_sigma(0.2) */
+}
+
+static sgm_status sac_step(sgm__s *s, void *x) {
+    sa_state *ms = s->mstate;
+    const sgm_sampler_config *cfg = &s->cfg;
+    int depth = sa_depth(cfg), pece = s->m == &sgm__m_sa_solver_pece;
+    int b_xprev = depth, b_noise = depth + 1;
+    size_t i = s->i, n_steps = s->n_pts - 1;
+    sgm__pt p = sgm__cur(s), q = sgm__next(s);
+    int slot = sgm__hist_slot(s, 0, depth);
+    sgm_status st = sgm__denoise(s, x, p, s->buf[slot]);
+    if (st) return st;
+    sgm__hist_push(s, slot, p.lambda, depth);
+    int po = cfg->predictor_order < s->hn ? cfg->predictor_order : s->hn;
+    int co = (i == 0 || (q.s == 0 && !pece)) ? 0
+             : cfg->corrector_order < s->hn ? cfg->corrector_order : s->hn;
+    if (s->pts[n_steps].s == 0) {
+        if ((size_t)po > n_steps - 1 - i) po = (int)(n_steps - 1 - i);
+        if ((size_t)co > n_steps - i) co = (int)(n_steps - i);
+    }
+    if (co > 0) {
+        sa_update(s, x, s->buf[b_xprev], s->pts[i - 1], p, co, ms->tau_prev,
+                  ms->had_noise ? s->buf[b_noise] : NULL, 1, 0);
+        if (pece && (st = sgm__denoise(s, x, p, s->buf[s->ibuf[0]]))) return st;
+    }
+    if (q.s == 0) {
+        sgm__copy(s, x, s->buf[s->ibuf[0]]);
+        s->i++;
+        return SGM_OK;
+    }
+    double tau = sa_tau_at(s, q.s);
+    sgm__copy(s, s->buf[b_xprev], x);
+    const void *noise = NULL;
+    if (tau > 0 && cfg->s_noise > 0) {
+        sgm__noise_interval(s, p.s, q.s, s->buf[b_noise]);
+        noise = s->buf[b_noise];
+    }
+    sa_update(s, x, s->buf[b_xprev], p, q, po, tau, noise, 0, 0);
+    ms->tau_prev = tau;
+    ms->had_noise = noise != NULL;
+    s->i++;
+    return SGM_OK;
+}
+
+const sgm__method sgm__m_sa_solver_comfy = {
+    {"sa_solver_comfy", "comfy_sa_solver",
+     "SA-Solver as ComfyUI codes it: tau at the step end, orders 3/4", 3, 1, 0},
+    sac_defaults, sa_validate, sa_nbuf, sa_begin, sac_step};
+
+const sgm__method sgm__m_sa_solver_pece = {
+    {"sa_solver_pece", "comfy_sa_solver_pece",
+     "SA-Solver PECE (ComfyUI): D re-evaluated at every corrected state", 3, 1, 0},
+    sac_defaults, sa_validate, sa_nbuf, sa_begin, sac_step};

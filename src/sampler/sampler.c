@@ -47,6 +47,8 @@ static void generic_defaults(sgm_sampler_config *c) {
     c->tau = 1;
     c->tau_sigma_min = 0;
     c->tau_sigma_max = INFINITY;
+    c->ge_gamma = 2;
+    c->er_noise_scaler = 0;
     c->noise = SGM_NOISE_INDEPENDENT;
     c->dtype = SGM_F64;
     c->n_threads = 0;

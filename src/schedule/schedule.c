@@ -27,6 +27,12 @@ sgm_schedule_config sgm_schedule_config_default(sgm_schedule_kind kind) {
     c.vp_eps_s = 1e-3;
     c.steps_offset = 0;
     c.grid = SGM_DGRID_DDIM;
+    c.beta_alpha = 0.6;
+    c.beta_beta = 0.6;
+    c.lq_threshold = 0.025;
+    c.laplace_beta = 0.5;
+    c.gits_coeff = 1.2;
+    c.flow_shift = 1.0;
     return c;
 }
 
@@ -249,6 +255,22 @@ static sgm_status user_kind(const sgm_schedule_config *c, const sgm_process *p,
     return SGM_OK;
 }
 
+/* SD3's static shift t' = a t / (1 + (a - 1) t) (ComfyUI time_snr_shift) or,
+ * with a sequence length, Flux's t' = e^mu / (e^mu + 1/t - 1) with mu linear
+ * in the image sequence length (0.5 at 256 tokens, 1.15 at 4096) */
+void sgm__sched_flow_shift(const sgm_schedule_config *c, const sgm_process *p, sgm_schedule *s) {
+    if (sgm_process_get_config(p)->kind != SGM_PROCESS_FLOW) return;
+    if (c->flow_shift == 1.0 && c->flow_shift_seq_len == 0) return;
+    double mu = 0.5 + (1.15 - 0.5) * ((double)c->flow_shift_seq_len - 256.0) / (4096.0 - 256.0);
+    for (size_t i = 0; i < s->n; i++) {
+        double t = s->t[i], u;
+        if (t <= 0) continue;
+        if (c->flow_shift_seq_len > 0) u = exp(mu) / (exp(mu) + (1 / t - 1));
+        else u = c->flow_shift * t / (1 + (c->flow_shift - 1) * t);
+        sgm__sched_set_t(s, i, p, u);
+    }
+}
+
 sgm_status sgm_schedule_create(const sgm_schedule_config *cfg, const sgm_process *proc,
                                sgm_schedule **out, sgm_error *err) {
     *out = NULL;
@@ -282,11 +304,31 @@ sgm_status sgm_schedule_create(const sgm_schedule_config *cfg, const sgm_process
     case SGM_SCHEDULE_USER_TIMES:
         st = user_kind(cfg, proc, out, err);
         break;
+    case SGM_SCHEDULE_SIMPLE:
+    case SGM_SCHEDULE_SGM_UNIFORM:
+    case SGM_SCHEDULE_DDIM_UNIFORM:
+    case SGM_SCHEDULE_NORMAL:
+    case SGM_SCHEDULE_BETA:
+    case SGM_SCHEDULE_LINEAR_QUADRATIC:
+    case SGM_SCHEDULE_KL_OPTIMAL:
+    case SGM_SCHEDULE_AYS:
+    case SGM_SCHEDULE_GITS:
+    case SGM_SCHEDULE_LAPLACE:
+    case SGM_SCHEDULE_OPTIMAL_STEPS:
+        st = sgm__schedule_comfy(cfg, proc, out, err);
+        break;
     default:
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "schedule: unknown kind %d",
                               (int)cfg->kind);
     }
     if (st) return st;
+    if (!(cfg->flow_shift > 0) || cfg->flow_shift_seq_len < 0) {
+        sgm_schedule_free(*out);
+        *out = NULL;
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                              "schedule: flow shift must be > 0 and the sequence length >= 0");
+    }
+    sgm__sched_flow_shift(cfg, proc, *out);
     if ((st = sgm__sched_check(*out, err))) {
         sgm_schedule_free(*out);
         *out = NULL;

@@ -481,6 +481,12 @@ const cli_opt cli_schedule_opts[] = {
     {"grid", "KIND", "auto", "diffusers grid: auto|ddim|dpmsolver (auto: from the sampler)"},
     {"sigmas", "LIST|@FILE", NULL, "explicit decreasing VE sigmas (replaces --schedule)"},
     {"times", "LIST|@FILE", NULL, "explicit decreasing process times (replaces --schedule)"},
+    {"beta-alpha", "A", "0.6", "beta schedule: Beta(alpha, beta) alpha (> 0)"},
+    {"beta-beta", "B", "0.6", "beta schedule: Beta(alpha, beta) beta (> 0)"},
+    {"ays-model", "NAME", "sd1 (ays), flux (optimal_steps)",
+     "table of ays (sd1|sdxl|svd) or optimal_steps (flux|wan|chroma)"},
+    {"flow-shift", "S", "1", "flow process: SD3 time shift t -> S t / (1 + (S - 1) t)"},
+    {"flow-seq-len", "N", "0", "flow process: Flux resolution-dependent shift for N tokens"},
     {NULL, NULL, NULL, NULL}};
 
 /* diffusers classes that use the DPMSolver-style grid (schedule.h: SGM_DGRID_DPMSOLVER) */
@@ -490,6 +496,25 @@ static int dpmsolver_grid(const char *method) {
     if (!method) return 0;
     for (int i = 0; m[i]; i++)
         if (name_eq(method, m[i])) return 1;
+    return 0;
+}
+
+/* the ComfyUI kinds' parameters and the flow shift (checked by the library
+ * too; named here so the error says which flag) */
+static int cli_schedule_extras(cli_args *a, sgm_schedule_config *sc) {
+    if (cli_get_double(a, "beta-alpha", &sc->beta_alpha) < 0) return -1;
+    if (cli_get_double(a, "beta-beta", &sc->beta_beta) < 0) return -1;
+    if (!(sc->beta_alpha > 0) || !(sc->beta_beta > 0))
+        return cli_fail(a, "--beta-alpha and --beta-beta must be > 0 (got %g, %g)",
+                        sc->beta_alpha, sc->beta_beta);
+    if (cli_has(a, "ays-model")) {
+        const char *m = cli_get(a, "ays-model");
+        if (strlen(m) >= sizeof sc->table) return cli_fail(a, "unknown --ays-model '%s'", m);
+        snprintf(sc->table, sizeof sc->table, "%s", m);
+    }
+    if (cli_get_double(a, "flow-shift", &sc->flow_shift) < 0) return -1;
+    if (!(sc->flow_shift > 0)) return cli_fail(a, "--flow-shift must be > 0 (got %g)", sc->flow_shift);
+    if (cli_get_int(a, "flow-seq-len", 0, 100000000, &sc->flow_shift_seq_len) < 0) return -1;
     return 0;
 }
 
@@ -562,6 +587,7 @@ int cli_build_schedule_range(cli_args *a, const sgm_process *proc, const char *m
     if (cli_get_choice(a, "grid", grids, &gi) < 0) goto done;
     if (gi == 0) sc.grid = dpmsolver_grid(method) ? SGM_DGRID_DPMSOLVER : SGM_DGRID_DDIM;
     else sc.grid = gi == 1 ? SGM_DGRID_DDIM : SGM_DGRID_DPMSOLVER;
+    if (cli_schedule_extras(a, &sc) < 0) goto done;
     sgm_error err = {0};
     if (sgm_schedule_create(&sc, proc, out, &err)) {
         cli_fail(a, "%s", err.msg);

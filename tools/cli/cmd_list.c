@@ -34,6 +34,17 @@ static const char *const schedule_help[] = {
     [SGM_SCHEDULE_TRAILING] = "diffusers timestep_spacing='trailing'",
     [SGM_SCHEDULE_LINSPACE] = "diffusers timestep_spacing='linspace'",
     /* the explicit lists (--sigmas / --times) are listed apart */
+    [SGM_SCHEDULE_SIMPLE] = "ComfyUI simple: every len/n-th entry of the model's sigma table",
+    [SGM_SCHEDULE_SGM_UNIFORM] = "ComfyUI sgm_uniform: normal over n + 1 timesteps, last dropped",
+    [SGM_SCHEDULE_DDIM_UNIFORM] = "ComfyUI ddim_uniform: table[1 + k (len // n)], reversed",
+    [SGM_SCHEDULE_NORMAL] = "ComfyUI normal: uniform in table timestep, log-interpolated",
+    [SGM_SCHEDULE_BETA] = "Lee et al. 2024 Beta(--beta-alpha, --beta-beta) timesteps (0.6, 0.6)",
+    [SGM_SCHEDULE_LINEAR_QUADRATIC] = "Mochi linear-then-quadratic flow schedule x sigma_max",
+    [SGM_SCHEDULE_KL_OPTIMAL] = "Sabour et al. 2024 KL-optimal: uniform in arctan(sigma)",
+    [SGM_SCHEDULE_AYS] = "Align Your Steps tables (--ays-model sd1|sdxl|svd), log-linear interp",
+    [SGM_SCHEDULE_GITS] = "GITS (Chen et al. 2024) coeff 1.20 tables, 2..20 steps (+ interp)",
+    [SGM_SCHEDULE_LAPLACE] = "ComfyUI laplace: Laplace-CDF ramp in log sigma (mu 0, beta 0.5)",
+    [SGM_SCHEDULE_OPTIMAL_STEPS] = "OptimalSteps flow tables (--ays-model flux|wan|chroma)",
 };
 
 static const char *const prediction_help[] = {

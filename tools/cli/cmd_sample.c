@@ -62,6 +62,9 @@ static const cli_opt sample_opts_table[] = {
     {"order", "K", "the sampler's", "solver order"},
     {"eta", "E", "the sampler's", "ancestral / SDE noise strength"},
     {"s-noise", "S", "1", "noise multiplier"},
+    {"ge-gamma", "G", "2", "gradient_estimation: gamma"},
+    {"er-noise-scaler", "KIND", "er_sde", "er_sde noise scaler: er_sde (x (exp(x^0.3) + 10)) | power "
+                                          "(x^(eta+1); eta 0 = ODE)"},
     {"s-churn", "C", "0", "EDM churn"},
     {"s-tmin", "A", "0", "EDM churn: smallest sigma"},
     {"s-tmax", "B", "inf", "EDM churn: largest sigma"},
@@ -126,6 +129,13 @@ static int on_step(const sgm_step_info *info, void *user_data) {
     return 0;
 }
 
+/* the ComfyUI samplers' own options */
+static int comfy_options(cli_args *a, sgm_sampler_config *cfg) {
+    if (cli_get_double(a, "ge-gamma", &cfg->ge_gamma) < 0) return -1;
+    static const char *const scalers[] = {"er_sde", "power", NULL};
+    return cli_get_choice(a, "er-noise-scaler", scalers, &cfg->er_noise_scaler);
+}
+
 /* Reads every sampler option into cfg (defaults from the method). */
 static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
     const char *name = cli_get(a, "sampler");
@@ -138,6 +148,7 @@ static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
     if (cli_get_double(a, "s-churn", &cfg->s_churn) < 0) return -1;
     if (cli_get_double(a, "s-tmin", &cfg->s_tmin) < 0) return -1;
     if (cli_get_double(a, "s-tmax", &cfg->s_tmax) < 0) return -1;
+    if (comfy_options(a, cfg) < 0) return -1;
     if (cli_get_bool(a, "multistep", &cfg->multistep) < 0) return -1;
     static const char *const algos[] = {"dpmsolver++", "dpmsolver", NULL};
     int v = (int)cfg->algorithm;

@@ -196,6 +196,7 @@ int main(int argc, char **argv) {
         if (strcmp(rc.impl, "k-diffusion") == 0) bad = refcase_kdiff(&rc);
         else if (strcmp(rc.impl, "dpm-solver") == 0) bad = refcase_dpm(&rc);
         else if (strcmp(rc.impl, "diffusers") == 0) bad = refcase_diffusers(&rc);
+        else if (strcmp(rc.impl, "comfyui") == 0) bad = refcase_comfy(&rc);
         else bad = rc_fail(&rc, "unknown impl '%s'", rc.impl);
     }
     if (!bad && !rc.out) bad = rc_fail(&rc, "case produced no output");

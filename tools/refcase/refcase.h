@@ -30,6 +30,7 @@ typedef struct refcase {
 int refcase_kdiff(refcase *rc);
 int refcase_dpm(refcase *rc);
 int refcase_diffusers(refcase *rc);
+int refcase_comfy(refcase *rc);
 
 /* helpers */
 int rc_fail(refcase *rc, const char *fmt, ...);
