@@ -73,7 +73,12 @@ class ScheduleConfig(ctypes.Structure):
                 ("sigma_max", c_double), ("rho", c_double), ("t_start", c_double),
                 ("t_end", c_double), ("final_point", c_int), ("vp_beta_d", c_double),
                 ("vp_beta_min", c_double), ("vp_eps_s", c_double), ("steps_offset", c_int),
-                ("grid", c_int), ("user", P(c_double)), ("n_user", c_size_t)]
+                ("grid", c_int), ("beta_alpha", c_double), ("beta_beta", c_double),
+                ("lq_threshold", c_double), ("lq_linear_steps", c_int),
+                ("laplace_mu", c_double), ("laplace_beta", c_double),
+                ("table", ctypes.c_char * 16), ("gits_coeff", c_double),
+                ("flow_shift", c_double), ("flow_shift_seq_len", c_int),
+                ("user", P(c_double)), ("n_user", c_size_t)]
 
 
 class Schedule(ctypes.Structure):
