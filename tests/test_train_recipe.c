@@ -1,7 +1,8 @@
 /* test_train_recipe.c - acceptance item 2 of issue 3 in a shortened form (the
  * documented recipe on its own data; kept when issue 15 turned
  * test_train_quality.c into the mixture-family test): train the mlp (eps
- * prediction, VP-linear process) on exact samples of the 8-component 2-D mixture tests/data/models/gmm2d.json, draw samples with
+ * prediction, VP-linear process) on exact samples of the 8-component 2-D
+ * mixture tests/data/models/gmm2d.json, draw samples with
  * dpmpp_2m at 20 steps (Karras schedule) through the network denoiser loaded
  * back from the checkpoint, and compare the mean exact log-density with that
  * of true samples and the per-component masses with the true weights.
