@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "dist.h"
 #include "train_eval.h"
+#include "train_preview.h"
 #include "sgm/sgm_train.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_io.h"
@@ -62,7 +63,7 @@ static const cli_opt train_opts_table[] = {
     {"clip", "C", "1", "global gradient-norm clip (0: off)"},
     {"ema", "D", "0.999", "EMA decay of the weights"},
     {"seed", "S", "0", "seed of the initialisation and the training noise"},
-    {"resume", "CKPT", NULL, "continue from a checkpoint (bit for bit); its configuration wins over the options, only --data (default: the recorded source), --steps, --out, --log, --save-every apply"},
+    {"resume", "CKPT", NULL, "continue from a checkpoint (bit for bit); its configuration wins over the options, only --data (default: the recorded source), --steps, --out, --log, --save-every, --max-time, --save-every-time, --preview apply"},
     {"save-every", "N", "1000", "checkpoint period in steps (0: only at the end)"},
     {"log", "FILE.jsonl", NULL, "JSON lines log (one line per --log-every steps)"},
     {"log-every", "N", "50", "log / progress period"},
@@ -70,6 +71,9 @@ static const cli_opt train_opts_table[] = {
     {"eval-data", "HELDOUT.npy", NULL, "held-out rows of the training data's width (sliced W2 / MMD^2 with noise floors; gmm: data also log-density gap and masses)"},
     {"eval-n", "N", "2000", "rows sampled per evaluation (at most half the held-out rows)"},
     {"ema-warmup", "0|1", "1", "EMA decay min(ema, (1 + k) / (10 + k)) at update k"},
+    {"max-time", "MIN", "0", "stop cleanly after MIN minutes of training (final checkpoint; 0: off); the learning-rate schedule still follows --steps"},
+    {"save-every-time", "MIN", "0", "also checkpoint when MIN minutes have passed since the last one (0: off)"},
+    {"preview", "N", "0", "with each checkpoint, N samples of it as OUT.preview.png (image grid, or 2-D scatter)"},
     {"quiet", NULL, NULL, "no progress line"},
     {"out", "CKPT.safetensors", NULL, "checkpoint to write"},
     {NULL, NULL, NULL, NULL}};
@@ -85,6 +89,9 @@ typedef struct train_opts {
     int n_data_given, data_seed_given;
     int unet, classes, quiet;
     int steps, save_every, log_every;
+    double max_time, save_every_time; /* minutes; 0: off */
+    int preview;                      /* samples per preview picture; 0: off */
+    char preview_png[4096];
 } train_opts;
 
 /* The training rows (and image labels); the trainer takes them over. */
@@ -174,6 +181,14 @@ static int parse_numbers(cli_args *a, train_opts *o) {
         cli_get_size(a, "eval-n", 2, &o->eval_n) < 0 || cli_get_bool(a, "ema-warmup", &c->ema_warmup) < 0)
         return -1;
     c->warmup = wu;
+    if (cli_get_double(a, "max-time", &o->max_time) < 0 ||
+        cli_get_double(a, "save-every-time", &o->save_every_time) < 0 ||
+        cli_get_int(a, "preview", 0, 4096, &o->preview) < 0)
+        return -1;
+    if (!(o->max_time >= 0 && o->max_time <= 1e7))
+        return cli_fail(a, "--max-time: minutes in [0, 1e7] (0: off)");
+    if (!(o->save_every_time >= 0 && o->save_every_time <= 1e7))
+        return cli_fail(a, "--save-every-time: minutes in [0, 1e7] (0: off)");
     if (cli_has(a, "adamw")) {
         c->decoupled = 1;
         if (!wd_given) c->weight_decay = 1e-2;
@@ -219,6 +234,9 @@ static int parse_train_args(cli_args *a, int argc, char **argv, train_opts *o) {
     o->eval_n = 2000;
     o->eval_data = cli_get(a, "eval-data");
     if (parse_numbers(a, o) < 0 || parse_unet_opts(a, o) < 0) return -1;
+    if (o->preview > 0 && (train_preview_path(o->out, o->preview_png, sizeof o->preview_png) < 0 ||
+                           cli_check_out(a, "out", o->preview_png) < 0))
+        return cli_fail(a, "--preview: cannot write %s next to --out", o->preview_png);
     return CLI_PARSED;
 }
 
@@ -355,12 +373,34 @@ static int save_ckpt(const train_opts *o, const sgm_trainer *tr) {
     return cli_dist_agree(code);
 }
 
-/* Trains up to --steps with periodic checkpoints; the exit code. */
+/* After a checkpoint: the preview picture (rank 0); every rank gets the code. */
+static int after_save(const train_opts *o) {
+    int code = 0;
+    if (o->preview > 0 && cli_dist_rank() == 0)
+        code = train_preview_write(o->out, o->preview_png, o->preview, o->quiet);
+    return cli_dist_agree(code);
+}
+
+/* --max-time / --save-every-time: bit 1 "the budget is spent", bit 2 "a
+ * timed checkpoint is due", by rank 0's clock so that every rank agrees. */
+static int time_flags(const train_opts *o, double t0, double t_saved) {
+    if (o->max_time <= 0 && o->save_every_time <= 0) return 0;
+    int f = 0;
+    if (cli_dist_rank() == 0) {
+        double now = now_s();
+        if (o->max_time > 0 && now - t0 >= 60 * o->max_time) f |= 1;
+        if (o->save_every_time > 0 && now - t_saved >= 60 * o->save_every_time) f |= 2;
+    }
+    return cli_dist_agree(f); /* the largest: rank 0's flags, the others pass 0 */
+}
+
+/* Trains up to --steps (or the --max-time budget) with periodic checkpoints;
+ * the exit code. */
 static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log, const train_eval *ev) {
     sgm_error err = {0};
-    int code = 0;
+    int code = 0, out_of_time = 0;
     long start = sgm_trainer_steps_done(tr);
-    double t0 = now_s();
+    double t0 = now_s(), t_saved = t0;
     while (sgm_trainer_steps_done(tr) < o->steps) {
         double loss;
         sgm_status st = sgm_trainer_step(tr, &loss, &err);
@@ -374,21 +414,37 @@ static int run_train(const train_opts *o, sgm_trainer *tr, FILE *log, const trai
             break;
         }
         long s = sgm_trainer_steps_done(tr);
-        if (s % o->log_every == 0 || s == o->steps) report_step(o, tr, log, s, start, t0, loss);
+        int tf = time_flags(o, t0, t_saved);
+        out_of_time = tf & 1;
+        if (s % o->log_every == 0 || s == o->steps || out_of_time)
+            report_step(o, tr, log, s, start, t0, loss);
         int eval_now = ev->every > 0 && s % ev->every == 0;
-        if (((o->save_every > 0 && s % o->save_every == 0) || s == o->steps || eval_now) &&
-            (code = save_ckpt(o, tr)) != 0)
-            break;
+        if ((o->save_every > 0 && s % o->save_every == 0) || s == o->steps || eval_now || tf) {
+            if ((code = save_ckpt(o, tr)) != 0 || (code = after_save(o)) != 0) break;
+            t_saved = now_s();
+        }
         /* the held-out metrics of the checkpoint just written (rank 0 alone
            under mpirun; every rank learns its outcome) */
         if (eval_now) {
             if (cli_dist_rank() == 0) code = train_eval_run(ev, o->out, s, log, o->quiet);
             if ((code = cli_dist_agree(code)) != 0) break;
         }
+        if (out_of_time) break;
     }
-    if (code == 0 && sgm_trainer_steps_done(tr) == start && o->steps <= start)
-        code = save_ckpt(o, tr);
+    if (code == 0 && sgm_trainer_steps_done(tr) == start && o->steps <= start &&
+        (code = save_ckpt(o, tr)) == 0)
+        code = after_save(o);
     if (!o->quiet && code == 0) fputc('\n', stderr);
+    if (code == 0 && out_of_time && cli_dist_rank() == 0) {
+        long s = sgm_trainer_steps_done(tr);
+        fprintf(stderr, "sgm train: --max-time %g min reached at step %ld of %d; checkpoint %s "
+                        "(continue with --resume %s)\n", o->max_time, s, o->steps, o->out, o->out);
+        if (log) {
+            fprintf(log, "{\"step\":%ld,\"stopped\":\"max-time\",\"time_s\":%.4g}\n", s,
+                    now_s() - t0);
+            fflush(log);
+        }
+    }
     return code;
 }
 
