@@ -6,7 +6,12 @@
  *         d_in 2, width 256, 4 blocks, sinusoidal embedding 128, scale 100),
  *         batch 1024;
  *   unet: sgm_unet_config_default (Fashion-MNIST 1x28x28, base 32, mult
- *         1-2-2, attention at 7x7 and in the middle), batch 64.
+ *         1-2-2, attention at 7x7 and in the middle), batch 64;
+ *   unet16: the U-Net of issue 12 (base 16, mult 1-2-4, one res block per
+ *         level, 2 heads, embedding 128; 745 k parameters), batch 64;
+ *   unet-infer, unet16-infer: the same networks' forward pass alone at
+ *         batch 250 (network evaluations, "calls", per second).
+ * Each RESULT line also gives the process's peak resident memory (MiB).
  * The PyTorch twin is bench/torch_train_step.py (same architectures, same
  * batch, same loss and optimiser); bench/train_vs_torch.sh runs both.
  * For the mlp it also times sgm_trainer_step (noise draw, preconditioning,
@@ -15,13 +20,14 @@
  * timed steps; the best repetition is reported (the machine is shared).
  * Threads: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS from the environment.
  *
- * Usage: bench_train_step [mlp|unet|all] [K] [R] [W]
- * Output: one line per model "RESULT <model> <steps/s> <ms/step>" plus
+ * Usage: bench_train_step [mlp|unet|unet16|unet-infer|unet16-infer|all] [K] [R] [W]
+ * Output: one line per model "RESULT <model> <steps/s> <ms/step> <peak MiB>" plus
  * human-readable lines; with SGM_BENCH_PROFILE=1 (unet) also a per-phase
  * breakdown (forward / backward / optimiser). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "sgm/sgm_nn.h"
@@ -127,9 +133,20 @@ static int bench_mlp(int K, int R, int W, timing *res) {
 
 /* --------------------------------------------------------------- unet --- */
 
-static int bench_unet(int K, int R, int W, timing *res) {
-    sgm_unet_config cfg = sgm_unet_config_default();
-    int B = 64;
+/* The issue-12 U-Net, the one a PyTorch user would write for Fashion-MNIST:
+ * base 16, mult 1-2-4, one res block per level down (two up), 2-head
+ * attention at 7x7 and in the middle, 128-wide embedding, 8 groups. */
+static sgm_unet_config unet16_config(void) {
+    sgm_unet_config c = sgm_unet_config_default();
+    c.base_ch = 16, c.mult[0] = 1, c.mult[1] = 2, c.mult[2] = 4;
+    c.n_res = 1, c.heads = 2, c.emb_dim = 128;
+    return c;
+}
+
+/* A training step (infer 0: forward, MSE, backward, AdamW) or an inference
+ * call (infer 1: forward only) of cfg at batch B. */
+static int bench_unet(const char *name, sgm_unet_config cfg, int B, int infer, int K, int R,
+                      int W, timing *res) {
     sgm_unet u;
     sgm_error err;
     if (sgm_unet_init(&u, &cfg, B, 1, &err) != SGM_OK) {
@@ -146,8 +163,9 @@ static int bench_unet(int K, int R, int W, timing *res) {
     sgm_nn_fill_normal(tgt, n, 1.0f, 12, 1);
     sgm_nn_fill_uniform(c, (size_t)B, -2.0f, 1.0f, 12, 2);
     sgm_nn_adam opt = sgm_nn_adam_defaults(1);
-    printf("unet: base %d, %zu parameters, batch %d\n", cfg.base_ch, u.n_params, B);
-    int prof = getenv("SGM_BENCH_PROFILE") && atoi(getenv("SGM_BENCH_PROFILE")) > 0;
+    printf("%s: base %d, %zu parameters, batch %d, %s\n", name, cfg.base_ch, u.n_params, B,
+           infer ? "forward only" : "training step");
+    int prof = !infer && getenv("SGM_BENCH_PROFILE") && atoi(getenv("SGM_BENCH_PROFILE")) > 0;
     double tf = 0, tb = 0, to = 0;
     long t = 0;
     double best = 0.0, loss = 0.0;
@@ -156,8 +174,9 @@ static int bench_unet(int K, int R, int W, timing *res) {
         double t0 = now();
         for (int s = 0; s < steps; s++) {
             double a = prof ? now() : 0;
-            sgm_nn_zero(u.grads, u.n_params);
+            if (!infer) sgm_nn_zero(u.grads, u.n_params);
             sgm_unet_forward(&u, out, x, c, NULL, B, &err);
+            if (infer) continue;
             double b = prof ? now() : 0;
             loss = mse_grad(dout, out, tgt, n);
             sgm_unet_backward(&u, NULL, NULL, dout, B, 1, &err);
@@ -170,13 +189,42 @@ static int bench_unet(int K, int R, int W, timing *res) {
     }
     if (prof) {
         double tot = tf + tb + to;
-        printf("unet profile: forward %.1f%%, loss+backward %.1f%%, adamw %.1f%% "
-               "(%.1f ms/step)\n", 100 * tf / tot, 100 * tb / tot, 100 * to / tot,
+        printf("%s profile: forward %.1f%%, loss+backward %.1f%%, adamw %.1f%% "
+               "(%.1f ms/step)\n", name, 100 * tf / tot, 100 * tb / tot, 100 * to / tot,
                1e3 * tot / (R * K));
     }
-    res->best_sps = best, res->loss = loss;
+    res->best_sps = best, res->loss = infer ? (double)out[0] : loss;
     sgm_unet_free(&u);
     free(x), free(tgt), free(out), free(dout), free(c), free(mom), free(vel);
+    return 0;
+}
+
+/* peak resident memory of this process so far, MiB (Linux: ru_maxrss in KiB) */
+static double peak_rss_mib(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
+}
+
+static const char *const MODELS[] = {"mlp", "unet", "unet16", "unet-infer", "unet16-infer"};
+enum { N_MODELS = 5 };
+
+static int run_model(int m, int K, int R, int W) {
+    timing t;
+    int rc;
+    if (m == 0) {
+        K = K ? K : 50;
+        rc = bench_mlp(K, R, W, &t);
+    } else {
+        int infer = m >= 3, B = infer ? 250 : 64;
+        sgm_unet_config cfg = (m == 2 || m == 4) ? unet16_config() : sgm_unet_config_default();
+        K = K ? K : 5;
+        rc = bench_unet(MODELS[m], cfg, B, infer, K, R, W ? W : 1, &t);
+    }
+    if (rc) return rc;
+    printf("%s: %.2f %s/s (%.2f ms each, best of %d x %d), %s %.4f, peak RSS %.1f MiB\n",
+           MODELS[m], t.best_sps, m >= 3 ? "calls" : "steps", 1e3 / t.best_sps, R, K,
+           m >= 3 ? "out[0]" : "loss", t.loss, peak_rss_mib());
+    printf("RESULT %s %.3f %.4f %.1f\n", MODELS[m], t.best_sps, 1e3 / t.best_sps, peak_rss_mib());
     return 0;
 }
 
@@ -184,23 +232,15 @@ int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "all";
     int K = argc > 2 ? atoi(argv[2]) : 0, R = argc > 3 ? atoi(argv[3]) : 3,
         W = argc > 4 ? atoi(argv[4]) : 3;
-    if (R < 1 || W < 0 || K < 0 ||
-        (strcmp(which, "mlp") && strcmp(which, "unet") && strcmp(which, "all"))) {
-        fprintf(stderr, "usage: bench_train_step [mlp|unet|all] [K] [R] [W]\n");
+    int pick = -1;
+    for (int m = 0; m < N_MODELS; m++)
+        if (!strcmp(which, MODELS[m])) pick = m;
+    if (R < 1 || W < 0 || K < 0 || (pick < 0 && strcmp(which, "all"))) {
+        fprintf(stderr, "usage: bench_train_step [mlp|unet|unet16|unet-infer|unet16-infer|all] "
+                        "[K] [R] [W]\n");
         return 2;
     }
-    timing t;
-    if (!strcmp(which, "mlp") || !strcmp(which, "all")) {
-        if (bench_mlp(K ? K : 50, R, W, &t)) return 1;
-        printf("mlp: %.1f steps/s (%.2f ms/step, best of %d x %d), loss %.4f\n", t.best_sps,
-               1e3 / t.best_sps, R, K ? K : 50, t.loss);
-        printf("RESULT mlp %.3f %.4f\n", t.best_sps, 1e3 / t.best_sps);
-    }
-    if (!strcmp(which, "unet") || !strcmp(which, "all")) {
-        if (bench_unet(K ? K : 5, R, W ? W : 1, &t)) return 1;
-        printf("unet: %.2f steps/s (%.1f ms/step, best of %d x %d), loss %.4f\n", t.best_sps,
-               1e3 / t.best_sps, R, K ? K : 5, t.loss);
-        printf("RESULT unet %.3f %.4f\n", t.best_sps, 1e3 / t.best_sps);
-    }
+    for (int m = 0; m < N_MODELS; m++)
+        if ((pick < 0 || pick == m) && run_model(m, K, R, W)) return 1;
     return 0;
 }

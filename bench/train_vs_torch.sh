@@ -1,29 +1,39 @@
 #!/usr/bin/env bash
-# train_vs_torch.sh - training speed of sgm against PyTorch (issue 3): runs
-# bench_train_step (sgm) and bench/torch_train_step.py (PyTorch, same
-# architectures, batch, loss and AdamW) with the same thread count, ROUNDS
-# times alternating sgm / torch (the machine may be shared: each side keeps its
-# best round), and prints a table: model, sgm steps/s, torch steps/s, ratio,
-# target, verdict. Targets: mlp (width 256, 4 blocks, batch 1024) >= 2x
-# PyTorch; U-Net (Fashion-MNIST default config, batch 64) >= 1x.
+# train_vs_torch.sh - training and inference speed of sgm's NN engine against
+# PyTorch (issues 3 and 12): bench_train_step (sgm) and
+# bench/torch_train_step.py (PyTorch: the twins in tools/ref that the parity
+# tests check, same batch, loss and AdamW), ROUNDS times alternating which
+# side goes first (the machine may be shared: each configuration keeps its
+# best round). PyTorch runs in every configuration a user could pick - 1 and
+# THREADS threads, float32 and bf16 autocast - and its best one is the
+# baseline of each row; sgm runs at THREADS threads in float32. Prints, per
+# model: sgm's rate, PyTorch's best rate and its configuration, the ratio,
+# the target, the verdict, and both sides' peak resident memory (MiB, the
+# process's ru_maxrss; each model runs in its own process).
+#
+# Models (bench_train_step.c): mlp (width 256, 4 blocks, batch 1024), unet
+# (sgm_unet_config_default, batch 64), unet16 (issue 12: base 16, mult 1-2-4,
+# one res block, 2 heads, embedding 128, batch 64) - training steps/s; and
+# unet-infer / unet16-infer - forward calls/s at batch 250.
+# Targets: 2x PyTorch's best for every row (issue 12).
 #
 # Usage: bench/train_vs_torch.sh [THREADS]          (default: nproc)
 # Environment: SGM_BUILD_DIR (default ./build) holds bench_train_step;
-#   ROUNDS (default 2); MODELS (mlp, unet or all; default all);
+#   ROUNDS (default 2); MODELS (space-separated subset, default all five);
 #   PYTHON (default /usr/bin/python3, needs python3-torch);
-#   MLP_ARGS / UNET_ARGS: "K R W" (timed steps per repetition, repetitions,
-#   warm-up steps; defaults "30 3 3" and "3 2 1"); OPENBLAS_CORETYPE, when
-#   set, reaches both sides (PyTorch's linear layers may use the same
-#   OpenBLAS), e.g. SkylakeX on CPUs newer than the installed OpenBLAS knows.
-# Exit status 0 when every measured target is met, 1 when one is missed,
-# 2 on a setup error.
+#   TORCH_PRECISIONS (default "fp32 bf16"); MLP_ARGS / UNET_ARGS: "K R W"
+#   (timed steps per repetition, repetitions, warm-up steps; defaults
+#   "30 3 3" and "3 2 1"); OPENBLAS_CORETYPE, when set, reaches both sides.
+# Exit status 0 when every target is met, 1 when one is missed, 2 on a setup
+# error.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 threads=${1:-$(nproc)}
 build=${SGM_BUILD_DIR:-$root/build}
 rounds=${ROUNDS:-2}
-models=${MODELS:-all}
+models=${MODELS:-mlp unet unet16 unet-infer unet16-infer}
+precisions=${TORCH_PRECISIONS:-fp32 bf16}
 py=${PYTHON:-/usr/bin/python3}
 mlp_args=${MLP_ARGS:-30 3 3}
 unet_args=${UNET_ARGS:-3 2 1}
@@ -36,49 +46,71 @@ if ! "$py" -c 'import torch' 2>/dev/null; then
     echo "train_vs_torch: $py cannot import torch (apt-get install python3-torch)" >&2
     exit 2
 fi
-case "$models" in mlp) list="mlp" ;; unet) list="unet" ;; all) list="mlp unet" ;;
-    *) echo "train_vs_torch: MODELS must be mlp, unet or all" >&2; exit 2 ;; esac
+for m in $models; do
+    case "$m" in mlp | unet | unet16 | unet-infer | unet16-infer) ;;
+        *) echo "train_vs_torch: unknown model '$m' in MODELS" >&2; exit 2 ;; esac
+done
+torch_threads="1"
+[ "$threads" -gt 1 ] && torch_threads="1 $threads"
+bf16=$(grep -m1 -o -w avx512_bf16 /proc/cpuinfo || echo "no avx512_bf16")
 
-ncpu=$(nproc)
-export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-echo "threads $threads, rounds $rounds, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')," \
-     "nproc $ncpu, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+echo "threads $threads, rounds $rounds, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')" \
+     "($bf16), nproc $(nproc), load average $(cut -d' ' -f1-3 /proc/loadavg)," \
      "OPENBLAS_CORETYPE ${OPENBLAS_CORETYPE:-(auto)}"
+# one side's run: "<side> <config> <model> <rate> <peak MiB> <round>" lines into the log
+run_side() { # side config model round cmd...
+    local side=$1 cfg=$2 m=$3 r=$4 out
+    shift 4
+    out=$("$@") || { echo "train_vs_torch: $side ($cfg) failed on $m" >&2; exit 2; }
+    echo "$out" | awk -v s="$side" -v c="$cfg" -v r="$r" '$1 == "RESULT" { print s, c, $2, $3, $5, r }' |
+        tee -a "$log" | awk '{ printf "  round %s: %-5s %-12s %-13s %10.3f /s  %7.1f MiB\n", $6, $1, $2, $3, $4, $5 }'
+}
 for r in $(seq 1 "$rounds"); do
-    for m in $list; do
-        if [ "$m" = mlp ]; then a=$mlp_args; else a=$unet_args; fi
+    for m in $models; do
+        case "$m" in mlp) a=$mlp_args ;; *) a=$unet_args ;; esac
         # alternate which side goes first from round to round
         if [ $((r % 2)) -eq 1 ]; then order="sgm torch"; else order="torch sgm"; fi
         for side in $order; do
             if [ "$side" = sgm ]; then
                 # shellcheck disable=SC2086
-                out=$("$bin" "$m" $a) || { echo "train_vs_torch: bench_train_step failed" >&2; exit 2; }
+                OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads \
+                    run_side sgm "${threads}t-fp32" "$m" "$r" "$bin" "$m" $a || exit 2
             else
-                # shellcheck disable=SC2086
-                out=$("$py" "$root/bench/torch_train_step.py" "$m" $a --threads "$threads") ||
-                    { echo "train_vs_torch: torch_train_step.py failed" >&2; exit 2; }
+                for t in $torch_threads; do
+                    for p in $precisions; do
+                        # shellcheck disable=SC2086
+                        OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t \
+                            run_side torch "${t}t-$p" "$m" "$r" \
+                            "$py" "$root/bench/torch_train_step.py" "$m" $a --threads "$t" --precision "$p" || exit 2
+                    done
+                done
             fi
-            echo "$out" | awk -v s="$side" -v r="$r" '$1 == "RESULT" { print s, $2, $3, r }' |
-                tee -a "$log" | awk '{ printf "  round %s: %-5s %-4s %10.3f steps/s\n", $4, $1, $2, $3 }'
         done
     done
 done
 echo
-awk '
-    { if ($3 > best[$1, $2]) best[$1, $2] = $3; seen[$2] = 1 }
+awk -v list="$models" '
+    { k = $1 SUBSEP $2 SUBSEP $3
+      if ($4 > rate[k]) rate[k] = $4
+      if ($5 > mem[$1, $3]) mem[$1, $3] = $5 }
     END {
-        printf "%-6s %14s %14s %8s %8s  %s\n", "model", "sgm steps/s", "torch steps/s",
-               "ratio", "target", "verdict"
-        n = split("mlp unet", ms, " "); miss = 0
-        for (i = 1; i <= n; i++) {
-            m = ms[i]; if (!(m in seen)) continue
-            tgt = (m == "mlp") ? 2 : 1
-            ratio = best["sgm", m] / best["torch", m]
-            v = ratio >= tgt ? "met" : "MISSED"; if (ratio < tgt) miss = 1
-            printf "%-6s %14.3f %14.3f %7.2fx %7gx  %s\n", m, best["sgm", m], best["torch", m],
-                   ratio, tgt, v
+        for (k in rate) {
+            split(k, f, SUBSEP)
+            if (rate[k] > best[f[1], f[3]]) { best[f[1], f[3]] = rate[k]; cfg[f[1], f[3]] = f[2] }
         }
+        printf "%-13s %11s %11s %-9s %7s %7s  %-7s %9s %9s\n", "model", "sgm /s", "torch /s",
+               "(config)", "ratio", "target", "verdict", "sgm MiB", "torch MiB"
+        n = split(list, ms, " "); miss = 0
+        for (i = 1; i <= n; i++) {
+            m = ms[i]; if (!(("sgm", m) in best) || !(("torch", m) in best)) continue
+            ratio = best["sgm", m] / best["torch", m]
+            v = ratio >= 2 ? "met" : "MISSED"; if (ratio < 2) miss = 1
+            printf "%-13s %11.3f %11.3f %-9s %6.2fx %6gx  %-7s %9.1f %9.1f\n", m, best["sgm", m],
+                   best["torch", m], cfg["torch", m], ratio, 2, v, mem["sgm", m], mem["torch", m]
+        }
+        print "(rates: training steps/s, or forward calls/s at batch 250 for *-infer; torch"
+        print " config: threads-precision of its best run; MiB: peak resident memory)"
         exit miss
     }' "$log"
