@@ -6,8 +6,9 @@
 # sets (empty shares); bench's CSV (all columns but the timing `seconds`) and
 # PNG at P = 2 and 3, and at P = 2 with a single cell (one rank runs only the
 # baselines). The metrics gather per-row / per-direction / per-replicate
-# terms and sum them in the one-process order, the bench deals out whole
-# cells, so nothing a rank computes depends on P.
+# terms and sum them in the one-process order; the bench deals out whole
+# cells and splits the rk45 reference by rows (each integrated on its own),
+# so nothing a rank computes depends on P.
 set -u
 source "${SGM_SOURCE_DIR:?}/tests/mpi/mpi_lib.bash"
 G="$SGM_SOURCE_DIR/tests/data/models/gmm2d.json"
