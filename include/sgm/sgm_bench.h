@@ -55,6 +55,7 @@ typedef struct sgm_bench_row {
     double seconds;     /* wall time of the sampling run (excl. NFE search, metrics) */
     sgm_status status;  /* SGM_OK, or why the row has no result */
     char msg[160];
+    int shard;          /* the shard that ran the row (sgm_bench_config.shard_*) */
 } sgm_bench_row;
 
 typedef struct sgm_bench_config {
@@ -85,6 +86,25 @@ typedef struct sgm_bench_config {
     /* progress (may be NULL): called after each row */
     void (*on_row)(const sgm_bench_row *row, void *user_data);
     void *on_row_user_data;
+    /* Sharding over shard_size processes (e.g. MPI ranks; default 1: none):
+       every process runs the same configuration with its own shard_rank in
+       [0, shard_size). Grid cell g (the sampler x budget rows, counted over
+       all schedules in row order from 0) is run by shard g mod shard_size;
+       the other shards' cells are rows with status SGM_ERR_UNSUPPORTED and
+       `shard` naming the shard that runs them (on_row is not called for
+       them). The baseline rows ("exact", "reference") are computed by all
+       shards together, since every cell needs the reference solution and
+       the bandwidth: the rk45 reference by rows in contiguous blocks (the
+       per-sample error norm integrates and counts every row on its own),
+       their metrics with sgm_metric_config.shard_* (sgm_eval.h); both go
+       through all_gather (the same contract as sgm_metric_config's:
+       required when shard_size > 1). Every shard returns the same rows in
+       the same order: taking row i from shard rows[i].shard (0 for the
+       baselines) gives the one-process result except the timings
+       (seconds). */
+    size_t shard_rank, shard_size;
+    int (*all_gather)(double *buf, size_t m, size_t width, void *user_data);
+    void *all_gather_user_data;
 } sgm_bench_config;
 
 typedef struct sgm_bench_result {

@@ -77,6 +77,21 @@ typedef struct sgm_metric_config {
     size_t n_bootstrap;       /* bootstrap replicates; 0 = no interval (default) */
     double level;             /* interval coverage in (0, 1) (default 0.95) */
     uint64_t seed;            /* seed of every random choice (default 0) */
+    /* Sharding over shard_size cooperating processes (e.g. MPI ranks; default
+       1: none). Every process calls the same metric with the same arguments
+       and its own shard_rank in [0, shard_size); each computes its share of
+       the per-row (per-direction, per-replicate, per-column) terms, in
+       contiguous blocks of an index range of m items (the first m % P shards
+       take one item more), and all_gather(buf, m, width, user) must then
+       leave every shard's rows of buf [m, width] on every process (return 0,
+       nonzero on failure: the metric fails with SGM_ERR_CALLBACK). The final
+       sums run in the one-process order on every process, so every result is
+       bit for bit that of shard_size 1. Not sharded (repeated on every
+       process): the median heuristic, the mean and eigendecompositions of
+       FD, the bootstrap resample counts. */
+    size_t shard_rank, shard_size;
+    int (*all_gather)(double *buf, size_t m, size_t width, void *user_data);
+    void *all_gather_user_data;
 } sgm_metric_config;
 
 void sgm_metric_config_default(sgm_metric_config *cfg);
@@ -138,6 +153,12 @@ sgm_status sgm_metric_gmm_loglik(const sgm_gmm *g, const double *x, size_t n,
  * (se may be NULL). */
 sgm_status sgm_metric_gmm_mass(const sgm_gmm *g, const double *x, size_t n, double *mass,
                                double *se, sgm_error *err);
+/* Both in one pass (loglik or mass may be NULL, not both; se may be NULL),
+ * with cfg (may be NULL) for sharding the rows (shard_*, above); the same
+ * values and failures as the two calls above, loglik's checked first. */
+sgm_status sgm_metric_gmm(const sgm_gmm *g, const double *x, size_t n,
+                          const sgm_metric_config *cfg, sgm_metric_result *loglik,
+                          double *mass, double *se, sgm_error *err);
 
 #ifdef __cplusplus
 }

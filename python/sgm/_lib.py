@@ -162,7 +162,8 @@ class MetricConfig(ctypes.Structure):
     _fields_ = [("n_projections", c_size_t), ("directions", P(c_double)),
                 ("bandwidth", c_double), ("median_max_points", c_size_t),
                 ("knn_k", c_size_t), ("n_bootstrap", c_size_t), ("level", c_double),
-                ("seed", c_uint64)]
+                ("seed", c_uint64), ("shard_rank", c_size_t), ("shard_size", c_size_t),
+                ("all_gather", c_void_p), ("all_gather_user_data", c_void_p)]
 
 
 class MetricResult(ctypes.Structure):

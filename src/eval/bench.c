@@ -44,6 +44,8 @@ void sgm_bench_config_default(sgm_bench_config *cfg) {
     cfg->ref_atol = 1e-9;
     cfg->metrics = 1;
     cfg->n_projections = 256;
+    cfg->shard_rank = 0;
+    cfg->shard_size = 1;
 }
 
 void sgm_bench_result_free(sgm_bench_result *r) {
@@ -60,6 +62,7 @@ typedef struct ctx {
     size_t n, d;
     sgm_denoiser den;
     double ell; /* MMD bandwidth: median heuristic of the exact baseline, then fixed */
+    size_t P, me; /* shards (sgm_bench_config.shard_*): 1 and 0 when not sharded */
 } ctx;
 
 static sgm_status make_schedule(const ctx *c, sgm_schedule_kind kind, int steps,
@@ -78,27 +81,34 @@ static int gmm_logp(size_t n, size_t d, const double *x, double sigma, double *l
     return 0;
 }
 
-static sgm_status run_sampler(const ctx *c, const sgm_sampler_config *scfg,
-                              const sgm_schedule *sch, const double *x_T, size_t n, double *x,
-                              sgm_sampler_stats *stats, sgm_error *err) {
+/* rows [row0, row0 + n) of the batch (x_T, x: those rows) */
+static sgm_status run_rows(const ctx *c, const sgm_sampler_config *scfg,
+                           const sgm_schedule *sch, const double *x_T, size_t row0, size_t n,
+                           double *x, sgm_sampler_stats *stats, sgm_error *err) {
     sgm_sampler *s = NULL;
     sgm_status st = sgm_sampler_create(scfg, c->cfg->proc, n, c->d, &s, err);
     if (st) return st;
     if (!c->cfg->den) sgm_sampler_set_log_density(s, gmm_logp, (void *)c->cfg->gmm);
     memcpy(x, x_T, sizeof(double) * n * c->d);
     sgm_rng rng = sgm_rng_init(c->cfg->seed + 1);
-    st = sgm_sampler_run(s, sch, &c->den, &rng, 0, n, x, err);
+    st = sgm_sampler_run(s, sch, &c->den, &rng, row0, n, x, err);
     if (!st) {
         sgm_sampler_get_stats(s, stats);
         for (size_t i = 0; i < n * c->d; i++)
             if (!isfinite(x[i])) {
                 st = sgm__set_error(err, SGM_ERR_NONFINITE, "non-finite sample at row %zu",
-                               i / c->d);
+                               row0 + i / c->d);
                 break;
             }
     }
     sgm_sampler_free(s);
     return st;
+}
+
+static sgm_status run_sampler(const ctx *c, const sgm_sampler_config *scfg,
+                              const sgm_schedule *sch, const double *x_T, size_t n, double *x,
+                              sgm_sampler_stats *stats, sgm_error *err) {
+    return run_rows(c, scfg, sch, x_T, 0, n, x, stats, err);
 }
 
 /* NFE of `steps` steps, from a one-row probe (NFE counts batch calls, so it
@@ -168,28 +178,36 @@ static void errors(const ctx *c, const double *x, const double *ref, sgm_bench_r
     r->err_max = mx;
 }
 
-static sgm_status metrics_data(ctx *c, const double *x, const double *exact, sgm_bench_row *r,
-                               sgm_error *err);
-/* model_units: x comes from the sampler (cfg->to_data applies) */
+static sgm_status metrics_data(ctx *c, const double *x, const double *exact, int shard,
+                               sgm_bench_row *r, sgm_error *err);
+/* model_units: x comes from the sampler (cfg->to_data applies); shard: every
+ * shard computes this row together (the baselines), sharing the metrics'
+ * terms (sgm_metric_config.shard_*) */
 static sgm_status metrics(ctx *c, const double *x, int model_units, const double *exact,
-                          sgm_bench_row *r, sgm_error *err) {
+                          int shard, sgm_bench_row *r, sgm_error *err) {
     if (!c->cfg->metrics || !c->cfg->gmm) return SGM_OK;
-    if (!model_units || !c->cfg->to_data) return metrics_data(c, x, exact, r, err);
+    if (!model_units || !c->cfg->to_data) return metrics_data(c, x, exact, shard, r, err);
     double *y = malloc(sizeof(double) * c->n * c->d);
     if (!y) return sgm__set_error(err, SGM_ERR_NOMEM, "bench: out of memory");
     memcpy(y, x, sizeof(double) * c->n * c->d);
     c->cfg->to_data(c->n, y, c->cfg->to_data_user_data);
-    sgm_status st = metrics_data(c, y, exact, r, err);
+    sgm_status st = metrics_data(c, y, exact, shard, r, err);
     free(y);
     return st;
 }
 
-static sgm_status metrics_data(ctx *c, const double *x, const double *exact, sgm_bench_row *r,
-                               sgm_error *err) {
+static sgm_status metrics_data(ctx *c, const double *x, const double *exact, int shard,
+                               sgm_bench_row *r, sgm_error *err) {
     sgm_metric_config mc;
     sgm_metric_config_default(&mc);
     mc.seed = c->cfg->seed;
     mc.n_projections = c->cfg->n_projections;
+    if (shard && c->P > 1) {
+        mc.shard_rank = c->me;
+        mc.shard_size = c->P;
+        mc.all_gather = c->cfg->all_gather;
+        mc.all_gather_user_data = c->cfg->all_gather_user_data;
+    }
     sgm_metric_result m;
     sgm_status st;
     if ((st = sgm_metric_sw2(exact, c->n, x, c->n, c->d, &mc, &m, err))) return st;
@@ -200,7 +218,7 @@ static sgm_status metrics_data(ctx *c, const double *x, const double *exact, sgm
     if (!(c->ell > 0)) c->ell = m.param;
     r->mmd2 = m.value;
     r->mmd2_se = m.se;
-    if ((st = sgm_metric_gmm_loglik(c->cfg->gmm, x, c->n, &m, err))) return st;
+    if ((st = sgm_metric_gmm(c->cfg->gmm, x, c->n, &mc, &m, NULL, NULL, err))) return st;
     r->loglik = m.value;
     r->loglik_se = m.se;
     return SGM_OK;
@@ -225,12 +243,34 @@ static sgm_status reference(ctx *c, const sgm_schedule *sch, const double *x_T,
     rc.denoise_to_zero = 0;
     rc.n_threads = c->cfg->n_threads;
     sgm_sampler_stats stats = {0};
+    /* sharded: the rows in contiguous blocks (every row is integrated on its
+       own, and its evaluations are counted on its own: the per-sample norm) */
+    size_t q = c->n / c->P, e = c->n % c->P, lo = c->me * q + (c->me < e ? c->me : e);
+    size_t hi = lo + q + (c->me < e ? 1 : 0), d = c->d;
     double t0 = now_s();
-    st = run_sampler(c, &rc, s2, x_T, c->n, ref, &stats, err);
+    if (hi > lo) st = run_rows(c, &rc, s2, x_T + lo * d, lo, hi - lo, ref + lo * d, &stats, err);
     row->seconds = now_s() - t0;
+    sgm_schedule_free(s2);
     row->nfe = stats.nfe;
     row->tol = rc.rtol;
-    sgm_schedule_free(s2);
+    if (c->P > 1) { /* every shard's status and evaluations, then the rows */
+        double *sh = malloc(c->P * 2 * sizeof *sh);
+        if (!sh) return sgm__set_error(err, SGM_ERR_NOMEM, "bench: out of memory");
+        sh[c->me * 2] = (double)st;
+        sh[c->me * 2 + 1] = (double)stats.nfe;
+        int bad = c->cfg->all_gather(sh, c->P, 2, c->cfg->all_gather_user_data);
+        row->nfe = 0;
+        for (size_t r = 0; !bad && r < c->P; r++) {
+            row->nfe += (size_t)sh[r * 2 + 1];
+            if (!st && sh[r * 2] != 0)
+                st = sgm__set_error(err, (sgm_status)(int)sh[r * 2],
+                                    "bench: the reference solution failed on shard %zu", r);
+        }
+        free(sh);
+        if (!bad && !st) bad = c->cfg->all_gather(ref, c->n, d, c->cfg->all_gather_user_data);
+        if (bad)
+            return sgm__set_error(err, SGM_ERR_CALLBACK, "bench: all_gather of the shards failed");
+    }
     return st;
 }
 
@@ -267,6 +307,10 @@ static sgm_status validate(const sgm_bench_config *cfg, sgm_error *err) {
         if (!cfg->samplers[i] || !sgm_method_find(cfg->samplers[i]))
             return sgm__set_error(err, SGM_ERR_UNKNOWN_NAME, "bench: unknown sampler '%s'",
                              cfg->samplers[i] ? cfg->samplers[i] : "(null)");
+    if (cfg->shard_size > 1 && (cfg->shard_rank >= cfg->shard_size || !cfg->all_gather))
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                              "bench: shard_rank %zu of %zu, or no all_gather", cfg->shard_rank,
+                              cfg->shard_size);
     if (cfg->schedules && cfg->n_schedules == 0)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "bench: empty schedule list");
     return SGM_OK;
@@ -332,7 +376,7 @@ static sgm_status cell(ctx *c, const sgm_method_info *mi, sgm_schedule_kind kind
         }
         r->nfe = stats.nfe;
         if (!st && !mi->stochastic) errors(c, x, ref, r);
-        if (!st) st = metrics(c, x, 1, exact, r, &err);
+        if (!st) st = metrics(c, x, 1, exact, 0, r, &err);
     }
     r->status = st;
     if (st) snprintf(r->msg, sizeof r->msg, "%.159s", err.msg[0] ? err.msg : sgm_status_str(st));
@@ -347,13 +391,15 @@ sgm_status sgm_bench_run(const sgm_bench_config *cfg, sgm_bench_result *out, sgm
     if (!out) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "bench: out is NULL");
     memset(out, 0, sizeof *out);
     double t_all = now_s();
+    size_t P = cfg->shard_size > 1 ? cfg->shard_size : 1, me = P > 1 ? cfg->shard_rank : 0;
     ctx c = {cfg, cfg->n, cfg->den ? cfg->d : sgm_gmm_dim(cfg->gmm),
-             cfg->den ? *cfg->den : sgm_gmm_denoiser(cfg->gmm), 0};
+             cfg->den ? *cfg->den : sgm_gmm_denoiser(cfg->gmm), 0, P, me};
     const sgm_schedule_kind *kinds = cfg->schedules ? cfg->schedules : default_schedules;
     size_t n_kinds = cfg->schedules ? cfg->n_schedules : 1;
     const int *budgets = cfg->nfe ? cfg->nfe : default_nfe;
     size_t n_budgets = cfg->nfe ? cfg->n_nfe : sizeof default_nfe / sizeof default_nfe[0];
     size_t n_methods = cfg->samplers ? cfg->n_samplers : sgm_method_count();
+    size_t g = 0; /* grid cell index over all schedules (sharding) */
 
     size_t cnt = c.n * c.d;
     double *z = malloc(sizeof(double) * cnt), *x_T = malloc(sizeof(double) * cnt);
@@ -387,7 +433,7 @@ sgm_status sgm_bench_run(const sgm_bench_config *cfg, sgm_bench_result *out, sgm
         sgm_bench_row *r = &out->rows[out->n_rows++];
         row_init(r, "exact", kinds[k]);
         r->stochastic = 1;
-        if ((st = metrics(&c, exact2, 0, exact, r, err))) {
+        if ((st = metrics(&c, exact2, 0, exact, 1, r, err))) {
             sgm_schedule_free(s0);
             goto done;
         }
@@ -403,7 +449,7 @@ sgm_status sgm_bench_run(const sgm_bench_config *cfg, sgm_bench_result *out, sgm
         sgm_schedule_free(s0);
         if (st) goto done;
         r->err_rms = r->err_max = 0;
-        if ((st = metrics(&c, ref, 1, exact, r, err))) goto done;
+        if ((st = metrics(&c, ref, 1, exact, 1, r, err))) goto done;
         if (cfg->on_row) cfg->on_row(r, cfg->on_row_user_data);
 
         for (size_t mi = 0; mi < n_methods; mi++) {
@@ -412,9 +458,22 @@ sgm_status sgm_bench_run(const sgm_bench_config *cfg, sgm_bench_result *out, sgm
             for (size_t b = 0; b < n_budgets; b++) {
                 if ((st = grow(out, &cap, err))) goto done;
                 r = &out->rows[out->n_rows];
+                size_t owner = g++ % P;
+                if (owner != me) { /* another shard's cell */
+                    row_init(r, info->name, kinds[k]);
+                    r->stochastic = info->stochastic;
+                    r->adaptive = info->adaptive;
+                    r->nfe_budget = budgets[b];
+                    r->status = SGM_ERR_UNSUPPORTED;
+                    r->shard = (int)owner;
+                    snprintf(r->msg, sizeof r->msg, "run by shard %zu", owner);
+                    out->n_rows++;
+                    continue;
+                }
                 if ((st = cell(&c, info, kinds[k], budgets[b], x_T, ref, exact, x, scratch, r,
                                err)))
                     goto done;
+                r->shard = (int)me;
                 out->n_rows++;
                 if (cfg->on_row) cfg->on_row(r, cfg->on_row_user_data);
             }

@@ -23,6 +23,14 @@
 /* Copies *cfg (or the defaults when NULL) into *out and validates it. */
 sgm_status sgm__ev_config(const sgm_metric_config *cfg, sgm_metric_config *out,
                           sgm_error *err);
+/* Sharding (sgm_metric_config.shard_*): this process's items [*lo, *hi) of
+ * m, contiguous blocks, the first m % P shards one item more; [0, m) when
+ * not sharded. */
+void sgm__ev_share(const sgm_metric_config *c, size_t m, size_t *lo, size_t *hi);
+/* buf [m, width], each shard holding its share of rows: every row on every
+ * shard afterwards (nothing when not sharded); SGM_ERR_CALLBACK on failure. */
+sgm_status sgm__ev_gather(const sgm_metric_config *c, double *buf, size_t m, size_t width,
+                          const char *what, sgm_error *err);
 /* Checks pointers, sizes (na, nb >= min_n, d >= 1, no size overflow) and that
  * every value is finite; `what` names the metric in the message. */
 sgm_status sgm__ev_check_pair(const char *what, const double *a, size_t na, const double *b,

@@ -11,6 +11,9 @@
  * diag(sqrt(max(lambda, 0))) V^T; tr(M^1/2) = sum sqrt(max(lambda_i(M), 0))
  * for the symmetric PSD M = C1^1/2 C2 C1^1/2 (not the non-symmetric C1 C2,
  * whose general square root is less stable). Cost O(d^3).
+ * Sharded (sgm_metric_config.shard_*): the rows of the two covariances (each
+ * entry the same sum over the samples in order), then the bootstrap
+ * replicates; the means and eigendecompositions run on every shard.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -146,9 +149,11 @@ done:
     return st;
 }
 
-/* Weighted mean and covariance (multiplicities w, NULL = 1; divisor n - 1). */
-static void mean_cov(const double *x, size_t n, size_t d, const uint32_t *w, double *m,
-                     double *cov) {
+/* Weighted mean and covariance (multiplicities w, NULL = 1; divisor n - 1):
+ * the mean and the upper triangle of rows [j0, j1) of n - 1 times the
+ * covariance (cov_finish completes it). */
+static void mean_cov_rows(const double *x, size_t n, size_t d, const uint32_t *w, double *m,
+                          double *cov, size_t j0, size_t j1) {
     memset(m, 0, d * sizeof *m);
     memset(cov, 0, d * d * sizeof *cov);
     for (size_t i = 0; i < n; i++) {
@@ -157,18 +162,27 @@ static void mean_cov(const double *x, size_t n, size_t d, const uint32_t *w, dou
     }
     for (size_t j = 0; j < d; j++) m[j] /= (double)n;
     SGM__EV_PRAGMA("omp parallel for schedule(static) if(d >= 16)")
-    for (size_t j = 0; j < d; j++)
+    for (size_t j = j0; j < j1; j++)
         for (size_t i = 0; i < n; i++) {
             double wi = w ? (double)w[i] : 1;
             if (wi == 0) continue;
             double cj = wi * (x[i * d + j] - m[j]);
             for (size_t k = j; k < d; k++) cov[j * d + k] += cj * (x[i * d + k] - m[k]);
         }
+}
+
+static void cov_finish(double *cov, size_t n, size_t d) {
     for (size_t j = 0; j < d; j++)
         for (size_t k = j; k < d; k++) {
             cov[j * d + k] /= (double)(n - 1);
             cov[k * d + j] = cov[j * d + k];
         }
+}
+
+static void mean_cov(const double *x, size_t n, size_t d, const uint32_t *w, double *m,
+                     double *cov) {
+    mean_cov_rows(x, n, d, w, m, cov, 0, d);
+    cov_finish(cov, n, d);
 }
 
 sgm_status sgm_metric_fd(const double *a, size_t na, const double *b, size_t nb, size_t d,
@@ -191,18 +205,46 @@ sgm_status sgm_metric_fd(const double *a, size_t na, const double *b, size_t nb,
         st = sgm__set_error(err, SGM_ERR_NOMEM, "fd: out of memory");
         goto done;
     }
-    mean_cov(a, na, d, NULL, ma, ca);
-    mean_cov(b, nb, d, NULL, mb, cb);
+    size_t lo, hi;
+    sgm__ev_share(&c, d, &lo, &hi);
+    mean_cov_rows(a, na, d, NULL, ma, ca, lo, hi);
+    mean_cov_rows(b, nb, d, NULL, mb, cb, lo, hi);
+    if ((st = sgm__ev_gather(&c, ca, d, d, "fd", err)) ||
+        (st = sgm__ev_gather(&c, cb, d, d, "fd", err)))
+        goto done;
+    cov_finish(ca, na, d);
+    cov_finish(cb, nb, d);
     st = sgm_frechet_gaussians(d, ma, ca, mb, cb, &r.value, err);
     if (st) goto done;
-    for (size_t rr = 0; rr < B; rr++) {
+    sgm__ev_share(&c, B, &lo, &hi);
+    size_t bad = B; /* sharded: the first replicate of this shard that failed */
+    sgm_status bad_st = SGM_OK;
+    for (size_t rr = lo; rr < hi; rr++) {
+        if (bad < B) { /* keep the first failure's message */
+            rep[rr] = NAN;
+            continue;
+        }
         sgm__ev_boot_counts(c.seed, rr, 0, na, cnt, u);
         mean_cov(a, na, d, cnt, ma, ca);
         sgm__ev_boot_counts(c.seed, rr, 1, nb, cnt, u);
         mean_cov(b, nb, d, cnt, mb, cb);
         st = sgm_frechet_gaussians(d, ma, ca, mb, cb, &rep[rr], err);
-        if (st) goto done;
+        if (st && c.shard_size <= 1) goto done;
+        if (st) { /* the other shards wait in the gather: fail after it */
+            rep[rr] = NAN;
+            bad = rr;
+            bad_st = st;
+            st = SGM_OK;
+        }
     }
+    if (B && (st = sgm__ev_gather(&c, rep, B, 1, "fd", err))) goto done;
+    for (size_t rr = 0; rr < B; rr++)
+        if (isnan(rep[rr])) { /* the message of this shard's failure, else a plain one */
+            st = rr == bad ? bad_st
+                           : sgm__set_error(err, SGM_ERR_NONFINITE,
+                                            "fd: bootstrap replicate %zu failed", rr);
+            goto done;
+        }
     if (B) {
         sgm__ev_interval(rep, B, c.level, &r.lo, &r.hi);
         r.n_boot = B;

@@ -23,6 +23,8 @@ void sgm_metric_config_default(sgm_metric_config *cfg) {
     cfg->n_bootstrap = 0;
     cfg->level = 0.95;
     cfg->seed = 0;
+    cfg->shard_rank = 0;
+    cfg->shard_size = 1;
 }
 
 sgm_status sgm__ev_config(const sgm_metric_config *cfg, sgm_metric_config *out,
@@ -51,10 +53,30 @@ sgm_status sgm_metric_config_check(const sgm_metric_config *out, sgm_error *err)
     if (out->n_bootstrap == 1)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG,
                               "metrics: n_bootstrap must be 0 (none) or >= 2");
+    if (out->shard_size > 1 && (out->shard_rank >= out->shard_size || !out->all_gather))
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                              "metrics: shard_rank %zu of %zu, or no all_gather",
+                              out->shard_rank, out->shard_size);
     if (out->n_bootstrap > 100000)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG,
                               "metrics: n_bootstrap %zu is too large (max 100000)",
                               out->n_bootstrap);
+    return SGM_OK;
+}
+
+void sgm__ev_share(const sgm_metric_config *c, size_t m, size_t *lo, size_t *hi) {
+    size_t P = c->shard_size > 1 ? c->shard_size : 1, r = P > 1 ? c->shard_rank : 0;
+    size_t q = m / P, e = m % P;
+    *lo = r * q + (r < e ? r : e);
+    *hi = *lo + q + (r < e ? 1 : 0);
+}
+
+sgm_status sgm__ev_gather(const sgm_metric_config *c, double *buf, size_t m, size_t width,
+                          const char *what, sgm_error *err) {
+    if (c->shard_size <= 1) return SGM_OK;
+    if (c->all_gather(buf, m, width, c->all_gather_user_data))
+        return sgm__set_error(err, SGM_ERR_CALLBACK, "%s: all_gather of the shards failed",
+                              what);
     return SGM_OK;
 }
 

@@ -12,6 +12,10 @@
  * the same kernel row is reused for every bootstrap replicate through the
  * resample multiplicities c: sum over distinct resample positions p != q of
  * k = sum_{i,j} c_i c_j k_ij - sum_i c_i k_ii.
+ * Sharded (sgm_metric_config.shard_*) by rows of the pooled set: a shard
+ * computes the row sums (and the bootstrap row terms) of its rows, every
+ * shard gathers all rows, and the sums run over the rows in order as in one
+ * process. The median heuristic is computed by every shard.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -89,7 +93,11 @@ static sgm_status median_sq(const double *a, size_t na, const double *b, size_t 
 static sgm_status two_sample(const char *what, kern_kind kind, const double *a, size_t na,
                              const double *b, size_t nb, size_t d, const sgm_metric_config *c,
                              double inv2l2, sgm_metric_result *res, sgm_error *err) {
-    size_t n = na + nb, B = c->n_bootstrap;
+    size_t n = na + nb, B = c->n_bootstrap, lo, hi;
+    sgm__ev_share(c, n, &lo, &hi);
+    /* sharded: the bootstrap row terms of every row, gathered before the sums;
+       else those of one chunk of CHUNK rows at a time */
+    int sharded = c->shard_size > 1;
     double kdiag = kind == KERN_RBF ? 1.0 : 0.0;
     double *s_same = malloc(n * sizeof *s_same), *s_cross = malloc(n * sizeof *s_cross);
     uint32_t *ci = NULL;
@@ -99,7 +107,7 @@ static sgm_status two_sample(const char *what, kern_kind kind, const double *a, 
         cnt = malloc(B * n * sizeof *cnt); /* [n][B]: multiplicity of row j in replicate r */
         ci = malloc(n * sizeof *ci);
         u = malloc(n * sizeof *u);
-        part = malloc((size_t)CHUNK * B * 2 * sizeof *part);
+        part = malloc((sharded ? n : (size_t)CHUNK) * B * 2 * sizeof *part);
         tot = calloc(B * 3, sizeof *tot);
     }
     if (!s_same || !s_cross || (B && (!cnt || !ci || !u || !part || !tot))) {
@@ -112,8 +120,9 @@ static sgm_status two_sample(const char *what, kern_kind kind, const double *a, 
         for (size_t j = 0; j < n; j++) cnt[j * B + r] = (double)ci[j];
     }
     int failed = 0;
-    for (size_t c0 = 0; c0 < n && !failed; c0 += CHUNK) {
-        size_t c1 = c0 + CHUNK < n ? c0 + CHUNK : n;
+    for (size_t c0 = lo; c0 < hi && !failed; c0 += CHUNK) {
+        size_t c1 = c0 + CHUNK < hi ? c0 + CHUNK : hi;
+        size_t pbase = sharded ? 0 : c0; /* row of part[0] */
         SGM__EV_PRAGMA("omp parallel")
         {
             double *kt = malloc(TILE * n * sizeof *kt);
@@ -162,7 +171,7 @@ static sgm_status two_sample(const char *what, kern_kind kind, const double *a, 
                     const double *other = acc + ((i - t0) * 2 + 1) * B;
                     for (size_t r = 0; r < B; r++) {
                         double mi = cnt[i * B + r];
-                        double *pr = part + ((i - c0) * B + r) * 2;
+                        double *pr = part + ((i - pbase) * B + r) * 2;
                         pr[0] = mi * same[r];             /* same-set sum, diagonal included */
                         pr[1] = in_a ? mi * other[r] : 0; /* cross sum, from the a rows */
                     }
@@ -171,7 +180,7 @@ static sgm_status two_sample(const char *what, kern_kind kind, const double *a, 
             free(kt);
             free(acc);
         }
-        for (size_t i = c0; i < c1 && B; i++)
+        for (size_t i = c0; i < c1 && B && !sharded; i++)
             for (size_t r = 0; r < B; r++) {
                 const double *pr = part + ((i - c0) * B + r) * 2;
                 tot[r * 3 + (i < na ? 0 : 1)] += pr[0];
@@ -182,6 +191,16 @@ static sgm_status two_sample(const char *what, kern_kind kind, const double *a, 
         st = sgm__set_error(err, SGM_ERR_NOMEM, "%s: out of memory", what);
         goto done;
     }
+    if ((st = sgm__ev_gather(c, s_same, n, 1, what, err)) ||
+        (st = sgm__ev_gather(c, s_cross, n, 1, what, err)) ||
+        (B && (st = sgm__ev_gather(c, part, n, 2 * B, what, err))))
+        goto done;
+    for (size_t i = 0; i < n && B && sharded; i++) /* the same order as the chunks' sums */
+        for (size_t r = 0; r < B; r++) {
+            const double *pr = part + (i * B + r) * 2;
+            tot[r * 3 + (i < na ? 0 : 1)] += pr[0];
+            tot[r * 3 + 2] += pr[1];
+        }
     double fa = (double)na, fb = (double)nb;
     double sxx = 0, syy = 0, sxy = 0;
     for (size_t i = 0; i < na; i++) {

@@ -8,7 +8,9 @@
  * inside the manifold of b. Membership uses <= as the NVlabs reference code.
  * Standard errors are binomial, conditional on the radii.
  * Squared distances throughout; O((na + nb)^2 d), OpenMP over rows (integer
- * counts, so the result does not depend on the thread count).
+ * counts, so the result does not depend on the thread count). Sharded
+ * (sgm_metric_config.shard_*) by rows: radii and memberships of a shard's
+ * rows, gathered by every shard.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -24,8 +26,10 @@ static double sqdist(const double *x, const double *y, size_t d) {
     return s;
 }
 
-/* r2[i] = squared distance from x_i to its k-th nearest neighbour in x. */
-static int knn_radii(const double *x, size_t n, size_t d, size_t k, double *r2) {
+/* r2[i] = squared distance from x_i to its k-th nearest neighbour in x, for
+ * the rows i in [lo, hi). */
+static int knn_radii(const double *x, size_t n, size_t d, size_t k, size_t lo, size_t hi,
+                     double *r2) {
     int failed = 0;
     SGM__EV_PRAGMA("omp parallel")
     {
@@ -35,7 +39,7 @@ static int knn_radii(const double *x, size_t n, size_t d, size_t k, double *r2) 
             failed = 1;
         }
         SGM__EV_PRAGMA("omp for schedule(dynamic, 16)")
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             if (!best) continue;
             size_t nb = 0;
             for (size_t j = 0; j < n; j++) {
@@ -56,17 +60,24 @@ static int knn_radii(const double *x, size_t n, size_t d, size_t k, double *r2) 
     return failed;
 }
 
-/* number of rows of y within the k-NN ball of some row of x */
-static size_t count_inside(const double *x, const double *r2, size_t nx, const double *y,
-                           size_t ny, size_t d) {
-    size_t hits = 0;
-    SGM__EV_PRAGMA("omp parallel for schedule(dynamic, 16) reduction(+ : hits)")
-    for (size_t j = 0; j < ny; j++)
+/* in[j] = 1 if row j of y, j in [lo, hi), is within the k-NN ball of some
+ * row of x, else 0 */
+static void inside(const double *x, const double *r2, size_t nx, const double *y, size_t lo,
+                   size_t hi, size_t d, double *in) {
+    SGM__EV_PRAGMA("omp parallel for schedule(dynamic, 16)")
+    for (size_t j = lo; j < hi; j++) {
+        in[j] = 0;
         for (size_t i = 0; i < nx; i++)
             if (sqdist(y + j * d, x + i * d, d) <= r2[i]) {
-                hits++;
+                in[j] = 1;
                 break;
             }
+    }
+}
+
+static size_t count(const double *in, size_t n) {
+    size_t hits = 0;
+    for (size_t j = 0; j < n; j++) hits += in[j] > 0;
     return hits;
 }
 
@@ -88,19 +99,33 @@ sgm_status sgm_metric_prdc(const double *a, size_t na, const double *b, size_t n
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "prdc: output is NULL");
     st = sgm__ev_check_pair("prdc", a, na, b, nb, d, c.knn_k + 1, err);
     if (st) return st;
+    size_t alo, ahi, blo, bhi;
+    sgm__ev_share(&c, na, &alo, &ahi);
+    sgm__ev_share(&c, nb, &blo, &bhi);
     double *ra = malloc(na * sizeof *ra), *rb = malloc(nb * sizeof *rb);
-    if (!ra || !rb || knn_radii(a, na, d, c.knn_k, ra) || knn_radii(b, nb, d, c.knn_k, rb)) {
-        free(ra);
-        free(rb);
-        return sgm__set_error(err, SGM_ERR_NOMEM, "prdc: out of memory");
+    double *ia = malloc(na * sizeof *ia), *ib = malloc(nb * sizeof *ib);
+    if (!ra || !rb || !ia || !ib || knn_radii(a, na, d, c.knn_k, alo, ahi, ra) ||
+        knn_radii(b, nb, d, c.knn_k, blo, bhi, rb)) {
+        st = sgm__set_error(err, SGM_ERR_NOMEM, "prdc: out of memory");
+        goto done;
     }
-    size_t hp = count_inside(a, ra, na, b, nb, d);
-    size_t hr = count_inside(b, rb, nb, a, na, d);
-    free(ra);
-    free(rb);
+    if ((st = sgm__ev_gather(&c, ra, na, 1, "prdc", err)) ||
+        (st = sgm__ev_gather(&c, rb, nb, 1, "prdc", err)))
+        goto done;
+    inside(a, ra, na, b, blo, bhi, d, ib);
+    inside(b, rb, nb, a, alo, ahi, d, ia);
+    if ((st = sgm__ev_gather(&c, ib, nb, 1, "prdc", err)) ||
+        (st = sgm__ev_gather(&c, ia, na, 1, "prdc", err)))
+        goto done;
+    size_t hp = count(ib, nb), hr = count(ia, na);
     *precision = binom(hp, nb);
     precision->param = (double)c.knn_k;
     *recall = binom(hr, na);
     recall->param = (double)c.knn_k;
-    return SGM_OK;
+done:
+    free(ra);
+    free(rb);
+    free(ia);
+    free(ib);
+    return st;
 }

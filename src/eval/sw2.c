@@ -11,6 +11,10 @@
  * sizes reduce exactly to pairing sorted values. A bootstrap resample is the
  * same measure with integer multiplicities, so each direction is sorted once
  * and replicates only re-weight it.
+ * Sharded (sgm_metric_config.shard_*) by directions: a shard computes W2^2
+ * of its directions (and of every bootstrap replicate along them), every
+ * shard gathers the [L, 1 + B] table, and the means run over the directions
+ * in order as in one process.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -72,7 +76,10 @@ sgm_status sgm_metric_sw2(const double *a, size_t na, const double *b, size_t nb
     double *dir = malloc(L * d * sizeof *dir);
     double *xs = malloc(L * n * sizeof *xs);     /* sorted projections, a then b */
     size_t *perm = NULL; /* original row of each sorted value (bootstrap only) */
-    double *w = malloc(L * sizeof *w);
+    /* wt[l][0]: W2^2 along direction l; wt[l][1 + r]: bootstrap replicate r */
+    double *w = malloc(L * sizeof *w), *wt = malloc(L * (1 + B) * sizeof *wt);
+    size_t lo, hi;
+    sgm__ev_share(&c, L, &lo, &hi);
     uint32_t *cnt = NULL;
     double *u = NULL, *rep = NULL;
     if (B) {
@@ -81,7 +88,7 @@ sgm_status sgm_metric_sw2(const double *a, size_t na, const double *b, size_t nb
         u = malloc(n * sizeof *u);
         rep = malloc(B * sizeof *rep);
     }
-    if (!dir || !xs || !w || (B && (!perm || !cnt || !u || !rep))) {
+    if (!dir || !xs || !w || !wt || (B && (!perm || !cnt || !u || !rep))) {
         st = sgm__set_error(err, SGM_ERR_NOMEM, "sw2: out of memory");
         goto done;
     }
@@ -109,7 +116,7 @@ sgm_status sgm_metric_sw2(const double *a, size_t na, const double *b, size_t nb
             failed = 1;
         }
         SGM__EV_PRAGMA("omp for schedule(dynamic, 1)")
-        for (size_t l = 0; l < L; l++) {
+        for (size_t l = lo; l < hi; l++) {
             if (!t) continue;
             const double *th = dir + l * d;
             for (size_t i = 0; i < n; i++) {
@@ -125,7 +132,7 @@ sgm_status sgm_metric_sw2(const double *a, size_t na, const double *b, size_t nb
                 xs[l * n + i] = t[i].v;
                 if (perm) perm[l * n + i] = t[i].i;
             }
-            w[l] = w2sq_1d(xs + l * n, NULL, NULL, na, xs + l * n + na, NULL, NULL, nb);
+            wt[l * (1 + B)] = w2sq_1d(xs + l * n, NULL, NULL, na, xs + l * n + na, NULL, NULL, nb);
         }
         free(t);
     }
@@ -133,6 +140,16 @@ sgm_status sgm_metric_sw2(const double *a, size_t na, const double *b, size_t nb
         st = sgm__set_error(err, SGM_ERR_NOMEM, "sw2: out of memory");
         goto done;
     }
+    for (size_t rr = 0; rr < B; rr++) {
+        sgm__ev_boot_counts(c.seed, rr, 0, na, cnt, u);
+        sgm__ev_boot_counts(c.seed, rr, 1, nb, cnt + na, u);
+        SGM__EV_PRAGMA("omp parallel for schedule(static)")
+        for (size_t l = lo; l < hi; l++)
+            wt[l * (1 + B) + 1 + rr] = w2sq_1d(xs + l * n, perm + l * n, cnt, na,
+                                               xs + l * n + na, perm + l * n + na, cnt + na, nb);
+    }
+    if ((st = sgm__ev_gather(&c, wt, L, 1 + B, "sw2", err))) goto done;
+    for (size_t l = 0; l < L; l++) w[l] = wt[l * (1 + B)];
     double mean, sd;
     sgm__ev_mean_sd(w, L, &mean, &sd);
     sgm_metric_result r = sgm__ev_result_nan();
@@ -140,14 +157,8 @@ sgm_status sgm_metric_sw2(const double *a, size_t na, const double *b, size_t nb
     /* delta method: se(sqrt(m)) = se(m) / (2 sqrt(m)); over the directions */
     if (L >= 2) r.se = mean > 0 ? sd / sqrt((double)L) / (2 * sqrt(mean)) : 0;
     for (size_t rr = 0; rr < B; rr++) {
-        sgm__ev_boot_counts(c.seed, rr, 0, na, cnt, u);
-        sgm__ev_boot_counts(c.seed, rr, 1, nb, cnt + na, u);
-        SGM__EV_PRAGMA("omp parallel for schedule(static)")
-        for (size_t l = 0; l < L; l++)
-            w[l] = w2sq_1d(xs + l * n, perm + l * n, cnt, na, xs + l * n + na,
-                           perm + l * n + na, cnt + na, nb);
         double s = 0;
-        for (size_t l = 0; l < L; l++) s += w[l];
+        for (size_t l = 0; l < L; l++) s += wt[l * (1 + B) + 1 + rr];
         rep[rr] = sqrt(s / (double)L);
     }
     if (B) {
@@ -160,6 +171,7 @@ done:
     free(xs);
     free(perm);
     free(w);
+    free(wt);
     free(cnt);
     free(u);
     free(rep);

@@ -77,6 +77,7 @@ expect_bad() {
 }
 expect_bad "error-norm batch" "error-norm batch" sample --model "gmm:$G" --process vp \
     --sampler dpm_adaptive --error-norm batch --schedule karras --steps 5 --n 10 --out "$T/x.npy"
-expect_bad "eval" "cannot run as 2 MPI processes" eval --a "$X" --b "$X"
+expect_bad "edit" "cannot run as 2 MPI processes" edit --model "gmm:$G" --input "$X" \
+    --out "$T/x.npy"
 expect_bad "schedule" "cannot run as 2 MPI processes" schedule --schedule karras --steps 3
 finish

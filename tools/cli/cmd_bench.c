@@ -15,6 +15,12 @@
  * unwritable output, no cairo for --plot): one line on stderr, no output
  * file; 1 a runtime failure. Outputs are written only after the whole grid
  * has run (each atomically; if the second write fails the first is removed).
+ *
+ * Under `mpirun -np P` (dist.h) the grid cells are dealt out round-robin
+ * over the ranks (sgm_bench_config.shard_*), the baselines (rk45 reference
+ * rows, metrics' terms) are shared by all ranks through MPI_Allgatherv;
+ * rank 0 gathers the rows and writes the files: equal to one process's
+ * except the timing column `seconds`.
  */
 #include <errno.h>
 #include <math.h>
@@ -26,6 +32,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "dist.h"
 #include "model.h"
 #include "sgm/sgm_bench.h"
 #include "sgm/sgm_plot.h"
@@ -260,6 +267,29 @@ static int load_bench_models(cli_args *a, bench_opts *o, bench_job *j) {
     return 0;
 }
 
+/* Under mpirun: every rank's rows to rank 0, which takes row i from the rank
+ * that ran it (rows[i].shard). 0, or -1 (a->err set). */
+static int gather_rows(cli_args *a, sgm_bench_result *res) {
+    size_t P = (size_t)cli_dist_size(), n = res->n_rows, bytes = n * sizeof *res->rows;
+    if (P == 1) return 0;
+    sgm_bench_row *all = cli_dist_rank() == 0 ? malloc(P * (bytes ? bytes : 1)) : NULL;
+    int bad = cli_dist_rank() == 0 && !all;
+    if (cli_dist_agree(bad)) {
+        free(all);
+        return cli_fail(a, "out of memory (gathering the rows)");
+    }
+    if (cli_dist_gather_bytes(res->rows, bytes, all) < 0) {
+        free(all);
+        return cli_fail(a, "MPI_Gather of the rows failed");
+    }
+    for (size_t i = 0; all && i < n; i++) {
+        size_t r = (size_t)res->rows[i].shard;
+        if (r < P) res->rows[i] = all[r * n + i];
+    }
+    free(all);
+    return 0;
+}
+
 /* The grid, then the plot and the CSV; the exit code (a->err set on failure). */
 static int run_bench(cli_args *a, bench_opts *o, bench_job *j) {
     sgm_error err = {0};
@@ -268,11 +298,18 @@ static int run_bench(cli_args *a, bench_opts *o, bench_job *j) {
         fprintf(stderr, "sgm bench: %s, %zu samples, d = %zu\n", cli_get(a, "model"), o->cfg.n,
                 j->m.dim);
     }
+    o->cfg.shard_rank = (size_t)cli_dist_rank();
+    o->cfg.shard_size = (size_t)cli_dist_size();
+    o->cfg.all_gather = cli_dist_all_gather;
     sgm_status st = sgm_bench_run(&o->cfg, &j->res, &err);
-    if (st) {
-        cli_fail(a, "%s", err.msg);
-        return (st == SGM_ERR_INVALID_ARG || st == SGM_ERR_UNKNOWN_NAME) ? 2 : 1;
+    int code = st ? ((st == SGM_ERR_INVALID_ARG || st == SGM_ERR_UNKNOWN_NAME) ? 2 : 1) : 0;
+    if (cli_dist_agree(code)) {
+        if (code) cli_fail(a, "%s", err.msg);
+        else cli_fail(a, "another MPI rank failed");
+        return code ? code : 1;
     }
+    if (gather_rows(a, &j->res) < 0) return 1;
+    if (cli_dist_rank() != 0) return 0; /* rank 0 writes */
     if (o->png) {
         char title[256];
         const char *t = cli_get(a, "title");
@@ -337,7 +374,7 @@ int cmd_bench(int argc, char **argv) {
     int rc = parse_bench_args(&a, argc, argv, &o);
     if (rc == CLI_HELP) return 0;
     if (rc < 0 || load_bench_models(&a, &o, &j) < 0) rc = 2;
-    else if ((rc = run_bench(&a, &o, &j)) == 0) report_bench(&o, &j.res);
+    else if ((rc = run_bench(&a, &o, &j)) == 0 && cli_dist_rank() == 0) report_bench(&o, &j.res);
     if (rc) cli_error(&a, rc);
     free_job(&o, &j);
     return rc;

@@ -7,6 +7,12 @@
  *
  * Everything is computed before anything is printed or written; the JSON
  * report is written atomically (sgm_atomic_open, sgm_io.h).
+ *
+ * Under `mpirun -np P` (dist.h) every rank loads the sets and each metric
+ * shares its per-row (per-direction, per-replicate) terms out over the ranks
+ * (sgm_metric_config.shard_*, gathered with MPI_Allgatherv); the sums run in
+ * the one-process order, so rank 0 prints and writes the same bytes as one
+ * process.
  * Exit codes: 0 success; 2 bad input (unreadable / empty / non-finite sets,
  * mismatched dimensions, bad options, non-finite likelihood): one line on
  * stderr, nothing on stdout, no file; 1 a runtime failure (memory, writing).
@@ -24,6 +30,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "dist.h"
 
 static const cli_opt eval_opts_table[] = {
     {"a", "A.npy", NULL, "reference set [N, ...] (real data for precision / recall)"},
@@ -264,7 +271,8 @@ static int load_eval(cli_args *a, const eval_opts *o, eval_job *j) {
 }
 
 /* mean log-density and component masses of each set under the mixture */
-static sgm_status gmm_rows(eval_job *j, double *mass, double *mse, sgm_error *err) {
+static sgm_status gmm_rows(eval_job *j, const sgm_metric_config *c, double *mass, double *mse,
+                           sgm_error *err) {
     const set *sets[2] = {&j->sa, &j->sb};
     const char *tags[2] = {"a", "b"};
     size_t k = sgm_gmm_components(j->g);
@@ -272,12 +280,10 @@ static sgm_status gmm_rows(eval_job *j, double *mass, double *mse, sgm_error *er
     for (int s = 0; s < 2; s++) {
         if (!sets[s]->path) continue;
         char name[48];
-        sgm_status st = sgm_metric_gmm_loglik(j->g, sets[s]->arr.data, sets[s]->n, &r, err);
+        sgm_status st = sgm_metric_gmm(j->g, sets[s]->arr.data, sets[s]->n, c, &r, mass, mse, err);
         if (st) return st;
         snprintf(name, sizeof name, "loglik_%s", tags[s]);
         add_row(j->rows, &j->nr, name, r, NAN);
-        st = sgm_metric_gmm_mass(j->g, sets[s]->arr.data, sets[s]->n, mass, mse, err);
-        if (st) return st;
         for (size_t i = 0; i < k; i++) {
             sgm_metric_result mr = {mass[i], mse[i], NAN, NAN, NAN, 0};
             snprintf(name, sizeof name, "mass_%s[%zu]", tags[s], i);
@@ -301,7 +307,11 @@ static int run_eval(const eval_opts *o, eval_job *j) {
         fprintf(stderr, "sgm eval: out of memory\n");
         return 1;
     }
-    const sgm_metric_config *c = &o->c;
+    sgm_metric_config cs = o->c; /* the rank's share under mpirun */
+    cs.shard_rank = (size_t)cli_dist_rank();
+    cs.shard_size = (size_t)cli_dist_size();
+    cs.all_gather = cli_dist_all_gather;
+    const sgm_metric_config *c = &cs;
     int mask = o->mask;
     sgm_metric_result r, r2;
     sgm_status st = SGM_OK;
@@ -325,11 +335,15 @@ static int run_eval(const eval_opts *o, eval_job *j) {
             add_row(j->rows, &j->nr, "recall", r2, NAN);
         }
     }
-    if (!st && (mask & M_GMM)) st = gmm_rows(j, mass, mse, &err);
+    if (!st && (mask & M_GMM)) st = gmm_rows(j, c, mass, mse, &err);
     free(mass);
     free(mse);
     if (st) {
         fprintf(stderr, "sgm eval: %s\n", err.msg);
+        /* a failure of one rank alone (memory, MPI) would leave the others
+           waiting in a gather; bad input fails alike on every rank */
+        if (cli_dist_size() > 1 && (st == SGM_ERR_NOMEM || st == SGM_ERR_CALLBACK))
+            cli_dist_abort(1);
         return st == SGM_ERR_NOMEM ? 1 : 2;
     }
     return 0;
@@ -337,6 +351,7 @@ static int run_eval(const eval_opts *o, eval_job *j) {
 
 /* --json (atomically), then the table on stdout; the exit code. */
 static int report_eval(cli_args *a, const eval_opts *o, eval_job *j) {
+    if (cli_dist_rank() != 0) return 0; /* rank 0 writes and prints */
     if (cli_has(a, "json")) {
         cJSON *root = report(&j->sa, &j->sb, &o->c, cli_get(a, "gmm"), j->rows, j->nr);
         j->text = root ? cJSON_Print(root) : NULL;

@@ -1,11 +1,13 @@
 /* dist.c - the CLI's layer over MPI (dist.h; MPI-3.1 standard: MPI_Init,
- * MPI_Allreduce, MPI_Gatherv, MPI_Abort). Compiled with SGM_HAVE_MPI when the
- * build has SGM_MPI on; otherwise every function is the one-process case. */
+ * MPI_Allreduce, MPI_Gatherv, MPI_Allgatherv, MPI_Gather, MPI_Abort).
+ * Compiled with SGM_HAVE_MPI when the build has SGM_MPI on; otherwise every
+ * function is the one-process case. */
 #include "dist.h"
 
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,7 +78,8 @@ int cli_dist_agree(int code) {
     return out;
 }
 
-int cli_dist_gather_rows(double *x, size_t n, size_t d) {
+/* x [n, d] gathered on rank 0 (all = 0) or on every rank (all = 1) */
+static int gather(double *x, size_t n, size_t d, int all) {
     int P = cli_dist_size(), me = cli_dist_rank();
     if (P == 1) return 0;
     if (n > INT_MAX || d > INT_MAX) return -1;
@@ -92,14 +95,38 @@ int cli_dist_gather_rows(double *x, size_t n, size_t d) {
         cnt[r] = (int)(q + (ru < e ? 1 : 0));
     }
     double *mine = x + (size_t)off[me] * d;
-    int st = me == 0 ? MPI_Gatherv(MPI_IN_PLACE, cnt[0], row, x, cnt, off, row, 0, MPI_COMM_WORLD)
-                     : MPI_Gatherv(mine, cnt[me], row, NULL, cnt, off, row, 0, MPI_COMM_WORLD);
+    int st;
+    if (all)
+        st = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x, cnt, off, row, MPI_COMM_WORLD);
+    else if (me == 0)
+        st = MPI_Gatherv(MPI_IN_PLACE, cnt[0], row, x, cnt, off, row, 0, MPI_COMM_WORLD);
+    else
+        st = MPI_Gatherv(mine, cnt[me], row, NULL, cnt, off, row, 0, MPI_COMM_WORLD);
     MPI_Type_free(&row);
     rc = st == MPI_SUCCESS ? 0 : -1;
 done:
     free(cnt);
     free(off);
     return rc;
+}
+
+int cli_dist_gather_rows(double *x, size_t n, size_t d) { return gather(x, n, d, 0); }
+
+int cli_dist_all_gather(double *x, size_t n, size_t d, void *user_data) {
+    (void)user_data;
+    return gather(x, n, d, 1);
+}
+
+int cli_dist_gather_bytes(const void *mine, size_t bytes, void *all) {
+    if (cli_dist_size() == 1) {
+        memcpy(all, mine, bytes);
+        return 0;
+    }
+    if (bytes > INT_MAX) return -1;
+    return MPI_Gather(mine, (int)bytes, MPI_BYTE, all, (int)bytes, MPI_BYTE, 0,
+                      MPI_COMM_WORLD) == MPI_SUCCESS
+               ? 0
+               : -1;
 }
 
 int cli_dist_sum(double *v, size_t n) {
@@ -143,6 +170,13 @@ int cli_dist_rank(void) { return 0; }
 int cli_dist_size(void) { return 1; }
 int cli_dist_agree(int code) { return code; }
 int cli_dist_gather_rows(double *x, size_t n, size_t d) { return (void)x, (void)n, (void)d, 0; }
+int cli_dist_all_gather(double *x, size_t n, size_t d, void *user_data) {
+    return (void)x, (void)n, (void)d, (void)user_data, 0;
+}
+int cli_dist_gather_bytes(const void *mine, size_t bytes, void *all) {
+    memcpy(all, mine, bytes);
+    return 0;
+}
 int cli_dist_sum(double *v, size_t n) { return (void)v, (void)n, 0; }
 int cli_dist_reduce_grad(float *grad, size_t n, double *loss, void *user_data) {
     cli_dist_timing *tm = user_data;

@@ -31,6 +31,12 @@ int cli_dist_agree(int code);
 /* x is [n, d] on every rank, each holding its share (cli_dist_share) of
  * rows; afterwards rank 0's x holds every row. 0, or -1 on an MPI failure. */
 int cli_dist_gather_rows(double *x, size_t n, size_t d);
+/* The same, every row on every rank afterwards (sgm_metric_config's
+ * all_gather; user_data unused). */
+int cli_dist_all_gather(double *x, size_t n, size_t d, void *user_data);
+/* Every rank's `bytes` bytes at `mine`, in rank order, into all [P * bytes]
+ * on rank 0 (all unused elsewhere). 0 or -1. */
+int cli_dist_gather_bytes(const void *mine, size_t bytes, void *all);
 /* Sums v[0..n) over the ranks in place on every rank. 0 or -1. */
 int cli_dist_sum(double *v, size_t n);
 

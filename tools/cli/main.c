@@ -16,11 +16,11 @@ static const struct {
     {"sample", cmd_sample, "draw samples with any process, parameterization and sampler", 1},
     {"schedule", cmd_schedule, "print the sigmas / times of a schedule", 0},
     {"list", cmd_list, "list processes, samplers and schedules", 0},
-    {"eval", cmd_eval, "sample-quality metrics between two sets and against a mixture", 0},
+    {"eval", cmd_eval, "sample-quality metrics between two sets and against a mixture", 1},
     {"nll", cmd_nll, "log-likelihood (nats, bits/dim) through the probability-flow ODE", 1},
     {"encode", cmd_encode, "x_0 -> x_T along the probability-flow ODE", 1},
     {"train", cmd_train, "train a score network (mlp) by denoising score matching", 1},
-    {"bench", cmd_bench, "NFE-vs-error benchmark of samplers x schedules (CSV + log-log PNG)", 0},
+    {"bench", cmd_bench, "NFE-vs-error benchmark of samplers x schedules (CSV + log-log PNG)", 1},
     {"restore", cmd_restore,
      "posterior sampling for y = A(x) + noise: dps, pigdm, replace, repaint, reddiff", 0},
     {"edit", cmd_edit, "SDEdit / img2img: noise rows to a strength, sample them back", 0},
@@ -32,14 +32,14 @@ static const struct {
 };
 
 /* Runs command i, as one of the P processes of `mpirun -np P` when started
- * so (dist.h): only train, sample, nll and encode share their work
- * (eval and bench: not yet, docs/scaling.md). */
+ * so (dist.h): only train, sample, nll, encode, eval and bench share their
+ * work (docs/scaling.md). */
 static int run_command(size_t i, int argc, char **argv) {
     cli_dist_init(&argc, &argv);
     int code;
     if (cli_dist_size() > 1 && !commands[i].sharded) {
-        fprintf(stderr, "sgm %s: cannot run as %d MPI processes (only train, sample, nll "
-                        "and encode are sharded); run it without mpirun\n",
+        fprintf(stderr, "sgm %s: cannot run as %d MPI processes (only train, sample, nll, "
+                        "encode, eval and bench are sharded); run it without mpirun\n",
                 commands[i].name, cli_dist_size());
         code = 2;
     } else {
