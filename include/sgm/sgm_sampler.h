@@ -170,6 +170,21 @@ typedef int (*sgm_step_fn)(const sgm_step_info *info, void *user_data);
 typedef int (*sgm_noise_fn)(double s_from, double s_to, size_t n, size_t d, uint64_t row0,
                             sgm_dtype dtype, void *z, void *user_data);
 
+/* One restart segment (Xu et al. 2023, "Restart Sampling for Improving
+ * Generative Processes", Alg. 1; the [N_restart, K, t_min, t_max] of their
+ * code and of ComfyUI's restart nodes): when the main ODE path reaches the
+ * schedule point nearest t_min (VE sigma), K times: jump to t_max by adding
+ * N(0, t_max^2 - t_min^2) noise, then solve back to t_min with Heun on a
+ * Karras schedule of n points (n - 1 steps). */
+typedef struct sgm_restart_segment {
+    int n;          /* restart schedule points (>= 2) */
+    int k;          /* repeats K (>= 1) */
+    double t_min;   /* VE sigma, snapped to the nearest schedule point */
+    double t_max;   /* VE sigma to jump to (> the snapped t_min, <= sigma_max) */
+} sgm_restart_segment;
+
+#define SGM_RESTART_MAX 8
+
 typedef struct sgm_sampler_config {
     char method[32];            /* canonical name or alias, e.g. "dpmpp_2m" */
     int order;                  /* solver order (method default when 0) */
@@ -217,6 +232,13 @@ typedef struct sgm_sampler_config {
     double ge_gamma;            /* gradient_estimation gamma (2) */
     int er_noise_scaler;        /* er_sde: 0 ER-SDE's x (e^{x^0.3} + 10) (default),
                                    1 x^(eta + 1) (eta 0: the ODE, 1: reverse-time SDE) */
+    /* restart (defaults: ComfyUI restart nodes' [3,2,0.06,0.30],[3,1,0.30,0.59]) */
+    int n_restart;              /* segments in use, 0..SGM_RESTART_MAX */
+    sgm_restart_segment restart[SGM_RESTART_MAX];
+    /* pc: the corrector, "" or "langevin" (score_sde's snr rule), or one of the
+     * Langevin samplers ula | mala | ubla | rmm (their step_size, friction;
+     * n_corrector steps per level) */
+    char corrector[16];
 } sgm_sampler_config;
 
 typedef struct sgm_sampler_stats {

@@ -47,6 +47,7 @@ extern const sgm__method sgm__m_seeds_3;
 extern const sgm__method sgm__m_lcm;
 extern const sgm__method sgm__m_sa_solver_comfy;
 extern const sgm__method sgm__m_sa_solver_pece;
+extern const sgm__method sgm__m_restart;
 
 const sgm__method *const sgm__methods[] = {
     &sgm__m_euler,
@@ -94,6 +95,7 @@ const sgm__method *const sgm__methods[] = {
     &sgm__m_lcm,
     &sgm__m_sa_solver_comfy,
     &sgm__m_sa_solver_pece,
+    &sgm__m_restart,
 };
 const size_t sgm__n_methods = sizeof sgm__methods / sizeof sgm__methods[0];
 

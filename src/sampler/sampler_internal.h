@@ -170,6 +170,21 @@ double sgm__phi3(double h);
  * move to s_down and noise of std s_up. */
 void sgm__ancestral(double s_from, double s_to, double eta, double *s_down, double *s_up);
 
+/* ---- shared steps ---------------------------------------------------- */
+/* One Heun (Karras et al. 2022 Alg. 1) move of x from p to q on the
+ * probability-flow ODE (Euler when q.s = 0); uses buffers 0..2 (kd_euler.c). */
+sgm_status sgm__heun_move(sgm__s *s, void *x, sgm__pt p, sgm__pt q);
+
+/* Langevin MCMC (langevin.c), shared by its samplers and the correctors of
+ * pc: the kind of a name (ula 0, mala 1, ubla 2, rmm 3, aliases too; -1 if
+ * none), the state (into s->mstate; velocities for ubla), and n_steps MCMC
+ * steps of that kind targeting p_sigma at level p (cfg.step_size,
+ * cfg.friction). Uses buffers 0..SGM__LGV_NBUF-1 and s->noise. */
+#define SGM__LGV_NBUF 4
+int sgm__lgv_kind(const char *name);
+sgm_status sgm__lgv_begin(sgm__s *s, int kind);
+sgm_status sgm__lgv_level(sgm__s *s, void *x, sgm__pt p, int n_steps);
+
 /* ---- history helpers for multistep methods ---------------------------- */
 /* Buffers [first, first + depth) form a ring of previous D values. Pushing
  * makes the new one index 0. */
