@@ -144,7 +144,8 @@ class SamplerConfig(ctypes.Structure):
                 ("step_size", c_double), ("friction", c_double),
                 ("ge_gamma", c_double), ("er_noise_scaler", c_int),
                 ("n_restart", c_int), ("restart", RestartSegment * 8),
-                ("corrector", ctypes.c_char * 16)]
+                ("corrector", ctypes.c_char * 16), ("v3_predictor_pseudo", c_int),
+                ("v3_corrector", c_int), ("v3_corrector_pseudo", c_int)]
 
 
 class SamplerStats(ctypes.Structure):

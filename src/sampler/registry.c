@@ -48,6 +48,7 @@ extern const sgm__method sgm__m_lcm;
 extern const sgm__method sgm__m_sa_solver_comfy;
 extern const sgm__method sgm__m_sa_solver_pece;
 extern const sgm__method sgm__m_restart;
+extern const sgm__method sgm__m_dpm_solver_v3;
 
 const sgm__method *const sgm__methods[] = {
     &sgm__m_euler,
@@ -96,6 +97,7 @@ const sgm__method *const sgm__methods[] = {
     &sgm__m_sa_solver_comfy,
     &sgm__m_sa_solver_pece,
     &sgm__m_restart,
+    &sgm__m_dpm_solver_v3,
 };
 const size_t sgm__n_methods = sizeof sgm__methods / sizeof sgm__methods[0];
 

@@ -95,6 +95,11 @@ struct sgm_sampler {
     /* CFG++ hook (sgm_sampler_set_unguided): the unguided prediction of the
      * latest denoiser call; fn NULL when unset */
     sgm_denoiser unguided;
+
+    /* dpm_solver_v3 statistics (sgm_sampler_set_ems): [3][ems_n][d] l, s, b, or NULL */
+    double *ems;
+    size_t ems_n;
+    double ems_l0, ems_l1;
 };
 
 /* ---- errors -------------------------------------------------------- */

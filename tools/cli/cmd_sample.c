@@ -85,6 +85,9 @@ static const cli_opt sample_opts_table[] = {
     {"friction", "G", "2", "ubla: friction gamma in units of 1/sigma"},
     {"corrector", "NAME", "langevin", "pc: corrector: langevin (score_sde, --snr) | ula | mala | ubla | rmm (--step-size, --friction)"},
     {"restart", "SEGS", "[3,2,0.06,0.30],[3,1,0.30,0.59]", "restart: segments [N,K,t_min,t_max],... (VE sigmas; N points, K repeats) or none"},
+    {"ems", "EMS.npy", "none (l=1, s=b=0)", "dpm_solver_v3: statistics from `sgm dpmv3-calibrate`"},
+    {"v3-corrector", "0|1", "1", "dpm_solver_v3: its multistep corrector"},
+    {"v3-pseudo", "0|1", "0", "dpm_solver_v3: pseudo-order predictor"},
     {"predictor-order", "K", "2", "sa_solver: predictor order"},
     {"corrector-order", "K", "2", "sa_solver: corrector order"},
     {"tau", "T", "1", "sa_solver: stochasticity"},
@@ -228,6 +231,8 @@ static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
         snprintf(cfg->corrector, sizeof cfg->corrector, "%s", corr);
     }
     if (restart_option(a, cfg) < 0) return -1;
+    if (cli_get_bool(a, "v3-corrector", &cfg->v3_corrector) < 0) return -1;
+    if (cli_get_bool(a, "v3-pseudo", &cfg->v3_predictor_pseudo) < 0) return -1;
     if (cli_get_int(a, "predictor-order", 1, 4, &cfg->predictor_order) < 0) return -1;
     if (cli_get_int(a, "corrector-order", 1, 4, &cfg->corrector_order) < 0) return -1;
     if (cli_get_double(a, "tau", &cfg->tau) < 0) return -1;
@@ -621,6 +626,17 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
                         &j->gd) < 0)
         return -1;
     if (j->model.gmm) sgm_sampler_set_log_density(j->smp, gmm_log_density, j->model.gmm);
+    if (cli_get(a, "ems")) { /* DPM-Solver-v3 statistics (sgm dpmv3-calibrate) */
+        if (strcmp(sgm_sampler_get_config(j->smp)->method, "dpm_solver_v3") != 0)
+            return cli_fail(a, "--ems applies to --sampler dpm_solver_v3 only");
+        sgm_array ems_arr;
+        memset(&ems_arr, 0, sizeof ems_arr);
+        sgm_dpmv3_ems ems;
+        int bad = cli_ems_load(a, cli_get(a, "ems"), d, &ems_arr, &ems) < 0;
+        if (!bad && sgm_sampler_set_ems(j->smp, &ems, &err)) bad = cli_fail(a, "%s", err.msg);
+        sgm_array_free(&ems_arr);
+        if (bad) return -1;
+    }
     if (o->cfg.noise == SGM_NOISE_TORCH) {
         if (sgm_torch_rng_create(o->seed, &j->torch, &err)) return cli_fail(a, "%s", err.msg);
         sgm_sampler_set_torch_rng(j->smp, j->torch);
