@@ -33,10 +33,10 @@ refused() { # NAME TEXT ARGS...
     ok
 }
 
-refused "restart t_max above sigma_max" "does not fit the schedule: t_max is above" "${S[@]}" --sampler restart \
-    --restart "[3,2,0.5,500]" --out "$T/x.npy"
-refused "restart t_min below sigma_min" "does not fit the schedule: t_min is outside" "${S[@]}" --sampler restart \
-    --restart "[3,1,1e-5,0.5]" --out "$T/x.npy"
+refused "restart t_max above sigma_max" "does not fit the schedule: t_max is above" "${S[@]}" \
+    --sampler restart --restart "[3,2,0.5,500]" --out "$T/x.npy"
+refused "restart t_min below sigma_min" "does not fit the schedule: t_min is outside" "${S[@]}" \
+    --sampler restart --restart "[3,1,1e-5,0.5]" --out "$T/x.npy"
 refused "restart two segments, one point" "the point of segment 1" "${S[@]}" \
     --sampler restart --restart "[3,1,0.30,0.6],[3,1,0.31,0.8]" --out "$T/x.npy"
 refused "restart t_min >= t_max" "t_min < t_max" "${S[@]}" --sampler restart \
@@ -72,13 +72,22 @@ fi
 
 # every sampler of `sgm list` runs in the benchmark (no failed row at 200 NFE)
 if "$SGM" bench --model "$M" --schedules karras --nfe 200 --n 20 --metrics 0 --csv "$T/b.csv" \
-    --plot "$T/b.png" --quiet >/dev/null 2>"$T/stderr"; then ok; else bad "bench all: $(head -1 "$T/stderr")"; fi
+    --plot "$T/b.png" --quiet >/dev/null 2>"$T/stderr"; then
+    ok
+else
+    bad "bench all: $(head -1 "$T/stderr")"
+fi
 n_list=$(awk '/^samplers/ {f = 1; next} /^[a-z]/ {f = 0} f && /^  [a-z0-9_]+ /' "$T/list.txt" |
     wc -l)
 n_rows=$(awk -F, '$2 == "karras" && $5 == 200' "$T/b.csv" | wc -l)
 [ "$n_rows" -ge "$n_list" ] && ok || bad "bench rows $n_rows < samplers $n_list"
-if grep -v ',ok$' "$T/b.csv" | grep -v '^sampler,' | grep .; then bad "bench: failed rows"; else ok; fi
+if grep -v ',ok$' "$T/b.csv" | grep -v '^sampler,' | grep .; then
+    bad "bench: failed rows"
+else
+    ok
+fi
 grep -q '^restart,karras,1,0,200,' "$T/b.csv" && ok || bad "bench lacks restart"
+grep -q '^dpm_solver_v3,karras,0,0,200,' "$T/b.csv" && ok || bad "bench lacks dpm_solver_v3"
 [ -s "$T/b.png" ] && ok || bad "bench plot"
 
 echo "$pass passed, $fail failed"
