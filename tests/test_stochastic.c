@@ -41,6 +41,7 @@ typedef struct scase {
     double eta;      /* < 0: the method's default */
     int brownian;    /* 1: SGM_NOISE_BROWNIAN, 0: the method's default */
     int batch_norm;  /* 1: SGM_NORM_BATCH (pc: score_sde's batch-averaged norms) */
+    const char *corrector; /* pc: cfg.corrector (NULL: score_sde's Langevin) */
 } scase;
 
 /* k-diffusion samplers on VE + karras (their home ground), the DDPM / DDIM /
@@ -49,38 +50,45 @@ typedef struct scase {
  * VE + karras is the same update as euler_a, so it is not repeated); pc also
  * with score_sde's batch-averaged corrector norms. */
 static const scase CASES[] = {
-    {"euler_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"euler_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 1, 0},
-    {"euler_a_cfgpp", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0}, /* no hook: euler_a */
-    {"dpm2_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"dpmpp_2s_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"dpmpp_sde", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"dpmpp_2m_sde", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"dpmpp_3m_sde", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"ddpm", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0},
-    {"ddim", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, 1, 0, 0},
-    {"em", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0},
-    {"em", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"pc", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0},
-    {"pc", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 1},
-    {"sa_solver", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0},
+    {"euler_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"euler_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 1, 0, NULL},
+    {"euler_a_cfgpp", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL}, /* no hook: euler_a */
+    {"dpm2_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"dpmpp_2s_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"dpmpp_sde", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"dpmpp_2m_sde", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"dpmpp_3m_sde", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"ddpm", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, NULL},
+    {"ddim", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, 1, 0, 0, NULL},
+    {"em", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, NULL},
+    {"em", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"pc", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, NULL},
+    {"pc", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 1, NULL},
+    {"sa_solver", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, NULL},
     /* Gotta Go Fast with one step size for the batch: its per-sample mode
      * rejects on a 2-value RMS and so selects against large noise draws in
      * 2-D (docs/samplers.md); langevin.c's MCMC at every karras level */
-    {"sde_adaptive", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 1},
-    {"ula", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"mala", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"ubla", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"rmm", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
+    {"sde_adaptive", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 1, NULL},
+    {"ula", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"mala", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"ubla", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"rmm", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
     /* ComfyUI samplers (lcm is left out: re-noising the exact posterior mean
        is not a sampler of the data distribution, its within-component spread
        shrinks by design) */
-    {"er_sde", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"seeds_2", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"seeds_3", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"res_multistep_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"sa_solver_comfy", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
-    {"sa_solver_pece", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
+    {"er_sde", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"seeds_2", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"seeds_3", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"res_multistep_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"sa_solver_comfy", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"sa_solver_pece", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    /* restart with its default segments [3,2,0.06,0.30],[3,1,0.30,0.59]; pc
+       with each Langevin sampler as its corrector (default step_size 0.1) */
+    {"restart", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0, NULL},
+    {"pc", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, "ula"},
+    {"pc", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, "mala"},
+    {"pc", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, "ubla"},
+    {"pc", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, "rmm"},
 };
 
 /* mala: the mixture's log p_sigma */
@@ -131,9 +139,10 @@ static double run_case(const scase *c, const sgm_gmm *g, const exact_moments *ex
                        double *x, double *resp) {
     sgm_error err = {0};
     char what[80];
-    snprintf(what, sizeof what, "%s/%s%s%s", c->method,
+    snprintf(what, sizeof what, "%s/%s%s%s%s%s", c->method,
              c->proc == SGM_PROCESS_VE ? "ve-karras" : "vp-uniform",
-             c->brownian ? "/brownian" : "", c->batch_norm ? "/batch" : "");
+             c->brownian ? "/brownian" : "", c->batch_norm ? "/batch" : "",
+             c->corrector ? "/" : "", c->corrector ? c->corrector : "");
     sgm_process_config pc = sgm_process_config_default(c->proc);
     sgm_process *proc = NULL;
     sgm_schedule *sched = NULL;
@@ -159,6 +168,7 @@ static double run_case(const scase *c, const sgm_gmm *g, const exact_moments *ex
         if (c->eta >= 0) cfg.eta = c->eta;
         if (c->brownian) cfg.noise = SGM_NOISE_BROWNIAN;
         if (c->batch_norm) cfg.error_norm = SGM_NORM_BATCH;
+        if (c->corrector) snprintf(cfg.corrector, sizeof cfg.corrector, "%s", c->corrector);
         st = sgm_sampler_create(&cfg, proc, N, 2, &smp, &err);
     }
     if (!st) {

@@ -20,7 +20,8 @@ typedef struct sgm_plot_series {
 
 typedef struct sgm_plot_config {
     const char *title, *xlabel, *ylabel;
-    int width, height;              /* pixels; 0: 520 per panel + legend, 480 */
+    int width, height;              /* pixels; 0: 520 per panel + legend,
+                                       max(480, 80 + 13 n_series) */
     const char *const *labels;      /* [n_series] legend entries */
     size_t n_series;
     const char *const *panel_titles; /* [n_panels] (may be NULL) */

@@ -170,6 +170,21 @@ typedef int (*sgm_step_fn)(const sgm_step_info *info, void *user_data);
 typedef int (*sgm_noise_fn)(double s_from, double s_to, size_t n, size_t d, uint64_t row0,
                             sgm_dtype dtype, void *z, void *user_data);
 
+/* One restart segment (Xu et al. 2023, "Restart Sampling for Improving
+ * Generative Processes", Alg. 1; the [N_restart, K, t_min, t_max] of their
+ * code and of ComfyUI's restart nodes): when the main ODE path reaches the
+ * schedule point nearest t_min (VE sigma), K times: jump to t_max by adding
+ * N(0, t_max^2 - t_min^2) noise, then solve back to t_min with Heun on a
+ * Karras schedule of n points (n - 1 steps). */
+typedef struct sgm_restart_segment {
+    int n;          /* restart schedule points (>= 2) */
+    int k;          /* repeats K (>= 1) */
+    double t_min;   /* VE sigma, snapped to the nearest schedule point */
+    double t_max;   /* VE sigma to jump to (> the snapped t_min, <= sigma_max) */
+} sgm_restart_segment;
+
+#define SGM_RESTART_MAX 8
+
 typedef struct sgm_sampler_config {
     char method[32];            /* canonical name or alias, e.g. "dpmpp_2m" */
     int order;                  /* solver order (method default when 0) */
@@ -217,6 +232,18 @@ typedef struct sgm_sampler_config {
     double ge_gamma;            /* gradient_estimation gamma (2) */
     int er_noise_scaler;        /* er_sde: 0 ER-SDE's x (e^{x^0.3} + 10) (default),
                                    1 x^(eta + 1) (eta 0: the ODE, 1: reverse-time SDE) */
+    /* restart (defaults: ComfyUI restart nodes' [3,2,0.06,0.30],[3,1,0.30,0.59]) */
+    int n_restart;              /* segments in use, 0..SGM_RESTART_MAX */
+    sgm_restart_segment restart[SGM_RESTART_MAX];
+    /* pc: the corrector, "" or "langevin" (score_sde's snr rule), or one of the
+     * Langevin samplers ula | mala | ubla | rmm (their step_size, friction;
+     * n_corrector steps per level) */
+    char corrector[16];
+    /* dpm_solver_v3 (order: cfg.order, 1..3; lower_order_final != NONE: the
+     * reference's min(order, steps left)); its statistics: sgm_sampler_set_ems */
+    int v3_predictor_pseudo;    /* pseudo-order predictor (0) */
+    int v3_corrector;           /* the multistep corrector (1) */
+    int v3_corrector_pseudo;    /* corrector of pseudo order + 1 (1) */
 } sgm_sampler_config;
 
 typedef struct sgm_sampler_stats {
@@ -292,6 +319,31 @@ typedef int (*sgm_log_density_fn)(size_t n, size_t d, const double *x, double si
 /* Attaches the model's log-density (borrowed; NULL detaches). */
 void sgm_sampler_set_log_density(sgm_sampler *s, sgm_log_density_fn fn, void *user_data);
 const sgm_sampler_config *sgm_sampler_get_config(const sgm_sampler *s);
+
+/* DPM-Solver-v3 (Zheng et al. 2023) empirical model statistics: l, s, b of
+ * the paper per dimension on a grid uniform in lambda = -log(VE sigma),
+ * row k at lambda_first + k (lambda_last - lambda_first) / (n - 1). */
+typedef struct sgm_dpmv3_ems {
+    size_t n, d;                       /* grid points (>= 2), values per point */
+    double lambda_first, lambda_last;  /* noisy end (small lambda), clean end */
+    double *l, *s, *b;                 /* [n, d] each */
+} sgm_dpmv3_ems;
+
+/* Attaches statistics to a dpm_solver_v3 sampler (copied; NULL detaches:
+ * then l = 1, s = b = 0, which reduces the method to DPM-Solver++). Lambdas
+ * outside the grid use its end rows; between rows, linear interpolation. */
+sgm_status sgm_sampler_set_ems(sgm_sampler *s, const sgm_dpmv3_ems *ems, sgm_error *err);
+
+/* The calibration pass: statistics of the denoiser over a calibration batch
+ * x0 ([n, d] data, VE coordinates) at n_grid lambdas from -log(sigma_max)
+ * to -log(sigma_min) (VE sigmas), with x = x0 + sigma z (z, and the
+ * Rademacher probes of the Jacobian diagonal, from seed; the same draws at
+ * every lambda, so the statistics are smooth in lambda). Fills out (one
+ * allocation; sgm_dpmv3_ems_free). 5 n_grid batch evaluations. */
+sgm_status sgm_dpmv3_calibrate(const sgm_process *proc, const sgm_denoiser *den, size_t n,
+                               size_t d, const double *x0, double sigma_max, double sigma_min,
+                               size_t n_grid, uint64_t seed, sgm_dpmv3_ems *out, sgm_error *err);
+void sgm_dpmv3_ems_free(sgm_dpmv3_ems *e);
 
 #ifdef __cplusplus
 }

@@ -121,6 +121,10 @@ NOISE_FN = ctypes.CFUNCTYPE(c_int, c_double, c_double, c_size_t, c_size_t, c_uin
                             c_void_p, c_void_p)
 
 
+class RestartSegment(ctypes.Structure):
+    _fields_ = [("n", c_int), ("k", c_int), ("t_min", c_double), ("t_max", c_double)]
+
+
 class SamplerConfig(ctypes.Structure):
     _fields_ = [("method", ctypes.c_char * 32), ("order", c_int), ("eta", c_double),
                 ("s_noise", c_double), ("s_churn", c_double), ("s_tmin", c_double),
@@ -138,7 +142,10 @@ class SamplerConfig(ctypes.Structure):
                 ("on_step_user_data", c_void_p), ("noise_fn", NOISE_FN),
                 ("noise_user_data", c_void_p),
                 ("step_size", c_double), ("friction", c_double),
-                ("ge_gamma", c_double), ("er_noise_scaler", c_int)]
+                ("ge_gamma", c_double), ("er_noise_scaler", c_int),
+                ("n_restart", c_int), ("restart", RestartSegment * 8),
+                ("corrector", ctypes.c_char * 16), ("v3_predictor_pseudo", c_int),
+                ("v3_corrector", c_int), ("v3_corrector_pseudo", c_int)]
 
 
 class SamplerStats(ctypes.Structure):

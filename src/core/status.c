@@ -50,9 +50,11 @@ void *sgm__calloc(size_t n, size_t size) {
     return calloc(n, size);
 }
 
+/* names compare case-insensitively with '-' and ' ' equal to '_' (so the
+ * A1111 display names, e.g. "DPM++ 2M SDE", find their samplers) */
 static int norm_char(int c) {
     c = tolower((unsigned char)c);
-    return c == '-' ? '_' : c;
+    return c == '-' || c == ' ' ? '_' : c;
 }
 
 int sgm__name_eq(const char *a, const char *b) {

@@ -571,7 +571,7 @@ sgm_status sgm_bench_plot(const sgm_bench_result *r, const char *path, const cha
                           sgm_error *err) {
     if (!r || !path) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "plot: no result or path");
     /* panels: schedules in order of appearance; series: deterministic samplers */
-    const char *sched[16], *names[64];
+    const char *sched[16], *names[128];
     size_t n_sched = 0, n_names = 0;
     for (size_t i = 0; i < r->n_rows; i++) {
         const sgm_bench_row *w = &r->rows[i];
@@ -582,7 +582,7 @@ sgm_status sgm_bench_plot(const sgm_bench_result *r, const char *path, const cha
         if (k == n_sched && n_sched < 16) sched[n_sched++] = w->schedule;
         for (k = 0; k < n_names && strcmp(names[k], w->sampler); k++) {
         }
-        if (k == n_names && n_names < 64) names[n_names++] = w->sampler;
+        if (k == n_names && n_names < 128) names[n_names++] = w->sampler;
     }
     int empty = n_sched == 0;
     if (empty) n_sched = 1; /* an empty frame */

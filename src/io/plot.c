@@ -1,6 +1,6 @@
 /* plot.c - log-log line plots to PNG with cairo (sgm_plot.h): axes with
  * decade ticks (and 2, 5 sub-ticks on short ranges), grid, labels, one
- * colour + marker per series (the 10-colour "tab10" palette of matplotlib,
+ * colour + dash + marker per series (the 10-colour "tab10" palette of matplotlib,
  * Vega category10), a shared legend. Drawing goes through the cairo API
  * (paths, strokes, the toy text API); the surface is written with
  * cairo_surface_write_to_png_stream into the atomic writer (sgm_io.h:
@@ -63,16 +63,24 @@ static void marker(cairo_t *cr, int kind, double x, double y, double r) {
     cairo_fill(cr);
 }
 
+/* Series j: colour j % 10, dash pattern (j / 10) % 4 (solid, dashed,
+ * dotted, dash-dot), marker series_marker(j) % 4. Two series share all three
+ * only when j' = j + 160 m: for j' = j + 40 m (same colour and dash) the
+ * marker moves by 45 m = m (mod 4). */
 static void style(cairo_t *cr, size_t j) {
     const double *c = palette[j % 10];
     cairo_set_source_rgb(cr, c[0], c[1], c[2]);
     cairo_set_line_width(cr, 1.8);
-    static const double dash[2] = {6, 3};
-    if ((j / 10) % 2)
-        cairo_set_dash(cr, dash, 2, 0);
+    static const double dashes[3][4] = {{6, 3, 0, 0}, {1.5, 2.5, 0, 0}, {6, 2.5, 1.5, 2.5}};
+    static const int n_dash[3] = {2, 2, 4};
+    size_t k = (j / 10) % 4;
+    if (k)
+        cairo_set_dash(cr, dashes[k - 1], n_dash[k - 1], 0);
     else
         cairo_set_dash(cr, NULL, 0, 0);
 }
+
+static int series_marker(size_t j) { return (int)((j / 10 + j / 40 + j) % 4); }
 
 static void text_at(cairo_t *cr, const char *s, double x, double y, double ax, double ay) {
     cairo_text_extents_t e;
@@ -216,7 +224,7 @@ static sgm_status draw(cairo_t *cr, const sgm_plot_config *c, const sgm_plot_ser
             for (size_t k = 0; k < s->n; k++) {
                 double x = s->x[k], y = s->y[k];
                 if (x > 0 && y > 0 && isfinite(x) && isfinite(y))
-                    marker(cr, (int)(j / 10 + j), px(&f, x), py(&f, y), 3.5);
+                    marker(cr, series_marker(j), px(&f, x), py(&f, y), 3.5);
             }
         }
         cairo_restore(cr);
@@ -236,7 +244,7 @@ static sgm_status draw(cairo_t *cr, const sgm_plot_config *c, const sgm_plot_ser
             cairo_move_to(cr, lx + 2, y);
             cairo_line_to(cr, lx + 30, y);
             cairo_stroke(cr);
-            marker(cr, (int)(j / 10 + j), lx + 16, y, 3.5);
+            marker(cr, series_marker(j), lx + 16, y, 3.5);
             cairo_set_source_rgb(cr, 0, 0, 0);
             text_at(cr, c->labels && c->labels[j] ? c->labels[j] : "?", lx + 38, y, 0, 0.5);
         }
@@ -261,7 +269,8 @@ sgm_status sgm_plot_loglog_png(const char *path, const sgm_plot_config *cfg,
             return sgm__set_error(err, SGM_ERR_INVALID_ARG, "plot: series %zu has no data", i);
     double legend_w = cfg->n_series ? 190 : 0;
     int W = cfg->width > 0 ? cfg->width : (int)(520.0 * (double)cfg->n_panels + legend_w);
-    int H = cfg->height > 0 ? cfg->height : 480;
+    /* default height: about 13 px per legend row, so many series stay legible */
+    int H = cfg->height > 0 ? cfg->height : (int)fmax(480, 80 + 13.0 * (double)cfg->n_series);
     if (W < 200 || H < 150 || W > 20000 || H > 20000)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "plot: size %dx%d out of range", W, H);
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);

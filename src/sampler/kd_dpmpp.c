@@ -257,7 +257,7 @@ const sgm__method sgm__m_dpmpp_2s_a = {
      "DPM-Solver++(2S) ancestral", 2, 1, 0},
     eta1_defaults, NULL, nbuf3, NULL, dpmpp_2s_a_step};
 const sgm__method sgm__m_dpmpp_sde = {
-    {"dpmpp_sde", "dpm++_sde,k_dpmpp_sde",
+    {"dpmpp_sde", "dpm++_sde,k_dpmpp_sde,dpmpp_sde_gpu",
      "DPM-Solver++ SDE, 2 stages (r = 1/2)", 2, 1, 0},
     eta1_defaults, sde_validate, nbuf3, NULL, dpmpp_sde_step};
 const sgm__method sgm__m_dpmpp_2m = {
@@ -265,10 +265,11 @@ const sgm__method sgm__m_dpmpp_2m = {
      "DPM-Solver++(2M), k-diffusion form", 2, 0, 0},
     NULL, NULL, nbuf2, NULL, dpmpp_2m_step};
 const sgm__method sgm__m_dpmpp_2m_sde = {
-    {"dpmpp_2m_sde", "dpm++_2m_sde,dpm++2m_sde,k_dpmpp_2m_sde",
+    {"dpmpp_2m_sde", "dpm++_2m_sde,dpm++2m_sde,k_dpmpp_2m_sde,dpmpp_2m_sde_gpu,"
+                     "dpmpp_2m_sde_heun,dpmpp_2m_sde_heun_gpu,dpm++_2m_sde_heun",
      "DPM-Solver++(2M) SDE (midpoint or heun, eta)", 2, 1, 0},
     eta1_defaults, dpmpp_2m_sde_validate, nbuf2, NULL, dpmpp_2m_sde_step};
 const sgm__method sgm__m_dpmpp_3m_sde = {
-    {"dpmpp_3m_sde", "dpm++_3m_sde,dpm++3m_sde,k_dpmpp_3m_sde",
+    {"dpmpp_3m_sde", "dpm++_3m_sde,dpm++3m_sde,k_dpmpp_3m_sde,dpmpp_3m_sde_gpu",
      "DPM-Solver++(3M) SDE (eta)", 3, 1, 0},
     eta1_defaults, NULL, nbuf3m, NULL, dpmpp_3m_sde_step};

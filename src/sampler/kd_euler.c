@@ -49,9 +49,7 @@ static sgm_status euler_step(sgm__s *s, void *x) {
     return SGM_OK;
 }
 
-static sgm_status heun_step(sgm__s *s, void *x) {
-    sgm__pt p = churn(s, x);
-    sgm__pt q = sgm__next(s);
+sgm_status sgm__heun_move(sgm__s *s, void *x, sgm__pt p, sgm__pt q) {
     void *D = s->buf[B_D], *x2 = s->buf[B_X2], *D2 = s->buf[B_D2];
     sgm_status st = sgm__denoise(s, x, p, D);
     if (st) return st;
@@ -65,6 +63,13 @@ static sgm_status heun_step(sgm__s *s, void *x) {
         double a = dt / (2 * p.s), b = dt / (2 * q.s);
         sgm__lc4(s, x, 1 + a, x, -a, D, b, x2, -b, D2);
     }
+    return SGM_OK;
+}
+
+static sgm_status heun_step(sgm__s *s, void *x) {
+    sgm__pt p = churn(s, x);
+    sgm_status st = sgm__heun_move(s, x, p, sgm__next(s));
+    if (st) return st;
     s->i++;
     return SGM_OK;
 }

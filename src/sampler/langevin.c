@@ -39,7 +39,7 @@
 
 #include "sampler_internal.h"
 
-enum { B_D = 0, B_V, B_Y, B_D2, N_BUF };
+enum { B_D = 0, B_V, B_Y, B_D2 };
 enum { K_ULA = 0, K_MALA, K_UBLA, K_RMM };
 
 typedef struct lgv_state {
@@ -53,14 +53,22 @@ typedef struct lgv_state {
 
 static int lgv_nbuf(const sgm_sampler_config *c) {
     (void)c;
-    return N_BUF;
+    return SGM__LGV_NBUF;
+}
+
+int sgm__lgv_kind(const char *name) {
+    static const char *const names[] = {"ula", "mala", "ubla", "rmm"};
+    for (int k = 0; k < 4; k++) {
+        const sgm__method *m = sgm__method_lookup(names[k]);
+        if (sgm__name_eq(name, names[k]) || (m && sgm__name_in_list(name, m->info.aliases)))
+            return k;
+    }
+    return -1;
 }
 
 static int kind_of(const char *name) {
-    if (strcmp(name, "ula") == 0) return K_ULA;
-    if (strcmp(name, "mala") == 0) return K_MALA;
-    if (strcmp(name, "ubla") == 0) return K_UBLA;
-    return K_RMM;
+    int k = sgm__lgv_kind(name);
+    return k < 0 ? K_RMM : k;
 }
 
 static void lgv_defaults(sgm_sampler_config *c) {
@@ -84,9 +92,7 @@ static sgm_status lgv_validate(const sgm_sampler_config *c, sgm_error *err) {
     return SGM_OK;
 }
 
-static sgm_status lgv_begin(sgm__s *s, void *x) {
-    (void)x;
-    int kind = kind_of(s->m->info.name);
+sgm_status sgm__lgv_begin(sgm__s *s, int kind) {
     size_t nxd = kind == K_MALA && s->dt != SGM_F64 ? s->count : 0;
     lgv_state *L = calloc(1, sizeof *L + (3 * s->n + nxd) * sizeof(double));
     if (!L) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
@@ -101,6 +107,11 @@ static sgm_status lgv_begin(sgm__s *s, void *x) {
                          "this model has none: use ula");
     if (L->kind == K_UBLA) sgm__randn(s, s->buf[B_V]);
     return SGM_OK;
+}
+
+static sgm_status lgv_begin(sgm__s *s, void *x) {
+    (void)x;
+    return sgm__lgv_begin(s, kind_of(s->m->info.name));
 }
 
 static void uniforms(sgm__s *s, double *u) {
@@ -197,16 +208,15 @@ static sgm_status ubla_step(sgm__s *s, void *x, sgm__pt p, double h, double gamm
     return SGM_OK;
 }
 
-static sgm_status lgv_step(sgm__s *s, void *x) {
+sgm_status sgm__lgv_level(sgm__s *s, void *x, sgm__pt p, int n_steps) {
     lgv_state *L = s->mstate;
-    sgm__pt p = sgm__cur(s), q = sgm__next(s);
     void *D = s->buf[B_D];
     const sgm_sampler_config *c = &s->cfg;
     sgm_status st;
     if ((st = sgm__denoise(s, x, p, D))) return st;
     L->have_logp = 0;
     double s2 = p.s * p.s;
-    for (int k = 0; k < c->n_corrector; k++) {
+    for (int k = 0; k < n_steps; k++) {
         if (k > 0 && L->kind != K_MALA && L->kind != K_UBLA &&
             (st = sgm__denoise(s, x, p, D)))
             return st;
@@ -229,7 +239,15 @@ static sgm_status lgv_step(sgm__s *s, void *x) {
         }
         if (st) return st;
     }
-    if (q.s == 0 && c->denoise_to_zero) {
+    return SGM_OK;
+}
+
+static sgm_status lgv_step(sgm__s *s, void *x) {
+    sgm__pt p = sgm__cur(s), q = sgm__next(s);
+    void *D = s->buf[B_D];
+    sgm_status st = sgm__lgv_level(s, x, p, s->cfg.n_corrector);
+    if (st) return st;
+    if (q.s == 0 && s->cfg.denoise_to_zero) {
         if ((st = sgm__denoise(s, x, p, D))) return st;
         sgm__copy(s, x, D);
     }

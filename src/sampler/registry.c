@@ -47,6 +47,8 @@ extern const sgm__method sgm__m_seeds_3;
 extern const sgm__method sgm__m_lcm;
 extern const sgm__method sgm__m_sa_solver_comfy;
 extern const sgm__method sgm__m_sa_solver_pece;
+extern const sgm__method sgm__m_restart;
+extern const sgm__method sgm__m_dpm_solver_v3;
 
 const sgm__method *const sgm__methods[] = {
     &sgm__m_euler,
@@ -94,6 +96,8 @@ const sgm__method *const sgm__methods[] = {
     &sgm__m_lcm,
     &sgm__m_sa_solver_comfy,
     &sgm__m_sa_solver_pece,
+    &sgm__m_restart,
+    &sgm__m_dpm_solver_v3,
 };
 const size_t sgm__n_methods = sizeof sgm__methods / sizeof sgm__methods[0];
 

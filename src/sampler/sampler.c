@@ -71,6 +71,14 @@ sgm_status sgm_sampler_config_default(const char *method, sgm_sampler_config *cf
      * dpmsolver++, as in DPM-Solver and diffusers; --algorithm changes it) */
     if (sgm__name_eq(method, "dpmsolver_singlestep")) cfg->multistep = 0;
     if (sgm__name_eq(method, "dpmsolver_multistep")) cfg->multistep = 1;
+    /* ComfyUI names that carry a variant: uni_pc is variant 'bh1' (unipc
+     * defaults to diffusers' bh2), *_2m_sde_heun the heun solver type */
+    if (sgm__name_eq(method, "uni_pc")) cfg->solver_type = SGM_SOLVER_BH1;
+    if (sgm__name_eq(method, "uni_pc_bh2")) cfg->solver_type = SGM_SOLVER_BH2;
+    if (sgm__name_eq(method, "dpmpp_2m_sde_heun") ||
+        sgm__name_eq(method, "dpmpp_2m_sde_heun_gpu") ||
+        sgm__name_eq(method, "dpm++_2m_sde_heun"))
+        cfg->solver_type = SGM_SOLVER_HEUN;
     return SGM_OK;
 }
 
@@ -150,6 +158,7 @@ void sgm_sampler_free(sgm_sampler *s) {
     free(s->noise);
     free(s->pts);
     free(s->mstate);
+    free(s->ems);
     free(s);
 }
 

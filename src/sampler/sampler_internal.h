@@ -95,6 +95,11 @@ struct sgm_sampler {
     /* CFG++ hook (sgm_sampler_set_unguided): the unguided prediction of the
      * latest denoiser call; fn NULL when unset */
     sgm_denoiser unguided;
+
+    /* dpm_solver_v3 statistics (sgm_sampler_set_ems): [3][ems_n][d] l, s, b, or NULL */
+    double *ems;
+    size_t ems_n;
+    double ems_l0, ems_l1;
 };
 
 /* ---- errors -------------------------------------------------------- */
@@ -169,6 +174,21 @@ double sgm__phi3(double h);
 /* k-diffusion get_ancestral_step: split s_from -> s_to into a deterministic
  * move to s_down and noise of std s_up. */
 void sgm__ancestral(double s_from, double s_to, double eta, double *s_down, double *s_up);
+
+/* ---- shared steps ---------------------------------------------------- */
+/* One Heun (Karras et al. 2022 Alg. 1) move of x from p to q on the
+ * probability-flow ODE (Euler when q.s = 0); uses buffers 0..2 (kd_euler.c). */
+sgm_status sgm__heun_move(sgm__s *s, void *x, sgm__pt p, sgm__pt q);
+
+/* Langevin MCMC (langevin.c), shared by its samplers and the correctors of
+ * pc: the kind of a name (ula 0, mala 1, ubla 2, rmm 3, aliases too; -1 if
+ * none), the state (into s->mstate; velocities for ubla), and n_steps MCMC
+ * steps of that kind targeting p_sigma at level p (cfg.step_size,
+ * cfg.friction). Uses buffers 0..SGM__LGV_NBUF-1 and s->noise. */
+#define SGM__LGV_NBUF 4
+int sgm__lgv_kind(const char *name);
+sgm_status sgm__lgv_begin(sgm__s *s, int kind);
+sgm_status sgm__lgv_level(sgm__s *s, void *x, sgm__pt p, int n_steps);
 
 /* ---- history helpers for multistep methods ---------------------------- */
 /* Buffers [first, first + depth) form a ring of previous D values. Pushing

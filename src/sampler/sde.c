@@ -43,12 +43,19 @@
  * eps = 2 a_c (snr sigma_t)^2, which is score_sde's AnnealedLangevinDynamics
  * step; it is batch-independent and bounded.
  *
+ * cfg.corrector selects another corrector: one of the Langevin samplers of
+ * langevin.c (ula, mala, ubla, rmm), n_corrector steps of it at every level
+ * with its step_size (h = step_size sigma^2; ubla: sigma) and friction, the
+ * same code as the samplers (sgm__lgv_level).
+ *
  * Ends: a step whose next point is sigma = 0 returns D (Tweedie denoise). With
  * cfg.denoise_to_zero (default 1, score_sde's noise_removal = True) the last
  * step adds no noise (score_sde returns x_mean). Predictor noise comes from
  * sgm__noise_interval (Brownian tree with SGM_NOISE_BROWNIAN); corrector noise
  * is always a fresh draw.
  */
+#include <string.h>
+
 #include "sampler_internal.h"
 
 static int sde_nbuf(const sgm_sampler_config *c) {
@@ -58,6 +65,13 @@ static int sde_nbuf(const sgm_sampler_config *c) {
 
 static void sde_defaults(sgm_sampler_config *c) { c->denoise_to_zero = 1; }
 
+/* the pc corrector: -1 score_sde's Langevin corrector, else a Langevin kind */
+static int pc_kind(const sgm_sampler_config *c) {
+    return c->corrector[0] && !sgm__name_eq(c->corrector, "langevin")
+               ? sgm__lgv_kind(c->corrector)
+               : -1;
+}
+
 static sgm_status pc_validate(const sgm_sampler_config *c, sgm_error *err) {
     if (!(c->snr > 0 && isfinite(c->snr)))
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "pc: snr must be finite and > 0 (got %g)",
@@ -65,7 +79,26 @@ static sgm_status pc_validate(const sgm_sampler_config *c, sgm_error *err) {
     if (c->n_corrector < 0 || c->n_corrector > 1000)
         return sgm__fail(err, SGM_ERR_INVALID_ARG, "pc: n_corrector must be in 0..1000 (got %d)",
                          c->n_corrector);
+    if (!memchr(c->corrector, 0, sizeof c->corrector) ||
+        (c->corrector[0] && !sgm__name_eq(c->corrector, "langevin") &&
+         sgm__lgv_kind(c->corrector) < 0))
+        return sgm__fail(err, SGM_ERR_INVALID_ARG,
+                         "pc: unknown corrector '%.15s' (langevin, ula, mala, ubla, rmm)",
+                         c->corrector);
+    if (pc_kind(c) >= 0 && !(c->step_size > 0 && isfinite(c->step_size) &&
+                             c->friction > 0 && isfinite(c->friction)))
+        return sgm__fail(err, SGM_ERR_INVALID_ARG,
+                         "pc: corrector %s needs finite step_size > 0 and friction > 0 "
+                         "(got %g, %g)", c->corrector, c->step_size, c->friction);
     return SGM_OK;
+}
+
+static int pc_nbuf(const sgm_sampler_config *c) { return pc_kind(c) >= 0 ? SGM__LGV_NBUF : 1; }
+
+static sgm_status pc_begin(sgm__s *s, void *x) {
+    (void)x;
+    int k = pc_kind(&s->cfg);
+    return k >= 0 ? sgm__lgv_begin(s, k) : SGM_OK;
 }
 
 /* 1 when this step is the last one and must not add noise */
@@ -153,8 +186,13 @@ static sgm_status pc_step(sgm__s *s, void *x) {
     void *D = s->buf[0];
     double a = p.alpha / q.alpha; /* forward transition coefficient t_next -> t */
     sgm_status st;
-    for (int c = 0; c < s->cfg.n_corrector; c++)
-        if ((st = langevin(s, x, p, a * a))) return st;
+    if (pc_kind(&s->cfg) >= 0) {
+        if (s->cfg.n_corrector > 0 && (st = sgm__lgv_level(s, x, p, s->cfg.n_corrector)))
+            return st;
+    } else {
+        for (int c = 0; c < s->cfg.n_corrector; c++)
+            if ((st = langevin(s, x, p, a * a))) return st;
+    }
     if ((st = sgm__denoise(s, x, p, D))) return st;
     if (q.s == 0) {
         sgm__copy(s, x, D);
@@ -182,5 +220,6 @@ const sgm__method sgm__m_em = {
     sde_defaults, NULL, sde_nbuf, NULL, em_step};
 const sgm__method sgm__m_pc = {
     {"pc", "predictor_corrector",
-     "reverse-diffusion predictor + Langevin corrector (snr, n_corrector)", 1, 1, 0},
-    sde_defaults, pc_validate, sde_nbuf, NULL, pc_step};
+     "reverse-diffusion predictor + Langevin corrector (snr, n_corrector; corrector "
+     "ula/mala/ubla/rmm: step_size, friction)", 1, 1, 0},
+    sde_defaults, pc_validate, pc_nbuf, pc_begin, pc_step};

@@ -190,6 +190,6 @@ static sgm_status unipc_step(sgm__s *s, void *x) {
 }
 
 const sgm__method sgm__m_unipc = {
-    {"unipc", "uni_pc,unipc_multistep",
+    {"unipc", "uni_pc,uni_pc_bh2,unipc_multistep",
      "UniPC predictor + UniC corrector (bh1/bh2), orders 1-3", 2, 0, 0},
     defaults, validate, nbuf, begin, unipc_step};

@@ -62,6 +62,18 @@ same "alias res_multistep_ancestral" --sampler res_multistep_a --schedule karras
 same "alias heun++" --sampler heunpp2 --schedule normal -- --sampler heun++ --schedule normal
 same "alias align_your_steps" --sampler euler --schedule ays -- --sampler euler \
     --schedule align_your_steps
+# ComfyUI names with a variant, and A1111 display names (spaces equal '_')
+same "alias uni_pc = bh1" --sampler uni_pc --schedule karras -- --sampler unipc \
+    --solver-type bh1 --schedule karras
+same "alias uni_pc_bh2" --sampler uni_pc_bh2 --schedule karras -- --sampler unipc --schedule karras
+same "alias dpmpp_2m_sde_heun_gpu" --sampler dpmpp_2m_sde_heun_gpu --schedule karras -- \
+    --sampler dpmpp_2m_sde --solver-type heun --schedule karras
+same "alias dpmpp_3m_sde_gpu" --sampler dpmpp_3m_sde_gpu --schedule karras -- \
+    --sampler dpmpp_3m_sde --schedule karras
+same "A1111 'DPM++ 2M SDE Heun'" --sampler "DPM++ 2M SDE Heun" --schedule karras -- \
+    --sampler dpmpp_2m_sde --solver-type heun --schedule karras
+same "A1111 'Euler a'" --sampler "Euler a" --schedule karras -- --sampler euler_a --schedule karras
+same "A1111 'Restart'" --sampler "Restart" --schedule karras -- --sampler restart --schedule karras
 
 for s in ipndm_v deis_tab res_multistep res_multistep_a gradient_estimation heunpp2 er_sde \
     seeds_2 seeds_3 lcm sa_solver_comfy sa_solver_pece; do

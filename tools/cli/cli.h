@@ -3,6 +3,8 @@
 #ifndef SGM_CLI_H
 #define SGM_CLI_H
 
+#include <stddef.h>
+
 int cmd_sample(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_list(int argc, char **argv);
@@ -18,5 +20,13 @@ int cmd_restore(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_invert(int argc, char **argv);
 int cmd_mixture(int argc, char **argv);
+int cmd_dpmv3(int argc, char **argv);
+/* cmd_dpmv3.c: reads an EMS file [4, K, d] into out (views into arr, which
+ * the caller frees); -1 with a->err set on bad input. */
+struct cli_args;
+struct sgm_array;
+struct sgm_dpmv3_ems;
+int cli_ems_load(struct cli_args *a, const char *path, size_t d, struct sgm_array *arr,
+                 struct sgm_dpmv3_ems *out);
 
 #endif

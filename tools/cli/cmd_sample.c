@@ -83,6 +83,11 @@ static const cli_opt sample_opts_table[] = {
     {"n-corrector", "N", "1", "pc: corrector steps per level; Langevin samplers: MCMC steps per level"},
     {"step-size", "H", "the sampler's", "Langevin (ald|ula|mala|ubla|rmm): step in units of sigma^2 (ubla: sigma)"},
     {"friction", "G", "2", "ubla: friction gamma in units of 1/sigma"},
+    {"corrector", "NAME", "langevin", "pc: corrector: langevin (score_sde, --snr) | ula | mala | ubla | rmm (--step-size, --friction)"},
+    {"restart", "SEGS", "[3,2,0.06,0.30],[3,1,0.30,0.59]", "restart: segments [N,K,t_min,t_max],... (VE sigmas; N points, K repeats) or none"},
+    {"ems", "EMS.npy", "none (l=1, s=b=0)", "dpm_solver_v3: statistics from `sgm dpmv3-calibrate`"},
+    {"v3-corrector", "0|1", "1", "dpm_solver_v3: its multistep corrector"},
+    {"v3-pseudo", "0|1", "0", "dpm_solver_v3: pseudo-order predictor"},
     {"predictor-order", "K", "2", "sa_solver: predictor order"},
     {"corrector-order", "K", "2", "sa_solver: corrector order"},
     {"tau", "T", "1", "sa_solver: stochasticity"},
@@ -136,6 +141,49 @@ static int comfy_options(cli_args *a, sgm_sampler_config *cfg) {
     return cli_get_choice(a, "er-noise-scaler", scalers, &cfg->er_noise_scaler);
 }
 
+/* --restart "[N,K,t_min,t_max],..." (ComfyUI's restart-node syntax; the
+ * brackets are optional) or "none" */
+static int restart_option(cli_args *a, sgm_sampler_config *cfg) {
+    const char *v = cli_get(a, "restart");
+    if (!v) return 0;
+    cfg->n_restart = 0;
+    if (strcmp(v, "none") == 0) return 0;
+    double num[4 * SGM_RESTART_MAX + 1];
+    int k = 0;
+    const char *p = v;
+    for (;;) {
+        while (*p == '[' || *p == ']' || *p == ' ') p++;
+        if (!*p) break;
+        char *end = NULL;
+        double x = strtod(p, &end);
+        if (end == p || k == 4 * SGM_RESTART_MAX)
+            return cli_fail(a, "--restart '%s': want [N,K,t_min,t_max],... (at most %d segments)",
+                            v, SGM_RESTART_MAX);
+        num[k++] = x;
+        p = end;
+        while (*p == ']' || *p == ' ') p++;
+        if (*p == ',') p++;
+        else if (*p && *p != '[')
+            return cli_fail(a, "--restart '%s': unexpected '%c'", v, *p);
+    }
+    if (k == 0 || k % 4)
+        return cli_fail(a, "--restart '%s': want groups of 4 numbers [N,K,t_min,t_max]", v);
+    for (int j = 0; j < k / 4; j++) {
+        const double *g = num + 4 * j;
+        if (g[0] != floor(g[0]) || g[1] != floor(g[1]) || !(g[0] >= 2 && g[0] <= 1000) ||
+            !(g[1] >= 1 && g[1] <= 1000))
+            return cli_fail(a, "--restart segment %d: N must be an integer in 2..1000 and K in "
+                               "1..1000", j + 1);
+        if (!(g[2] > 0 && g[2] < g[3] && isfinite(g[3])))
+            return cli_fail(a, "--restart segment %d: need 0 < t_min < t_max (got %g, %g)", j + 1,
+                            g[2], g[3]);
+        sgm_restart_segment seg = {(int)g[0], (int)g[1], g[2], g[3]};
+        cfg->restart[j] = seg;
+    }
+    cfg->n_restart = k / 4;
+    return 0;
+}
+
 /* Reads every sampler option into cfg (defaults from the method). */
 static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
     const char *name = cli_get(a, "sampler");
@@ -176,6 +224,15 @@ static int sampler_config(cli_args *a, sgm_sampler_config *cfg) {
     if (cli_get_int(a, "n-corrector", 0, 1000, &cfg->n_corrector) < 0) return -1;
     if (cli_get_double(a, "step-size", &cfg->step_size) < 0) return -1;
     if (cli_get_double(a, "friction", &cfg->friction) < 0) return -1;
+    const char *corr = cli_get(a, "corrector");
+    if (corr) {
+        if (strlen(corr) >= sizeof cfg->corrector)
+            return cli_fail(a, "--corrector '%s': unknown (langevin, ula, mala, ubla, rmm)", corr);
+        snprintf(cfg->corrector, sizeof cfg->corrector, "%s", corr);
+    }
+    if (restart_option(a, cfg) < 0) return -1;
+    if (cli_get_bool(a, "v3-corrector", &cfg->v3_corrector) < 0) return -1;
+    if (cli_get_bool(a, "v3-pseudo", &cfg->v3_predictor_pseudo) < 0) return -1;
     if (cli_get_int(a, "predictor-order", 1, 4, &cfg->predictor_order) < 0) return -1;
     if (cli_get_int(a, "corrector-order", 1, 4, &cfg->corrector_order) < 0) return -1;
     if (cli_get_double(a, "tau", &cfg->tau) < 0) return -1;
@@ -569,6 +626,17 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
                         &j->gd) < 0)
         return -1;
     if (j->model.gmm) sgm_sampler_set_log_density(j->smp, gmm_log_density, j->model.gmm);
+    if (cli_get(a, "ems")) { /* DPM-Solver-v3 statistics (sgm dpmv3-calibrate) */
+        if (strcmp(sgm_sampler_get_config(j->smp)->method, "dpm_solver_v3") != 0)
+            return cli_fail(a, "--ems applies to --sampler dpm_solver_v3 only");
+        sgm_array ems_arr;
+        memset(&ems_arr, 0, sizeof ems_arr);
+        sgm_dpmv3_ems ems;
+        int bad = cli_ems_load(a, cli_get(a, "ems"), d, &ems_arr, &ems) < 0;
+        if (!bad && sgm_sampler_set_ems(j->smp, &ems, &err)) bad = cli_fail(a, "%s", err.msg);
+        sgm_array_free(&ems_arr);
+        if (bad) return -1;
+    }
     if (o->cfg.noise == SGM_NOISE_TORCH) {
         if (sgm_torch_rng_create(o->seed, &j->torch, &err)) return cli_fail(a, "%s", err.msg);
         sgm_sampler_set_torch_rng(j->smp, j->torch);

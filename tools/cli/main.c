@@ -29,6 +29,8 @@ static const struct {
     {"demo", cmd_demo, "train the mlp on a 2-D set, sample with dpmpp_2m, write a PNG + report", 0},
     {"mixture", cmd_mixture,
      "write a member of the seeded family of random Gaussian mixtures (JSON)", 0},
+    {"dpmv3-calibrate", cmd_dpmv3,
+     "DPM-Solver-v3 statistics (EMS) of a model, for sample --sampler dpm_solver_v3 --ems", 0},
 };
 
 /* Runs command i, as one of the P processes of `mpirun -np P` when started
