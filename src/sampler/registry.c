@@ -47,6 +47,8 @@ extern const sgm__method sgm__m_seeds_3;
 extern const sgm__method sgm__m_lcm;
 extern const sgm__method sgm__m_sa_solver_comfy;
 extern const sgm__method sgm__m_sa_solver_pece;
+extern const sgm__method sgm__m_mrs_ode;
+extern const sgm__method sgm__m_mrs_sde;
 
 const sgm__method *const sgm__methods[] = {
     &sgm__m_euler,
@@ -94,6 +96,8 @@ const sgm__method *const sgm__methods[] = {
     &sgm__m_lcm,
     &sgm__m_sa_solver_comfy,
     &sgm__m_sa_solver_pece,
+    &sgm__m_mrs_ode,
+    &sgm__m_mrs_sde,
 };
 const size_t sgm__n_methods = sizeof sgm__methods / sizeof sgm__methods[0];
 
