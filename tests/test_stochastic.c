@@ -81,6 +81,10 @@ static const scase CASES[] = {
     {"res_multistep_a", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
     {"sa_solver_comfy", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
     {"sa_solver_pece", SGM_PROCESS_VE, SGM_SCHEDULE_KARRAS, -1, 0, 0},
+    /* the MR Sampler on the mean-reverting process (lambda 1): the plain
+       mixture denoiser is its exact denoiser for mu = 0 (tests/test_mr.c
+       covers mu != 0) */
+    {"mrs_sde", SGM_PROCESS_MR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0},
 };
 
 /* mala: the mixture's log p_sigma */
@@ -132,7 +136,9 @@ static double run_case(const scase *c, const sgm_gmm *g, const exact_moments *ex
     sgm_error err = {0};
     char what[80];
     snprintf(what, sizeof what, "%s/%s%s%s", c->method,
-             c->proc == SGM_PROCESS_VE ? "ve-karras" : "vp-uniform",
+             c->proc == SGM_PROCESS_VE ? "ve-karras"
+             : c->proc == SGM_PROCESS_MR ? "mr-uniform"
+                                         : "vp-uniform",
              c->brownian ? "/brownian" : "", c->batch_norm ? "/batch" : "");
     sgm_process_config pc = sgm_process_config_default(c->proc);
     sgm_process *proc = NULL;
