@@ -19,8 +19,8 @@
  *   sw2  sliced W2 (256 directions) against n independent exact samples
  *        (coarser: its floor, two exact sets, is printed);
  *   ode  for the ODE solvers, the RMS distance to the solution of the same
- *        PF-ODE from the same x_T: mrs_ode order 2 (data) with 16384 steps
- *        (its error, extrapolated from its second-order decay, is ~1e-7).
+ *        PF-ODE from the same x_T: mrs_ode order 2 (data) with 8192 steps
+ *        (its error, extrapolated from its second-order decay, is ~5e-7).
  * (k-diffusion's euler on the PF-ODE is the same update as mrs_ode order 1
  * in the data form, x~' = (s'/s) x~ + (1 - s'/s) D, so it is not listed.)
  * Prints a markdown table (docs/bench-nfe.md, "Mean-reverting SDE").
@@ -180,7 +180,7 @@ int main(int argc, char **argv) {
     spread_tv(g, x, n, mu, a1, s1, &sp_ex, &tv_ex);
     /* the ODE reference */
     memcpy(ref, yT, sizeof(double) * c);
-    sgm_schedule *s2 = grid(p, 0, 16384);
+    sgm_schedule *s2 = grid(p, 0, 8192);
     size_t nfe_ref = 0;
     if (!s2 || run("mrs_ode", 2, SGM_DPM_DATA, 0, p, s2, m, n, seed, ref, &nfe_ref)) return 1;
     sgm_schedule_free(s2);
