@@ -197,6 +197,11 @@ static const conv_case cases[] = {
     {"seeds_3-eta0", "seeds_3", 0, D_, D_, D_, 0, 0, 3, LAM, 16, 7},
     {"sa_solver_comfy-p3c4", "sa_solver_comfy", 0, D_, D_, D_, 3, 4, 4, LAM, 16, 8},
     {"sa_solver_pece-p3c4", "sa_solver_pece", 0, D_, D_, D_, 3, 4, 4, LAM, 16, 8},
+    /* MR Sampler ODE (on VE: the DPM-Solver(++) multistep updates in Taylor
+       form; on the MR process: tests/test_mr.c) */
+    {"mrs_ode-1-data", "mrs_ode", 1, D_, DATA, D_, 0, 0, 1, LAM, 16, 7},
+    {"mrs_ode-2-data", "mrs_ode", 2, D_, DATA, D_, 0, 0, 2, LAM, 16, 7},
+    {"mrs_ode-2-noise", "mrs_ode", 2, D_, NOISE, D_, 0, 0, 2, LAM, 16, 7},
 };
 
 /* ------------------------------------------------------------ model --- */

@@ -42,7 +42,7 @@ static const int steps_list[] = {1, 2, 3, 5, 10, 50};
 #define N_STEPS (sizeof steps_list / sizeof steps_list[0])
 static const sgm_final finals[] = {SGM_FINAL_ZERO, SGM_FINAL_SIGMA_MIN};
 #define N_FINALS (sizeof finals / sizeof finals[0])
-#define N_PROCESSES ((int)SGM_PROCESS_FLOW + 1)
+#define N_PROCESSES ((int)SGM_PROCESS_MR + 1)
 #define N_SCHEDULES ((int)SGM_SCHEDULE_LINSPACE + 1) /* before the user kinds */
 
 static const char *const fix_words[] = {

@@ -89,6 +89,10 @@ static const scase CASES[] = {
     {"pc", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, "mala"},
     {"pc", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, "ubla"},
     {"pc", SGM_PROCESS_VP_LINEAR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, "rmm"},
+    /* the MR Sampler on the mean-reverting process (lambda 1): the plain
+       mixture denoiser is its exact denoiser for mu = 0 (tests/test_mr.c
+       covers mu != 0) */
+    {"mrs_sde", SGM_PROCESS_MR, SGM_SCHEDULE_TIME_UNIFORM, -1, 0, 0, NULL},
 };
 
 /* mala: the mixture's log p_sigma */
@@ -143,6 +147,11 @@ static double run_case(const scase *c, const sgm_gmm *g, const exact_moments *ex
              c->proc == SGM_PROCESS_VE ? "ve-karras" : "vp-uniform",
              c->brownian ? "/brownian" : "", c->batch_norm ? "/batch" : "",
              c->corrector ? "/" : "", c->corrector ? c->corrector : "");
+    snprintf(what, sizeof what, "%s/%s%s%s", c->method,
+             c->proc == SGM_PROCESS_VE ? "ve-karras"
+             : c->proc == SGM_PROCESS_MR ? "mr-uniform"
+                                         : "vp-uniform",
+             c->brownian ? "/brownian" : "", c->batch_norm ? "/batch" : "");
     sgm_process_config pc = sgm_process_config_default(c->proc);
     sgm_process *proc = NULL;
     sgm_schedule *sched = NULL;

@@ -82,6 +82,20 @@ void sgm_gmm_denoise_div(const sgm_gmm *g, size_t n, const double *x, double sig
  * m(x) = D(x / alpha, sigma / alpha), so dm/dx = J_D / alpha). */
 sgm_denoiser_grad sgm_gmm_denoiser_grad(const sgm_gmm *g);
 
+/* The exact denoiser of the mean-reverting process (SGM_PROCESS_MR) with
+ * x_0 ~ g and a condition mu per row (gmm_mr.c): in the process coordinates
+ * y = x - mu it returns E[y_0 | y_t] = E_g[x_0 | y_t + alpha mu] - mu
+ * (prediction x0). mu: [rows, d], copied; row r of a run (sgm_eval.row0 + i)
+ * uses mu[r % rows]. g is borrowed and must outlive the handle. */
+typedef struct sgm_gmm_mr sgm_gmm_mr; /* opaque */
+sgm_status sgm_gmm_mr_create(const sgm_gmm *g, const double *mu, size_t rows,
+                             sgm_gmm_mr **out, sgm_error *err);
+void sgm_gmm_mr_free(sgm_gmm_mr *m);
+/* mu of global row `row` (d values). */
+const double *sgm_gmm_mr_mu(const sgm_gmm_mr *m, uint64_t row);
+sgm_denoiser sgm_gmm_mr_denoiser(const sgm_gmm_mr *m);
+int sgm_gmm_mr_denoise_fn(const sgm_eval *q, void *out, void *user_data);
+
 /* ------------------------------------------- trained networks (sgm_ckpt) ---
  * A checkpoint (sgm_ckpt.h) loaded for sampling: its network (sgm_net.h),
  * the process and parameterization it was trained with and its data

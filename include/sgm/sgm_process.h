@@ -13,6 +13,15 @@
  *               t is interpolated between them (see sgm_vp_interp)
  *   SUBVP       alpha as VP_LINEAR, sigma = 1 - alpha^2
  *   FLOW        alpha = 1 - t, sigma = t (rectified flow / linear interpolant)
+ *   MR          mean-reverting IR-SDE (Luo et al. 2023, arXiv:2301.11699):
+ *               dx = theta_t (mu - x) dt + sigma_t dW, sigma_t^2 = 2 lam^2 theta_t,
+ *               with a condition mu (one vector per row). The process works on
+ *               y = x - mu, which is affine-Gaussian: y_t = alpha y_0 + sigma n with
+ *               alpha = exp(-thetabar(t)), sigma = lam sqrt(1 - alpha^2) (stationary
+ *               std lam = mr_lambda). thetabar(t) = int_0^t theta: IR-SDE's cosine
+ *               schedule (mr_theta 0) or a constant theta (1), normalised so that
+ *               alpha(1) = mr_alpha_T. f = -theta, g^2 = 2 lam^2 theta. Every
+ *               sampler runs on y; the caller adds mu (docs/conditioning.md, MR).
  *
  * Samplers work in "VE coordinates": x~ = x / alpha, s = sigma / alpha
  * = exp(-lambda). t = 0 is always the data end (alpha = 1, sigma = 0).
@@ -32,8 +41,15 @@ typedef enum sgm_process_kind {
     SGM_PROCESS_VP_COSINE,
     SGM_PROCESS_VP_DISCRETE,
     SGM_PROCESS_SUBVP,
-    SGM_PROCESS_FLOW
+    SGM_PROCESS_FLOW,
+    SGM_PROCESS_MR
 } sgm_process_kind;
+
+/* MR: theta schedules (thetabar(t) = int_0^t theta(u) du). */
+typedef enum sgm_mr_theta {
+    SGM_MR_THETA_COSINE = 0, /* IR-SDE's cosine theta (continuous form, see process_mr.c) */
+    SGM_MR_THETA_CONSTANT    /* theta constant: thetabar = -log(mr_alpha_T) t */
+} sgm_mr_theta;
 
 /* Discrete beta tables (diffusers names). */
 typedef enum sgm_beta_schedule {
@@ -73,6 +89,10 @@ typedef struct sgm_process_config {
     int rescale_zero_snr;          /* Lin et al. 2023 zero-terminal-SNR rescale */
     int clip_lambda;               /* DPM-Solver numerical_clip_alpha: drop trailing
                                       steps with lambda < -5.1 (default 0) */
+    /* MR (appended) */
+    double mr_lambda;              /* stationary std lam (default 1; > 0) */
+    double mr_alpha_T;             /* exp(-thetabar(1)) (default 0.005, IR-SDE's eps) */
+    sgm_mr_theta mr_theta;         /* default COSINE */
 } sgm_process_config;
 
 typedef struct sgm_process sgm_process; /* opaque, immutable after creation */
@@ -81,7 +101,7 @@ sgm_process_config sgm_process_config_default(sgm_process_kind kind);
 sgm_status sgm_process_create(const sgm_process_config *cfg, sgm_process **out,
                               sgm_error *err);
 void sgm_process_free(sgm_process *p);
-/* Parses "ve", "vp", "vp-cosine", "vp-discrete", "subvp", "flow". */
+/* Parses "ve", "vp", "vp-cosine", "vp-discrete", "subvp", "flow", "mr". */
 sgm_status sgm_process_kind_from_name(const char *name, sgm_process_kind *out);
 const char *sgm_process_kind_name(sgm_process_kind k);
 /* Names of the discrete beta tables ("linear", "scaled_linear",

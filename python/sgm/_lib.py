@@ -65,7 +65,8 @@ class ProcessConfig(ctypes.Structure):
                 ("t_eps", c_double), ("t_max", c_double), ("betas", c_int),
                 ("n_train", c_int), ("beta_start", c_double), ("beta_end", c_double),
                 ("user_betas", P(c_double)), ("interp", c_int),
-                ("rescale_zero_snr", c_int), ("clip_lambda", c_int)]
+                ("rescale_zero_snr", c_int), ("clip_lambda", c_int),
+                ("mr_lambda", c_double), ("mr_alpha_T", c_double), ("mr_theta", c_int)]
 
 
 class ScheduleConfig(ctypes.Structure):

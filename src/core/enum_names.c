@@ -22,13 +22,14 @@ typedef struct table {
 } table;
 
 static const char *const process_names[] = {"ve", "vp", "vp-cosine", "vp-discrete", "subvp",
-                                            "flow"};
+                                            "flow", "mr"};
 static const alias process_aliases[] = {
     {"edm", SGM_PROCESS_VE},           {"karras", SGM_PROCESS_VE},
     {"vp-linear", SGM_PROCESS_VP_LINEAR}, {"vpsde", SGM_PROCESS_VP_LINEAR},
     {"cosine", SGM_PROCESS_VP_COSINE},  {"discrete", SGM_PROCESS_VP_DISCRETE},
     {"ddpm", SGM_PROCESS_VP_DISCRETE},  {"sub-vp", SGM_PROCESS_SUBVP},
     {"rectified-flow", SGM_PROCESS_FLOW}, {"rf", SGM_PROCESS_FLOW},
+    {"ir-sde", SGM_PROCESS_MR},         {"mean-reverting", SGM_PROCESS_MR},
     {NULL, 0}};
 
 /* SGM_BETAS_USER has no name: user tables are given as numbers, not names */

@@ -5,7 +5,9 @@
  * and their interpolation are in process_discrete.c), sub-VP (Song et al.
  * 2021, eq. 12) and the rectified-flow interpolant (Liu et al. 2022): the
  * configuration, creation and each kind's alpha, sigma, lambda, their
- * inverses and derivatives. All quantities in double precision.
+ * inverses and derivatives, and the mean-reverting IR-SDE in y = x - mu
+ * (Luo et al. 2023; its theta schedules in process_mr.c): log alpha =
+ * -thetabar, sigma = lam sqrt(1 - alpha^2). All quantities in double precision.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -27,6 +29,9 @@ sgm_process_config sgm_process_config_default(sgm_process_kind kind) {
     c.beta_start = 1e-4;
     c.beta_end = 0.02;
     c.interp = SGM_INTERP_LOG_ALPHA;
+    c.mr_lambda = 1.0;
+    c.mr_alpha_T = 0.005;
+    c.mr_theta = SGM_MR_THETA_COSINE;
     switch (kind) {
     case SGM_PROCESS_VE:
         c.t_eps = c.sigma_min;
@@ -90,6 +95,19 @@ sgm_status sgm_process_create(const sgm_process_config *cfg, sgm_process **out,
         break;
     case SGM_PROCESS_FLOW:
         break;
+    case SGM_PROCESS_MR:
+        if (!(c->mr_lambda > 0 && isfinite(c->mr_lambda)))
+            return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                                  "process mr: lambda must be finite and > 0 (got %g)",
+                                  c->mr_lambda);
+        if (!(c->mr_alpha_T > 0 && c->mr_alpha_T < 1))
+            return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                                  "process mr: alpha_T must be in (0, 1) (got %g)",
+                                  c->mr_alpha_T);
+        if (c->mr_theta != SGM_MR_THETA_COSINE && c->mr_theta != SGM_MR_THETA_CONSTANT)
+            return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                                  "process mr: unknown theta schedule %d", (int)c->mr_theta);
+        break;
     default:
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "process: unknown kind %d",
                               (int)c->kind);
@@ -109,6 +127,7 @@ sgm_status sgm_process_create(const sgm_process_config *cfg, sgm_process **out,
         double s = c->cosine_s;
         p->cos_la0 = log(cos(PI / 2 * s / (1 + s)));
     }
+    if (c->kind == SGM_PROCESS_MR) sgm__process_mr_init(p);
     if (!(p->cfg.t_max > p->cfg.t_eps && p->cfg.t_eps >= 0)) {
         sgm_process_free(p);
         return sgm__set_error(err, SGM_ERR_INVALID_ARG,
@@ -146,6 +165,8 @@ double sgm_process_log_alpha(const sgm_process *p, double t) {
         return sgm__process_disc_la(p, t, NULL);
     case SGM_PROCESS_FLOW:
         return log1p(-t);
+    case SGM_PROCESS_MR:
+        return -sgm__process_mr_thetabar(p, t, NULL);
     }
     return 0;
 }
@@ -165,6 +186,8 @@ double sgm_process_sigma(const sgm_process *p, double t) {
         return t;
     case SGM_PROCESS_SUBVP:
         return -expm1(2 * sgm_process_log_alpha(p, t));
+    case SGM_PROCESS_MR:
+        return p->cfg.mr_lambda * sqrt(-expm1(2 * sgm_process_log_alpha(p, t)));
     default:
         return sqrt(-expm1(2 * sgm_process_log_alpha(p, t)));
     }
@@ -183,6 +206,8 @@ double sgm_process_sigma_ve(const sgm_process *p, double t) {
     }
     case SGM_PROCESS_VP_DISCRETE:
         return sgm__process_disc_sigma_ve(p, t);
+    case SGM_PROCESS_MR:
+        return p->cfg.mr_lambda * sqrt(expm1(-2 * sgm_process_log_alpha(p, t)));
     default:
         return sqrt(expm1(-2 * sgm_process_log_alpha(p, t)));
     }
@@ -203,6 +228,10 @@ double sgm_process_alpha_of_sigma_ve(const sgm_process *p, double s) {
         return isinf(s) ? 0 : 1 / (1 + s);
     case SGM_PROCESS_SUBVP:
         return isinf(s) ? 0 : 2 / (s + sqrt(s * s + 4));
+    case SGM_PROCESS_MR: {
+        double u = s / p->cfg.mr_lambda;
+        return isinf(u) ? 0 : 1 / sqrt(1 + u * u);
+    }
     default:
         return isinf(s) ? 0 : 1 / sqrt(1 + s * s);
     }
@@ -244,6 +273,13 @@ double sgm_process_t_of_lambda(const sgm_process *p, double lambda) {
     }
     case SGM_PROCESS_VP_DISCRETE:
         return sgm__process_disc_t_of_lambda(p, lambda);
+    case SGM_PROCESS_MR: {
+        /* sigma_ve = lam sqrt(e^{2 thetabar} - 1) = e^{-lambda}: with
+         * u = log(sigma_ve / lam), thetabar = log1p(e^{2u}) / 2 */
+        double u = -lambda - log(c->mr_lambda);
+        double tb = u > 0 ? u + 0.5 * log1p(exp(-2 * u)) : 0.5 * log1p(exp(2 * u));
+        return sgm__process_mr_t_of_thetabar(p, tb);
+    }
     }
     return 0;
 }
@@ -268,6 +304,11 @@ static double dla_dt(const sgm_process *p, double t) {
     }
     case SGM_PROCESS_FLOW:
         return -1 / (1 - t);
+    case SGM_PROCESS_MR: {
+        double th = 0;
+        sgm__process_mr_thetabar(p, t, &th);
+        return -th;
+    }
     }
     return 0;
 }
@@ -286,6 +327,12 @@ double sgm_process_dsigma(const sgm_process *p, double t) {
     case SGM_PROCESS_SUBVP: {
         double a = sgm_process_alpha(p, t);
         return -2 * a * a * dla_dt(p, t);
+    }
+    case SGM_PROCESS_MR: {
+        /* sigma = lam sqrt(1 - alpha^2): dsigma = -lam^2 alpha^2 dla / sigma */
+        double a = sgm_process_alpha(p, t), s = sgm_process_sigma(p, t);
+        double l2 = p->cfg.mr_lambda * p->cfg.mr_lambda;
+        return s > 0 ? -l2 * a * a * dla_dt(p, t) / s : INFINITY;
     }
     default: {
         /* sigma = sqrt(1 - alpha^2): dsigma = -alpha^2 dla / sigma */
@@ -313,6 +360,8 @@ double sgm_process_g2(const sgm_process *p, double t) {
     }
     case SGM_PROCESS_FLOW:
         return 2 * t / (1 - t);
+    case SGM_PROCESS_MR: /* sigma_t^2 = 2 lam^2 theta_t (IR-SDE) */
+        return -2 * p->cfg.mr_lambda * p->cfg.mr_lambda * dla_dt(p, t);
     default:
         return -2 * dla_dt(p, t); /* beta(t) */
     }

@@ -17,6 +17,8 @@ struct sgm_process {
     double *sv;        /* [N] sigma_ve */
     double *user_betas;
     double cos_la0;    /* VP_COSINE: log cos(pi/2 s/(1+s)) */
+    double mr_c;       /* MR: thetabar = mr_c L(t) (constant: mr_c t) */
+    double mr_lcos0;   /* MR cosine: log cos a(0) */
 };
 
 static const double PI = 3.14159265358979323846;
@@ -30,5 +32,11 @@ double sgm__process_disc_la(const sgm_process *p, double t, double *dla);
 double sgm__process_disc_sigma_ve(const sgm_process *p, double t);
 /* t of the discrete process at lambda < inf (inverse of -log sigma_ve). */
 double sgm__process_disc_t_of_lambda(const sgm_process *p, double lambda);
+
+/* MR (process_mr.c): sets mr_c / mr_lcos0 from the config; thetabar(t)
+ * and, if theta, its derivative; the inverse t(thetabar). */
+void sgm__process_mr_init(sgm_process *p);
+double sgm__process_mr_thetabar(const sgm_process *p, double t, double *theta);
+double sgm__process_mr_t_of_thetabar(const sgm_process *p, double tb);
 
 #endif

@@ -49,6 +49,8 @@ extern const sgm__method sgm__m_sa_solver_comfy;
 extern const sgm__method sgm__m_sa_solver_pece;
 extern const sgm__method sgm__m_restart;
 extern const sgm__method sgm__m_dpm_solver_v3;
+extern const sgm__method sgm__m_mrs_ode;
+extern const sgm__method sgm__m_mrs_sde;
 
 const sgm__method *const sgm__methods[] = {
     &sgm__m_euler,
@@ -98,6 +100,8 @@ const sgm__method *const sgm__methods[] = {
     &sgm__m_sa_solver_pece,
     &sgm__m_restart,
     &sgm__m_dpm_solver_v3,
+    &sgm__m_mrs_ode,
+    &sgm__m_mrs_sde,
 };
 const size_t sgm__n_methods = sizeof sgm__methods / sizeof sgm__methods[0];
 

@@ -414,6 +414,9 @@ const cli_opt cli_process_opts[] = {
     {"rescale-zero-snr", NULL, "off", "vp-discrete: zero terminal SNR rescale"},
     {"t-eps", "T", "1e-3 (1/N discrete)", "smallest time of time schedules"},
     {"t-max", "T", "1 (ve: sigma-max)", "largest time of schedules"},
+    {"mr-lambda", "L", "1", "mr: stationary std lambda (x_T ~ N(mu, lambda^2))"},
+    {"mr-alpha-T", "A", "0.005", "mr: exp(-thetabar(1)), IR-SDE's eps"},
+    {"mr-theta", "KIND", "cosine", "mr: theta schedule cosine|constant"},
     {NULL, NULL, NULL, NULL}};
 
 int cli_build_process(cli_args *a, const char *default_kind, sgm_process **out) {
@@ -463,6 +466,22 @@ int cli_build_process(cli_args *a, const char *default_kind, sgm_process **out) 
     if (kind != SGM_PROCESS_VP_LINEAR && kind != SGM_PROCESS_SUBVP &&
         (cli_has(a, "beta-0") || cli_has(a, "beta-1")))
         return cli_fail(a, "--beta-0/--beta-1 apply to --process vp and subvp only");
+    if (kind != SGM_PROCESS_MR &&
+        (cli_has(a, "mr-lambda") || cli_has(a, "mr-alpha-T") || cli_has(a, "mr-theta")))
+        return cli_fail(a, "--mr-lambda/--mr-alpha-T/--mr-theta apply to --process mr only");
+    if (kind == SGM_PROCESS_MR) {
+        static const char *const th[] = {"cosine", "constant", NULL};
+        int ti = (int)pc.mr_theta;
+        if (cli_get_double(a, "mr-lambda", &pc.mr_lambda) < 0 ||
+            cli_get_double(a, "mr-alpha-T", &pc.mr_alpha_T) < 0 ||
+            cli_get_choice(a, "mr-theta", th, &ti) < 0)
+            return -1;
+        pc.mr_theta = (sgm_mr_theta)ti;
+        if (!(pc.mr_lambda > 0 && isfinite(pc.mr_lambda)))
+            return cli_fail(a, "--mr-lambda must be finite and > 0 (got %g)", pc.mr_lambda);
+        if (!(pc.mr_alpha_T > 0 && pc.mr_alpha_T < 1))
+            return cli_fail(a, "--mr-alpha-T must be in (0, 1) (got %g)", pc.mr_alpha_T);
+    }
     if (!(pc.t_eps >= 0 && pc.t_max > pc.t_eps))
         return cli_fail(a, "need 0 <= t-eps < t-max (got %g, %g)", pc.t_eps, pc.t_max);
     sgm_error err = {0};

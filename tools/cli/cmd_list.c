@@ -20,6 +20,8 @@ static const char *const process_help[] = {
                                 "--beta-end --n-train",
     [SGM_PROCESS_SUBVP] = "sub-VP SDE (score SDE): alpha as vp, sigma = 1 - alpha^2",
     [SGM_PROCESS_FLOW] = "rectified flow / linear interpolant: alpha = 1 - t, sigma = t",
+    [SGM_PROCESS_MR] = "mean-reverting IR-SDE on y = x - mu (needs --mu): alpha = e^{-thetabar}, "
+                       "sigma = lambda sqrt(1 - alpha^2); --mr-lambda --mr-alpha-T --mr-theta",
 };
 
 static const char *const schedule_help[] = {

@@ -25,6 +25,11 @@
  * --grid is only the diffusers timestep grid of the schedule options, and a
  * --grid value ending in .png is refused with a pointer to --png.
  *
+ * --process mr (the mean-reverting IR-SDE, docs/conditioning.md): --mu MU.npy
+ * ([N, d] or [1, d]) is the condition; x_T = mu + sigma(t_0) n (or --init,
+ * in data coordinates), the sampler runs on y = x - mu with the exact MR
+ * denoiser of a gmm: model, and the output is y + mu.
+ *
  * Under `mpirun -np P` (dist.h) each process samples its block of rows
  * (the same global row indices, so the same noise) and rank 0 gathers them
  * and writes the files: the output equals one process's bit for bit.
@@ -108,6 +113,7 @@ static const cli_opt sample_opts_table[] = {
     {"guidance", "W", "0", "classifier-free guidance (1 + W) F(x, c) - W F(x, null)"},
     {"quiet", NULL, "off", "no progress lines"},
     {"report", NULL, "off", "gmm: compare sample moments and component masses with the model"},
+    {"mu", "MU.npy", NULL, "--process mr: the condition mu, [N, d] or [1, d] (x_T = mu + lambda n; --init is x_T)"},
     {NULL, NULL, NULL, NULL}};
 
 typedef struct progress {
@@ -420,6 +426,7 @@ typedef struct sample_job {
     int ndim;
     double std0; /* sigma(t_0): x_T = std0 * normals */
     progress prog;
+    sgm_gmm_mr *mr; /* --process mr: the exact denoiser holding mu (sampling runs on x - mu) */
 } sample_job;
 
 /* What the sampling loop saw. */
@@ -440,6 +447,43 @@ static void free_job(sample_job *j) {
     free(j->x_init);
     free(j->labels);
     cli_guided_free(&j->gd);
+    sgm_gmm_mr_free(j->mr);
+}
+
+/* --process mr: mu ([N, d] or [1, d], finite) and the exact MR denoiser of
+ * the mixture; --mu without --process mr is an error */
+static int setup_mr(cli_args *a, sample_job *j) {
+    int is_mr = sgm_process_get_config(j->proc)->kind == SGM_PROCESS_MR;
+    const char *mp = cli_get(a, "mu");
+    if (!is_mr) return mp ? cli_fail(a, "--mu applies to --process mr only") : 0;
+    if (!mp) return cli_fail(a, "--process mr needs the condition --mu MU.npy");
+    if (!j->model.gmm)
+        return cli_fail(a, "--process mr: only gmm: models (training an MR network is not "
+                           "supported yet)");
+    sgm_array mu = {0};
+    sgm_error err = {0};
+    if (sgm_npy_load(mp, &mu, &err)) return cli_fail(a, "--mu: %s", err.msg);
+    size_t dd = 1;
+    for (int i = 1; i < mu.ndim; i++) dd *= mu.shape[i];
+    int rc = 0;
+    if (mu.ndim < 2 || dd != j->d || (mu.shape[0] != 1 && mu.shape[0] != j->n))
+        rc = cli_fail(a, "--mu %s: shape must be [N, %zu] or [1, %zu] with N = %zu samples", mp,
+                      j->d, j->d, j->n);
+    for (size_t i = 0; rc == 0 && i < mu.count; i++)
+        if (!isfinite(mu.data[i])) rc = cli_fail(a, "--mu %s: value %zu is not finite", mp, i);
+    if (rc == 0 && sgm_gmm_mr_create(j->model.gmm, mu.data, mu.shape[0], &j->mr, &err))
+        rc = cli_fail(a, "--mu: %s", err.msg);
+    sgm_array_free(&mu);
+    return rc;
+}
+
+/* x -> x + sign mu for rows [r0, r0 + m) (MR: data <-> process coordinates) */
+static void mr_shift(const sample_job *j, size_t r0, size_t m, double *xb, double sign) {
+    if (!j->mr) return;
+    for (size_t i = 0; i < m; i++) {
+        const double *mu = sgm_gmm_mr_mu(j->mr, r0 + i);
+        for (size_t k = 0; k < j->d; k++) xb[i * j->d + k] += sign * mu[k];
+    }
 }
 
 static int ends_with_png(const char *v) {
@@ -586,7 +630,7 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
     size_t n = j->n, d = j->d;
     if (o->save_init && !(j->x_init = malloc(n * d * sizeof *j->x_init)))
         return cli_fail(a, "out of memory");
-    if (setup_classes(a, o, j) < 0) return -1;
+    if (setup_classes(a, o, j) < 0 || setup_mr(a, j) < 0) return -1;
     j->batch = o->batch ? o->batch : n < 4096 ? n : 4096;
     if (j->batch > n) j->batch = n;
     if (o->cfg.noise == SGM_NOISE_TORCH) { /* torch: one tensor of all N samples */
@@ -622,6 +666,7 @@ static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
     if (sgm_sampler_create(&o->cfg, j->proc, j->batch, d, &j->smp, &err))
         return cli_fail(a, "%s", err.msg);
     j->den = cli_model_denoiser(&j->model, j->proc, j->pred);
+    if (j->mr) j->den = sgm_gmm_mr_denoiser(j->mr);
     if (cli_guide_build(a, &o->guide, &j->model, j->labels, n, j->proc, j->smp, &j->den,
                         &j->gd) < 0)
         return -1;
@@ -662,8 +707,10 @@ static int run_sample(const sample_opts *o, sample_job *j, sample_stats *stats) 
             else
                 sgm_rng_normal_rows_f64(o->seed, 0, r0, m, d, xb);
             for (size_t i = 0; i < m * d; i++) xb[i] *= j->std0;
+            mr_shift(j, r0, m, xb, 1); /* MR: x_T = mu + sigma_T n */
         }
         if (j->x_init) memcpy(j->x_init + r0 * d, xb, m * d * sizeof *xb);
+        mr_shift(j, r0, m, xb, -1); /* MR: the sampler runs on y = x - mu */
         void *xs = xb;
         if (j->xf) {
             for (size_t i = 0; i < m * d; i++) j->xf[i] = (float)xb[i];
@@ -686,6 +733,7 @@ static int run_sample(const sample_opts *o, sample_job *j, sample_stats *stats) 
         }
         if (j->xf)
             for (size_t i = 0; i < m * d; i++) xb[i] = j->xf[i];
+        mr_shift(j, r0, m, xb, 1);
         sgm_sampler_stats ss;
         sgm_sampler_get_stats(j->smp, &ss);
         if (ss.nfe < stats->nfe_min) stats->nfe_min = ss.nfe;

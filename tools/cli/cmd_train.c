@@ -210,6 +210,9 @@ static int parse_train_args(cli_args *a, int argc, char **argv, train_opts *o) {
         cli_get_enum(a, "process", SGM_ENUM_PROCESS, &kind) < 0 ||
         cli_get_enum(a, "prediction", SGM_ENUM_PARAM, &par) < 0)
         return -1;
+    if (kind == SGM_PROCESS_MR) /* the network would need mu as an input (issue 9 item 5) */
+        return cli_fail(a, "--process mr: training a mean-reverting restoration model is not "
+                           "supported yet (sample with a gmm: model and --mu)");
     o->c = sgm_train_config_default((sgm_process_kind)kind, (sgm_param)par);
     int w = (int)o->c.weighting, ts = (int)o->c.tsampling;
     if (cli_get_enum(a, "weighting", SGM_ENUM_WEIGHTING, &w) < 0 ||
