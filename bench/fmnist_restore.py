@@ -117,6 +117,15 @@ def load_imgs(path, n):
     return np.clip(np.load(path).reshape(-1, 28, 28)[:n], -1, 1)
 
 
+def load_parts(out, name, n):
+    """OUT/parts/<name>.c0.npy, .c1.npy, ... up to the first missing chunk."""
+    xs, k = [], 0
+    while os.path.exists(os.path.join(out, "parts", "%s.c%d.npy" % (name, k))):
+        xs.append(np.load(os.path.join(out, "parts", "%s.c%d.npy" % (name, k))))
+        k += 1
+    return np.clip(np.concatenate(xs).reshape(-1, 28, 28)[:n], -1, 1) if xs else None
+
+
 def score(out, ops, rows):
     truth = np.load(os.path.join(out, "truth.npy")).reshape(-1, 28, 28)
     labels = np.load(os.path.join(out, "labels.npy"))
@@ -138,12 +147,9 @@ def score(out, ops, rows):
         y = np.load(os.path.join(out, "y_%s.npy" % op))
         inp = np.clip(degraded(op, y, mask), -1, 1)
         for r in ["input"] + rows:
-            x = inp if r == "input" else None
-            f = os.path.join(out, "r_%s_%s.npy" % (op, r))
+            x = inp if r == "input" else load_parts(out, "r_%s_%s" % (op, r), n)
             if x is None:
-                if not os.path.exists(f):
-                    continue
-                x = load_imgs(f, n)
+                continue
             k = len(x)
             name = "degraded input" if r == "input" else r
             print("| %s | %s | %d | %.2f | %.3f | %.3f |" % (

@@ -1,9 +1,9 @@
 /* cmd_restore.c - `sgm restore`: posterior sampling for an inverse problem
  * y = A(x) + sigma_y n (sgm_guidance.h): draws --n restorations of one
  * measurement --y with DPS, Pi-GDM, replacement, RePaint or RED-Diff under a
- * mask, blur, down, proj or tanh operator, and writes them as .npy. A --y of
- * k rows holds k measurements: one restoration each (a batch of inverse
- * problems). --measure X.npy instead writes y = A(x) + sigma_y n for every
+ * mask, blur, down, proj or tanh operator, and writes them as .npy. With
+ * --y-rows a --y of k rows holds k measurements: one restoration each (a
+ * batch of inverse problems). --measure X.npy instead writes y = A(x) + sigma_y n for every
  * row of X (the operator's forward map; noise from --seed).
  *
  * The operator acts on data units; a checkpoint samples in standardized
@@ -29,8 +29,8 @@ static const cli_opt restore_opts_table[] = {
     {"model", "KIND:PATH", NULL, "gmm:model.json or ckpt:model.safetensors (trained)"},
     {"method", "NAME", NULL, "dps|pigdm|replace|repaint|reddiff"},
     {"operator", "NAME", NULL, "mask|blur|down|proj|tanh"},
-    {"y", "Y.npy", NULL,
-     "the measurement: the operator's output count, or k rows of it (one restoration each)"},
+    {"y", "Y.npy", NULL, "the measurement (its values count must be the operator's output)"},
+    {"y-rows", NULL, "off", "--y holds k measurements (k rows of that count): one restoration each"},
     {"measure", "X.npy", NULL, "write y = A(x) + sigma_y n for each row of X instead"},
     {"row0", "R", "0", "first row index (noise streams), to split a run into chunks"},
     {"mask", "M.npy", NULL, "mask: 0/1 entries, as many as the signal (1 = observed)"},
@@ -177,14 +177,16 @@ static int load_measurement(cli_args *a, restore_job *j) {
     sgm_error err = {0};
     size_t d = j->d, m = sgm_operator_out_dim(j->op);
     if (sgm_npy_load(cli_get(a, "y"), &j->y, &err)) return cli_fail(a, "--y: %s", err.msg);
-    if (!m || !j->y.count || j->y.count % m)
-        return cli_fail(a, "--y has %zu values, but --operator %s gives %zu (or k rows of %zu)",
-                        j->y.count, cli_get(a, "operator"), m, m);
-    j->ny = j->y.count / m;
-    if (j->ny > 1 && cli_has(a, "n") && j->n != j->ny)
-        return cli_fail(a, "--n %zu: --y holds %zu measurements (one restoration each)", j->n,
-                        j->ny);
-    if (j->ny > 1) j->n = j->ny;
+    int rows = 0;
+    if (cli_get_bool(a, "y-rows", &rows) < 0) return -1;
+    if (!m || !j->y.count || (rows ? j->y.count % m : j->y.count != m))
+        return cli_fail(a, "--y has %zu values, but --operator %s gives %zu%s", j->y.count,
+                        cli_get(a, "operator"), m, rows ? " per row (--y-rows)" : "");
+    j->ny = rows ? j->y.count / m : 1;
+    if (rows && cli_has(a, "n") && j->n != j->ny)
+        return cli_fail(a, "--n %zu: --y holds %zu measurements (--y-rows: one restoration each)",
+                        j->n, j->ny);
+    if (rows) j->n = j->ny;
     for (size_t i = 0; i < j->y.count; i++)
         if (!isfinite(j->y.data[i])) return cli_fail(a, "--y: value %zu is not finite", i);
     j->mean = calloc(d, sizeof *j->mean);
