@@ -135,9 +135,8 @@ def score(out, ops, rows):
     print("|---|---|---|---|---|---|")
     acc_t = (classify(truth) == labels).mean()
     print("| - | ground truth | %d | inf | 1.000 | %.3f |" % (n, acc_t))
-    prior = os.path.join(out, "prior.npy")
-    if os.path.exists(prior):
-        p = load_imgs(prior, n)
+    p = load_parts(out, "prior", n)
+    if p is not None:
         print("| - | prior sample (no measurement) | %d | %.2f | %.3f | %.3f |" % (
             len(p), psnr(p, truth[:len(p)]).mean(), ssim(p, truth[:len(p)]).mean(),
             (classify(p) == labels[:len(p)]).mean()))

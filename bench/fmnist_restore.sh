@@ -26,11 +26,11 @@
 # Needs the classifier folder /work/shared/fmnist-eval (or FMNIST_EVAL) and
 # the Debian python3 with numpy + torch; without them it says so and exits 0.
 #
-# Environment: N (1000), CHUNK (250 rows per sgm call; chunks run in order, so
+# Environment: N (1000), CHUNK (50 rows per sgm call; chunks run in order, so
 # a stopped run has whole chunks of every method), JOBS (2 parallel calls,
 # one thread each), OUT (work folder, kept: a rerun with the same OUT skips
 # the parts already there), STEPS (20: Karras schedule, the checkpoint's VP
-# process), REDDIFF_STEPS (50), CFG_SCALES (0,1,2,3), N_CFG (N), METHODS, OPS,
+# process), REDDIFF_STEPS (50), CFG_SCALES (0,1,2,3), N_CFG (500), METHODS, OPS,
 # SKIP (op:method pairs left out; default blur:repaint: RePaint is replacement
 # plus resampling, and replacement of a blurred image does not restore it, see
 # docs/conditioning.md).
@@ -48,14 +48,14 @@ if [ ! -f "$FMNIST_EVAL/classifier.pt" ] || ! $PY -c "import numpy, torch" 2>/de
     exit 0
 fi
 N=${N:-1000}
-CHUNK=${CHUNK:-250}
+CHUNK=${CHUNK:-50}
 JOBS=${JOBS:-2}
 STEPS=${STEPS:-20}
 REDDIFF_STEPS=${REDDIFF_STEPS:-50}
 BLUR_SIGMA=${BLUR_SIGMA:-1}
 SY=0.05
 CFG_SCALES=${CFG_SCALES:-0,1,2,3}
-N_CFG=${N_CFG:-$N}
+N_CFG=${N_CFG:-500}
 METHODS=${METHODS:-"replace reddiff dps pigdm repaint"}
 OPS=${OPS:-"mask down blur"}
 SKIP=${SKIP:-"blur:repaint"}
@@ -90,17 +90,20 @@ margs() {
     esac
 }
 
+# every chunk's measurements: OUT/parts/y_<op>.c<k>.npy
+for op in $OPS; do
+    [ -f "$OUT/parts/y_$op.c0.npy" ] || $PY -c "import numpy as np, sys
+y = np.load(sys.argv[1])
+for k in range(0, len(y), $CHUNK):
+    np.save(sys.argv[2] % (k // $CHUNK), y[k:k + $CHUNK])" "$OUT/y_$op.npy" "$OUT/parts/y_$op.c%d.npy"
+done
+
 # the job list, chunk-major: every job writes OUT/parts/<name>.c<k>.npy
 JOBLIST="$OUT/jobs.txt"
 : > "$JOBLIST"
 nch=$(( (N + CHUNK - 1) / CHUNK ))
 for ((k = 0; k < nch; k++)); do
     r0=$((k * CHUNK)); n=$(( N - r0 < CHUNK ? N - r0 : CHUNK ))
-    # this chunk's measurements
-    for op in $OPS; do
-        $PY -c "import numpy as np, sys; y = np.load(sys.argv[1]); np.save(sys.argv[2], y[$r0:$r0 + $n])" \
-            "$OUT/y_$op.npy" "$OUT/parts/y_$op.c$k.npy"
-    done
     for op in $OPS; do
         for m in $METHODS; do
             case " $SKIP " in *" $op:$m "*) continue ;; esac
@@ -109,12 +112,13 @@ for ((k = 0; k < nch; k++)); do
 --sigma-y $SY $(margs $m) --seed 3 --row0 $r0 --out '$f'" >> "$JOBLIST"
         done
     done
-    [ $k -gt 0 ] && continue
-    # after the first chunk: the prior (N unconditional samples, null class) and
-    # CFG (N_CFG class-conditional samples per scale, class i * 10 / N_CFG)
-    f="$OUT/prior.npy"
+    # the prior: unconditional samples (null class), seed 7 + chunk
+    f="$OUT/parts/prior.c$k.npy"
     [ -f "$f" ] || echo "'$SGM' sample --model '$M' --sampler dpmpp_2m --schedule karras \
---steps $STEPS --n $N --seed 7 --out '$f' --quiet" >> "$JOBLIST"
+--steps $STEPS --n $n --seed $((7 + k)) --out '$f' --quiet" >> "$JOBLIST"
+    [ $k -gt 0 ] && continue
+    # after the first chunk: CFG (N_CFG class-conditional samples per scale,
+    # class i * 10 / N_CFG)
     for w in ${CFG_SCALES//,/ }; do
         f="$OUT/cfg_$w.npy"
         [ -f "$f" ] || echo "'$SGM' sample --model '$M' --sampler dpmpp_2m --schedule karras \
