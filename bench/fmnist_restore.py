@@ -130,7 +130,13 @@ def score(out, ops, rows):
     truth = np.load(os.path.join(out, "truth.npy")).reshape(-1, 28, 28)
     labels = np.load(os.path.join(out, "labels.npy"))
     mask = np.load(os.path.join(out, "mask.npy"))
+    # every row over the same images: the first n that every restoration has
     n = truth.shape[0]
+    for name in ["prior"] + ["r_%s_%s" % (op, r) for op in ops for r in rows]:
+        x = load_parts(out, name, n)
+        if x is not None:
+            n = min(n, len(x))
+    truth, labels = truth[:n], labels[:n]
     print("| operator | method | N | PSNR (dB) | SSIM | classifier accuracy |")
     print("|---|---|---|---|---|---|")
     acc_t = (classify(truth) == labels).mean()
@@ -143,7 +149,7 @@ def score(out, ops, rows):
     ex = [0, 1, 2, 3, 4, 5]
     for op in ops:
         cols = []
-        y = np.load(os.path.join(out, "y_%s.npy" % op))
+        y = np.load(os.path.join(out, "y_%s.npy" % op))[:n]
         inp = np.clip(degraded(op, y, mask), -1, 1)
         for r in ["input"] + rows:
             x = inp if r == "input" else load_parts(out, "r_%s_%s" % (op, r), n)

@@ -34,8 +34,11 @@
 # SKIP (op:method pairs left out; default blur:repaint: RePaint is replacement
 # plus resampling, and replacement of a blurred image does not restore it, see
 # docs/conditioning.md).
-# Cost: roughly 2 CPU-hours for N = 1000 at these settings (DPS and Pi-GDM
-# need one VJP per step, ~2.5x a plain step; RePaint ~2.5x the NFE of STEPS).
+# Cost: per chunk of 50 images (13 restorations each, NFE 20-50, DPS and
+# Pi-GDM one VJP per step) about 8-10 min wall on the shared 2-core machine
+# at load ~30 under nice 10, so N = 1000 takes hours there; the job list is
+# chunk-major, so a run stopped early has the same first images for every row,
+# and bench/fmnist_restore.py scores the first n images that every row has.
 set -euo pipefail
 CKPT=${1:?usage: $0 CKPT.safetensors [BUILD_DIR]}
 BUILD=${2:-build}
