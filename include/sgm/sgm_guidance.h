@@ -7,7 +7,7 @@
  *
  * All arithmetic is double (the denoiser derivatives of sgm_sampler.h are
  * f64 only). x and y are row-major [n, d] and [m] (one measurement for all
- * rows of a batch).
+ * rows of a batch), or y [n, m] (one measurement per row, y_rows = 1).
  */
 #ifndef SGM_GUIDANCE_H
 #define SGM_GUIDANCE_H
@@ -156,6 +156,8 @@ typedef struct sgm_posterior_config {
     double lambda;        /* RED-Diff: regularisation weight (0.25) */
     double lr;            /* RED-Diff: Adam step (0.1) */
     double beta1, beta2;  /* RED-Diff: Adam moments (0.9, 0.99) */
+    int y_rows;           /* 0: y is [m], one measurement for every row (default);
+                             1: y is [n, m], row i of y is the measurement of row i of x */
 } sgm_posterior_config;
 
 sgm_posterior_config sgm_posterior_config_default(sgm_posterior_method m);

@@ -22,6 +22,7 @@ typedef struct sgm__post {
     sgm_operator *op;
     const double *y;
     size_t n, d, m;
+    size_t ys;                             /* row stride of y: 0 (one y) or m (y_rows) */
     uint64_t row0;
     sgm_rng *rng;
     double *mb, *x0, *u, *g, *vj, *r, *ym; /* scratch: [n,d] x5, [n,m] x2 */

@@ -81,6 +81,7 @@ sgm_status sgm__post_init(sgm__post *c, const sgm_posterior_config *pc,
     c->n = n;
     c->d = sgm_operator_in_dim(op);
     c->m = sgm_operator_out_dim(op);
+    c->ys = pc->y_rows ? c->m : 0;
     c->err = err;
     size_t nd = n * c->d, nm = n * c->m;
     c->mb = malloc(nd * sizeof *c->mb);
@@ -138,9 +139,11 @@ sgm_status sgm__post_replace(sgm__post *c, double *x_ve, double s) {
         st = sgm_operator_forward(c->op, n, c->u, c->ym, c->err);
         if (st) return st;
         for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < m; j++) c->ym[i * m + j] = c->y[j] + s * c->ym[i * m + j];
+            for (size_t j = 0; j < m; j++)
+                c->ym[i * m + j] = c->y[i * c->ys + j] + s * c->ym[i * m + j];
     } else {
-        for (size_t i = 0; i < n; i++) memcpy(c->ym + i * m, c->y, m * sizeof *c->ym);
+        for (size_t i = 0; i < n; i++)
+            memcpy(c->ym + i * m, c->y + i * c->ys, m * sizeof *c->ym);
     }
     return sgm__op_project_rows(c->op, n, x_ve, c->ym, m, sgm__post_reg(c->pc), x_ve, c->err);
 }
@@ -157,7 +160,7 @@ static int dps_grad(sgm__post *c, const sgm_eval *q) {
     for (size_t i = 0; i < n; i++) {
         double nr = 0;
         for (size_t j = 0; j < m; j++) {
-            double e = c->y[j] - c->r[i * m + j];
+            double e = c->y[i * c->ys + j] - c->r[i * m + j];
             c->r[i * m + j] = -2 * e; /* d||r||^2 / dA(x0) */
             nr += e * e;
         }
@@ -183,9 +186,11 @@ static int pigdm_guide(sgm__post *c, const sgm_eval *q, double *out) {
     if (sgm_operator_svd(c->op, &U, &S, NULL)) return -1;
     if (sgm_operator_forward(c->op, n, c->x0, c->r, NULL)) return -1;
     double tol = 1e-10 * S[0];
+    if (c->ys && (q->row0 < c->row0 || q->row0 - c->row0 + n > c->n)) return -1;
+    const double *yq = c->y + (c->ys ? (size_t)(q->row0 - c->row0) * c->ys : 0);
     for (size_t i = 0; i < n; i++) {
         double *ri = c->r + i * m, *wi = c->ym; /* ym: [m] scratch per row (n >= 1) */
-        for (size_t j = 0; j < m; j++) ri[j] = c->y[j] - ri[j];
+        for (size_t j = 0; j < m; j++) ri[j] = yq[i * c->ys + j] - ri[j];
         for (size_t k = 0; k < m; k++) {
             double a = 0;
             for (size_t j = 0; j < m; j++) a += U[j * m + k] * ri[j];
@@ -321,7 +326,7 @@ sgm_status sgm_posterior_run(const sgm_posterior_config *pc, const sgm_sampler_c
         return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
                               "%s needs the denoiser's vjp (sgm_denoiser_grad)",
                               sgm_posterior_method_name(pc->method));
-    for (size_t j = 0; j < sgm_operator_out_dim(op); j++)
+    for (size_t j = 0; j < sgm_operator_out_dim(op) * (pc->y_rows ? n : 1); j++)
         if (!isfinite(y[j]))
             return sgm__set_error(err, SGM_ERR_NONFINITE, "posterior: y[%zu] is not finite", j);
     sgm__post c;

@@ -25,7 +25,7 @@ sgm_status sgm__reddiff_run(sgm__post *c, const sgm_schedule *sched, double *x) 
     sgm_status st = SGM_OK;
     if (!mu || !m1 || !m2 || !eps || !xt) st = sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
     if (!st && sgm_operator_is_linear(c->op))
-        st = sgm__op_project_rows(c->op, n, mu, c->y, 0, sgm__post_reg(pc), mu, err);
+        st = sgm__op_project_rows(c->op, n, mu, c->y, c->ys, sgm__post_reg(pc), mu, err);
     size_t it = 0;
     for (size_t i = 0; i + 1 < sched->n && !st; i++) {
         double s = sched->sigma[i], a = sched->alpha[i];
@@ -49,7 +49,7 @@ sgm_status sgm__reddiff_run(sgm__post *c, const sgm_schedule *sched, double *x) 
         if (st) break;
         for (size_t r = 0; r < n; r++)
             for (size_t j = 0; j < m; j++)
-                c->r[r * m + j] = (c->r[r * m + j] - c->y[j]) / (double)m;
+                c->r[r * m + j] = (c->r[r * m + j] - c->y[r * c->ys + j]) / (double)m;
         st = sgm_operator_vjp(c->op, n, mu, c->r, c->g, err);
         if (st) break;
         it++;

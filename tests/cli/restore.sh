@@ -68,6 +68,23 @@ for op in blur proj tanh; do
         --out "$T/out.npy" --quiet && [ -s "$T/out.npy" ]; then ok; else bad "dps $op"; fi
 done
 
+# --measure: y = A(x) + sigma_y n for each row of X ([2, 16] -> [2, 16] for the
+# mask, the unobserved entries 0 at sigma_y = 0); --y-rows: one restoration per
+# row of y ([2, 16] out), row i near its own y_i on the observed entries
+if "$SGM" restore --model "$M" --operator mask --mask "$T/in_mask.npy" --measure "$T/in_y2.npy" \
+    --out "$T/in_ym.npy" --quiet >/dev/null && [ "$(values "$T/in_ym.npy" | wc -l)" -eq 32 ] &&
+    awk -v a="$(values "$T/in_ym.npy" | sed -n 2p)" 'BEGIN { exit !(a == 0) }' &&
+    [ "$(values "$T/in_ym.npy" | sed -n 17p)" = "$(values "$T/in_y2.npy" | sed -n 17p)" ]; then ok
+else bad "--measure"; fi
+rm -f "$T/out.npy"
+if "$SGM" restore --model "$M" --process vp --schedule time_uniform --steps 20 --sigma-y 0.05 \
+    --method replace --operator mask --mask "$T/in_mask.npy" --y "$T/in_ym.npy" --y-rows \
+    --out "$T/out.npy" --quiet && [ "$(values "$T/out.npy" | wc -l)" -eq 32 ] &&
+    awk -v a="$(values "$T/out.npy" | sed -n 17p)" -v b="$(values "$T/in_y2.npy" | sed -n 17p)" \
+        'BEGIN { d = a - b; exit !(d < 0.5 && d > -0.5) }'; then ok
+else bad "--y-rows"; fi
+rm -f "$T/out.npy"
+
 # expect_bad NAME PATTERN ARGS...: exit 2, one stderr line matching PATTERN, no output
 expect_bad() {
     local name="$1" pat="$2"
@@ -104,6 +121,11 @@ expect_bad "unknown method" "--method" "${G[@]}" --method nope "${MK[@]}" --y "$
 expect_bad "unknown operator" "--operator" "${G[@]}" --method dps --operator fft --y "$T/in_y.npy"
 expect_bad "negative jump length" "jump-length" "${G[@]}" --method repaint "${MK[@]}" --y "$T/in_y.npy" --jump-length -1
 expect_bad "adaptive sampler with dps" "adaptive" "${G[@]}" --method dps "${MK[@]}" --y "$T/in_y.npy" --sampler dpm_adaptive
+expect_bad "--y-rows count" "per row" "${G[@]}" --method dps --operator proj --proj-dim 5 --y "$T/in_y2.npy" --y-rows
+expect_bad "--y-rows vs --n" "--n 3" "${G[@]}" --method dps "${MK[@]}" --y "$T/in_y2.npy" --y-rows
+expect_bad "--measure with --y" "--measure" --model "$M" "${MK[@]}" --measure "$T/in_y2.npy" --y "$T/in_y.npy" --out "$T/out.npy"
+expect_bad "--measure of the wrong shape" "--measure has 8" --model "$M" "${MK[@]}" --measure "$T/in_mask8.npy" --out "$T/out.npy"
+expect_bad "--measure sigma_y < 0" "--sigma-y" --model "$M" "${MK[@]}" --measure "$T/in_y2.npy" --sigma-y -1 --out "$T/out.npy"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

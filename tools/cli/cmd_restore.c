@@ -1,7 +1,10 @@
 /* cmd_restore.c - `sgm restore`: posterior sampling for an inverse problem
  * y = A(x) + sigma_y n (sgm_guidance.h): draws --n restorations of one
  * measurement --y with DPS, Pi-GDM, replacement, RePaint or RED-Diff under a
- * mask, blur, down, proj or tanh operator, and writes them as .npy.
+ * mask, blur, down, proj or tanh operator, and writes them as .npy. With
+ * --y-rows a --y of k rows holds k measurements: one restoration each (a
+ * batch of inverse problems). --measure X.npy instead writes y = A(x) + sigma_y n for every
+ * row of X (the operator's forward map; noise from --seed).
  *
  * The operator acts on data units; a checkpoint samples in standardized
  * units z = (x - mean) / std, so the library sees A'(z) = A(mean + std z) - c
@@ -27,6 +30,10 @@ static const cli_opt restore_opts_table[] = {
     {"method", "NAME", NULL, "dps|pigdm|replace|repaint|reddiff"},
     {"operator", "NAME", NULL, "mask|blur|down|proj|tanh"},
     {"y", "Y.npy", NULL, "the measurement (its values count must be the operator's output)"},
+    {"y-rows", NULL, "off",
+     "--y holds k measurements (k rows of that count): one restoration each"},
+    {"measure", "X.npy", NULL, "write y = A(x) + sigma_y n for each row of X instead"},
+    {"row0", "R", "0", "first row index (noise streams), to split a run into chunks"},
     {"mask", "M.npy", NULL, "mask: 0/1 entries, as many as the signal (1 = observed)"},
     {"sigma-y", "S", "0", "measurement noise std (>= 0)"},
     {"shape", "C,H,W", "1,1,d (U-Net: its own)", "signal shape the operator acts on"},
@@ -55,12 +62,13 @@ typedef struct restore_job {
     sgm_schedule *sched;
     sgm_operator *op;   /* in data units */
     sgm_operator *opz;  /* in the model's units (wraps op) */
-    sgm_array y, mask;
+    sgm_array y, mask, xin; /* xin: the signals of --measure */
     double *yz, *mean, *std, *tmp;
     sgm_posterior_config pc;
     sgm_sampler_config scfg;
     size_t n, d, c, h, w;
-    uint64_t seed;
+    size_t ny;        /* rows of --y (1: one measurement for all n) */
+    uint64_t seed, row0;
     const char *out, *opname;
 } restore_job;
 
@@ -72,6 +80,7 @@ static void free_job(restore_job *j) {
     cli_model_free(&j->model);
     sgm_array_free(&j->y);
     sgm_array_free(&j->mask);
+    sgm_array_free(&j->xin);
     free(j->yz);
     free(j->mean);
     free(j->std);
@@ -169,15 +178,22 @@ static int load_measurement(cli_args *a, restore_job *j) {
     sgm_error err = {0};
     size_t d = j->d, m = sgm_operator_out_dim(j->op);
     if (sgm_npy_load(cli_get(a, "y"), &j->y, &err)) return cli_fail(a, "--y: %s", err.msg);
-    if (j->y.count != m)
-        return cli_fail(a, "--y has %zu values, but --operator %s gives %zu", j->y.count,
-                        cli_get(a, "operator"), m);
-    for (size_t i = 0; i < m; i++)
+    int rows = 0;
+    if (cli_get_bool(a, "y-rows", &rows) < 0) return -1;
+    if (!m || !j->y.count || (rows ? j->y.count % m : j->y.count != m))
+        return cli_fail(a, "--y has %zu values, but --operator %s gives %zu%s", j->y.count,
+                        cli_get(a, "operator"), m, rows ? " per row (--y-rows)" : "");
+    j->ny = rows ? j->y.count / m : 1;
+    if (rows && cli_has(a, "n") && j->n != j->ny)
+        return cli_fail(a, "--n %zu: --y holds %zu measurements (--y-rows: one restoration each)",
+                        j->n, j->ny);
+    if (rows) j->n = j->ny;
+    for (size_t i = 0; i < j->y.count; i++)
         if (!isfinite(j->y.data[i])) return cli_fail(a, "--y: value %zu is not finite", i);
     j->mean = calloc(d, sizeof *j->mean);
     j->std = malloc(d * sizeof *j->std);
     j->tmp = calloc(m, sizeof *j->tmp);
-    j->yz = malloc(m * sizeof *j->yz);
+    j->yz = malloc(j->y.count * sizeof *j->yz);
     if (!j->mean || !j->std || !j->tmp || !j->yz) return cli_fail(a, "out of memory");
     for (size_t i = 0; i < d; i++) j->std[i] = 1;
     cli_model_to_data(&j->model, 1, j->mean); /* mean = x(z = 0), std = x(1) - mean */
@@ -185,7 +201,7 @@ static int load_measurement(cli_args *a, restore_job *j) {
     for (size_t i = 0; i < d; i++) j->std[i] -= j->mean[i];
     if (sgm_operator_is_linear(j->op) && sgm_operator_forward(j->op, 1, j->mean, j->tmp, &err))
         return cli_fail(a, "--operator: %s", err.msg);
-    for (size_t i = 0; i < m; i++) j->yz[i] = j->y.data[i] - j->tmp[i];
+    for (size_t i = 0; i < j->y.count; i++) j->yz[i] = j->y.data[i] - j->tmp[i % m];
     sgm_operator_config uc = sgm_operator_config_default(SGM_OP_USER);
     uc.c = j->c, uc.h = j->h, uc.w = j->w;
     uc.user_out_dim = m;
@@ -232,16 +248,42 @@ static int parse_method(cli_args *a, restore_job *j) {
     return 0;
 }
 
+/* --measure: the signals X (k rows of the model's dimension) and sigma_y */
+static int prepare_measure(cli_args *a, restore_job *j) {
+    sgm_error err = {0};
+    if (cli_has(a, "y") || cli_has(a, "method"))
+        return cli_fail(a, "--measure writes a measurement: it takes no --y or --method");
+    if (cli_get_double(a, "sigma-y", &j->pc.sigma_y) < 0) return -1;
+    if (!(j->pc.sigma_y >= 0)) return cli_fail(a, "--sigma-y %g: must be >= 0", j->pc.sigma_y);
+    if (sgm_npy_load(cli_get(a, "measure"), &j->xin, &err))
+        return cli_fail(a, "--measure: %s", err.msg);
+    if (!j->xin.count || j->xin.count % j->d)
+        return cli_fail(a, "--measure has %zu values, not rows of the signal's %zu", j->xin.count,
+                        j->d);
+    for (size_t i = 0; i < j->xin.count; i++)
+        if (!isfinite(j->xin.data[i])) return cli_fail(a, "--measure: value %zu is not finite", i);
+    return 0;
+}
+
 static int prepare(cli_args *a, restore_job *j) {
-    if (cli_require(a, "model") < 0 || cli_require(a, "method") < 0 ||
-        cli_require(a, "operator") < 0 || cli_require(a, "y") < 0 || cli_require(a, "out") < 0)
+    int measure = cli_has(a, "measure");
+    if (cli_require(a, "model") < 0 || cli_require(a, "operator") < 0 ||
+        cli_require(a, "out") < 0)
         return -1;
+    if (!measure && (cli_require(a, "method") < 0 || cli_require(a, "y") < 0)) return -1;
     j->out = cli_get(a, "out");
     if (cli_check_out(a, "out", j->out) < 0) return -1;
     j->n = 1;
-    if (cli_get_size(a, "n", 1, &j->n) < 0 || cli_get_u64(a, "seed", &j->seed) < 0) return -1;
-    if (parse_method(a, j) < 0) return -1;
+    if (cli_get_size(a, "n", 1, &j->n) < 0 || cli_get_u64(a, "seed", &j->seed) < 0 ||
+        cli_get_u64(a, "row0", &j->row0) < 0)
+        return -1;
+    if (!measure && parse_method(a, j) < 0) return -1;
     if (cli_model_load(cli_get(a, "model"), &j->model, a->err, sizeof a->err) < 0) return -1;
+    if (measure) {
+        j->d = j->model.dim;
+        if (signal_shape(a, j) < 0 || build_operator(a, j) < 0) return -1;
+        return prepare_measure(a, j);
+    }
     sgm_prediction pred = SGM_PRED_X0;
     if (cli_model_prediction(a, &j->model, &pred) < 0) return -1;
     if (j->model.gmm && pred != SGM_PRED_X0)
@@ -261,6 +303,32 @@ static int prepare(cli_args *a, restore_job *j) {
     return cli_build_schedule(a, j->proc, NULL, &j->sched);
 }
 
+/* --measure: y = A(x) + sigma_y n, [k, m]; 0 or 1 (message printed) */
+static int run_measure(restore_job *j, int quiet) {
+    size_t k = j->xin.count / j->d, m = sgm_operator_out_dim(j->op);
+    double *y = malloc(k * m * sizeof *y), *z = malloc(k * m * sizeof *z);
+    sgm_error err = {0};
+    sgm_status st = !y || !z ? SGM_ERR_NOMEM : SGM_OK;
+    if (st) snprintf(err.msg, sizeof err.msg, "out of memory");
+    if (!st) st = sgm_operator_forward(j->op, k, j->xin.data, y, &err);
+    if (!st) {
+        sgm_rng_normal_rows_f64(j->seed, 0, j->row0, k, m, z);
+        for (size_t i = 0; i < k * m; i++) y[i] += j->pc.sigma_y * z[i];
+        size_t shape[2] = {k, m};
+        st = sgm_npy_save(j->out, 2, shape, y, 0, &err);
+    }
+    free(y);
+    free(z);
+    if (st) {
+        fprintf(stderr, "sgm restore: %s\n", err.msg);
+        return 1;
+    }
+    if (!quiet)
+        printf("restore: measured %zu signals with the %s operator (sigma_y %g), "
+               "[%zu, %zu] -> %s\n", k, j->opname, j->pc.sigma_y, k, m, j->out);
+    return 0;
+}
+
 /* 0, or 1 on a runtime failure (message printed) */
 static int run_restore(restore_job *j, int quiet) {
     size_t n = j->n, d = j->d;
@@ -270,7 +338,7 @@ static int run_restore(restore_job *j, int quiet) {
         return 1;
     }
     double s0 = j->sched->sigma[0] * j->sched->alpha[0];
-    sgm_rng_normal_rows_f64(j->seed, 0, 0, n, d, x);
+    sgm_rng_normal_rows_f64(j->seed, 0, j->row0, n, d, x);
     for (size_t i = 0; i < n * d; i++) x[i] *= isfinite(s0) ? s0 : 1;
     sgm_denoiser den = cli_model_denoiser(&j->model, j->proc, j->model.pred);
     sgm_denoiser_grad gr = cli_model_grad(&j->model);
@@ -279,8 +347,9 @@ static int run_restore(restore_job *j, int quiet) {
     sgm_posterior_stats stats = {0};
     sgm_error err = {0};
     double t0 = cli_now();
+    j->pc.y_rows = j->ny > 1;
     sgm_status st = sgm_posterior_run(&j->pc, &j->scfg, j->proc, j->sched, &den, &gr, j->opz,
-                                      j->yz, &rng, 0, n, x, &stats, &err);
+                                      j->yz, &rng, j->row0, n, x, &stats, &err);
     if (!st) {
         cli_model_to_data(&j->model, n, x);
         size_t shape[4] = {n, j->c, j->h, j->w};
@@ -307,7 +376,9 @@ int cmd_restore(int argc, char **argv) {
                                      NULL};
     int r = cli_start(&a, "restore", tables, argc, argv,
                       "--model gmm:FILE.json|ckpt:FILE.safetensors --method NAME --operator NAME "
-                      "--y Y.npy [--mask M.npy] [--sigma-y S] --steps N --out OUT.npy");
+                      "--y Y.npy [--mask M.npy] [--sigma-y S] --steps N --out OUT.npy\n"
+                      "       sgm restore --model ... --operator NAME --measure X.npy "
+                      "[--sigma-y S] --out Y.npy");
     if (r == CLI_HELP) return 0;
     if (r < 0) return cli_error(&a, 2);
     restore_job j;
@@ -317,7 +388,7 @@ int cmd_restore(int argc, char **argv) {
         free_job(&j);
         return cli_error(&a, 2);
     }
-    int rc = run_restore(&j, quiet);
+    int rc = cli_has(&a, "measure") ? run_measure(&j, quiet) : run_restore(&j, quiet);
     free_job(&j);
     return rc;
 }
