@@ -2,7 +2,7 @@
  * trip on a trained network: the stored class-conditional U-Net checkpoint
  * (tests/data/ckpt/unet_v1_0.safetensors, null class), one 28x28 image from
  * its stored samples, 2 Karras steps ending at sigma_min, float64 and
- * float32 state. The network is deterministic, so the round trip is exact up
+ * float32 state, the ODE solver and the SDE one (eta 0.5). The network is deterministic, so the round trip is exact up
  * to rounding: <= 1e-10 (f64) and <= 1e-5 (f32), the acceptance bounds. */
 #include "sgm/sgm_edit.h"
 #include "sgm/sgm_io.h"
@@ -34,7 +34,10 @@ int main(void) {
     sgm_reversible_config rc = sgm_reversible_config_default();
     double *y = malloc(2 * d * sizeof(double)), *z = y + d;
     float *yf = malloc(2 * d * sizeof(float)), *zf = yf + d;
-    for (int f32 = 0; f32 < 2; f32++) {
+    for (int run = 0; run < 4; run++) { /* f64 / f32 state, ODE / SDE (eta 0.5) */
+        int f32 = run & 1;
+        rc.eta = run < 2 ? 0 : 0.5;
+        rc.seed = 5;
         double a = sch->alpha[sch->n - 1];
         for (size_t i = 0; i < d; i++) {
             y[i] = z[i] = a * in.data[i];
@@ -52,8 +55,8 @@ int main(void) {
             num += (got - ref) * (got - ref), den2 += ref * ref;
         }
         double e = sqrt(num / den2);
-        printf("U-Net reversible round trip (%s state): relative error %.3e\n", f32 ? "f32" : "f64",
-               e);
+        printf("U-Net reversible round trip (%s state, eta %.1f): relative error %.3e\n",
+               f32 ? "f32" : "f64", rc.eta, e);
         /* acceptance bounds: rounding only separates the round trip from the input */
         CHECK(e <= (f32 ? 1e-5 : 1e-10), "round trip %g", e);
     }

@@ -145,7 +145,10 @@ double sgm_model_log_std_sum(const sgm_model *n);
  * (null-class) model, the density its label dropout trained; with class
  * labels or classifier-free guidance set (sgm_model_set_labels) the vjp
  * fails with code 4 (SGM_ERR_CALLBACK from sgm_nll): check first with
- * sgm_model_density_check. Shares the net's buffers: not reentrant. */
+ * sgm_model_density_check. Shares the net's buffers: not reentrant. Called
+ * right after sgm_model_denoiser(n) at the same query (DPS, Pi-GDM), the vjp
+ * reuses the activations that call left for its last chunk of rows and runs
+ * only the backward pass there (same bits as a recomputed forward). */
 sgm_denoiser_grad sgm_model_denoiser_grad(sgm_model *n);
 /* SGM_OK when sgm_model_denoiser(n) is the score model of a density (no
  * class labels other than the null class, no guidance on a class-conditional

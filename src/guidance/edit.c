@@ -82,7 +82,8 @@ void sgm__edit_scale(sgm_dtype dt, size_t count, void *v, double a) {
 sgm_status sgm__edit_denoise(sgm__ecall *c, const void *x, double xscale, sgm__ept p,
                              void *D) {
     size_t count = c->n * c->d;
-    for (size_t i = 0; i < count; i++) sgm__eset(c->dt, c->xt, i, xscale * sgm__eget(c->dt, x, i));
+    sgm_dtype xdt = c->x_f64 ? SGM_F64 : c->dt;
+    for (size_t i = 0; i < count; i++) sgm__eset(c->dt, c->xt, i, xscale * sgm__eget(xdt, x, i));
     sgm_eval q;
     q.n = c->n;
     q.d = c->d;

@@ -21,6 +21,7 @@ typedef struct sgm__ecall {
     void *xt;   /* [n, d] scratch: the query in process coordinates */
     size_t nfe;
     sgm_error *err;
+    int x_f64; /* the x of sgm__edit_denoise is double (else dt) */
 } sgm__ecall;
 
 static inline double sgm__eget(sgm_dtype dt, const void *v, size_t i) {
@@ -32,7 +33,8 @@ static inline void sgm__eset(sgm_dtype dt, void *v, size_t i, double val) {
 }
 
 /* D = data prediction at point p for the query xscale * x in process
- * coordinates (xscale = alpha for VE coordinates, sigma for x / sigma).
+ * coordinates (xscale = alpha for VE coordinates, sigma for x / sigma); x is
+ * in c->dt, or double when c->x_f64; the query and D are in c->dt.
  * Counts nfe. */
 sgm_status sgm__edit_denoise(sgm__ecall *c, const void *x, double xscale, sgm__ept p,
                              void *D);

@@ -41,7 +41,7 @@ sgm_status sgm_invert(sgm_invert_method m, const sgm_schedule *sched, const sgm_
         free(D), free(Dp), free(xt);
         return sgm__set_error(err, SGM_ERR_NOMEM, "inversion: out of memory");
     }
-    sgm__ecall c = {den, proc, n, d, row0, dt, xt, 0, err};
+    sgm__ecall c = {den, proc, n, d, row0, dt, xt, 0, err, 0};
     sgm__edit_scale(dt, count, x, 1 / sched->alpha[last]);
     double h_prev = 0;
     int have_prev = 0;

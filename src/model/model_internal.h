@@ -33,4 +33,17 @@ typedef struct sgm__model_parts {
 } sgm__model_parts;
 sgm__model_parts sgm__model_get_parts(sgm_model *n);
 
+/* net_model.c: what the denoiser's last network call left. rows > 0: the
+ * net still holds the activations of its unconditional forward of `rows`
+ * rows of input x (c_in x_t as float) at noise input c (one value per row),
+ * with output out - the last chunk of the latest sgm_model_denoiser call;
+ * 0: nothing usable. scratch: (4 d + 1) max_batch floats for the vjp (NULL when
+ * out of memory), the model's own, allocated once. */
+typedef struct sgm__model_tape {
+    int rows;
+    const float *x, *c, *out;
+    float *scratch;
+} sgm__model_tape;
+sgm__model_tape sgm__model_get_tape(sgm_model *n);
+
 #endif

@@ -15,6 +15,7 @@
 
 #include "../ckpt/ckpt_internal.h"
 #include "../core/internal.h"
+#include "../net/net_internal.h"
 #include "model_internal.h"
 
 struct sgm_model {
@@ -28,6 +29,13 @@ struct sgm_model {
     int *labels;           /* [n_labels] query-row labels, NULL: null class */
     size_t n_labels;
     double guidance;
+    /* the net's activations after net_fn's last chunk: its unconditional
+       forward of tape_rows rows of xin (output in out), valid while the net's
+       call count is still tape_calls; net_model_grad.c's vjp then runs the
+       backward alone (sgm__model_tape) */
+    int tape_rows;
+    unsigned long long tape_calls;
+    float *vjp_buf; /* [4 max_batch d] vjp scratch, allocated by the first vjp */
 };
 
 void sgm_model_free(sgm_model *n) {
@@ -35,7 +43,7 @@ void sgm_model_free(sgm_model *n) {
     sgm_process_free(n->proc);
     sgm_net_free(n->net);
     free(n->mean), free(n->std), free(n->xin), free(n->cn), free(n->out);
-    free(n->out2), free(n->lab), free(n->lab_null), free(n->labels);
+    free(n->out2), free(n->lab), free(n->lab_null), free(n->labels), free(n->vjp_buf);
     free(n);
 }
 
@@ -127,9 +135,11 @@ static int net_fn(const sgm_eval *q, void *outp, void *user) {
                                   : SGM_UNET_NULL_LABEL;
             cond |= n->lab[i] != SGM_UNET_NULL_LABEL;
         }
+        n->tape_rows = 0;
         if (sgm_net_forward(n->net, n->out, n->xin, n->cn, cond ? n->lab : NULL, (int)m, NULL) !=
             SGM_OK)
             return 1;
+        if (!cond) n->tape_rows = (int)m, n->tape_calls = sgm__net_calls(n->net);
         if (cond && n->guidance != 0) { /* F = (1 + w) F_c - w F_null (per row) */
             if (sgm_net_forward(n->net, n->out2, n->xin, n->cn, n->lab_null, (int)m, NULL) !=
                 SGM_OK)
@@ -219,6 +229,15 @@ sgm_status sgm_model_density_check(const sgm_model *n, sgm_error *err) {
                           "likelihood: class labels are set: the likelihood uses the "
                           "unconditional (null-class) model; clear them with "
                           "sgm_model_set_labels(net, NULL, 0, 0)");
+}
+
+sgm__model_tape sgm__model_get_tape(sgm_model *n) {
+    sgm__model_tape t = {0, n->xin, n->cn, n->out, NULL};
+    if (n->tape_rows > 0 && sgm__net_calls(n->net) == n->tape_calls) t.rows = n->tape_rows;
+    if (!n->vjp_buf)
+        n->vjp_buf = malloc((4 * (size_t)n->d + 1) * (size_t)n->max_batch * sizeof(float));
+    t.scratch = n->vjp_buf;
+    return t;
 }
 
 sgm__model_parts sgm__model_get_parts(sgm_model *n) {

@@ -10,9 +10,16 @@
  *   v^T dm/dx = c_in (v^T dF/dx_in)                 and, for EDM,
  *   v^T dm/dx = c_in c_out (v^T dF/dx_in) + (c_skip / alpha) v,
  * where v^T dF/dx_in is the network's backward pass with upstream v and no
- * parameter gradients (sgm_net_vjp, for any architecture of sgm_net.h), in
- * chunks of the net's max_batch rows, each backward right after the
- * forward of its chunk. At
+ * parameter gradients (sgm_net_backward, for any architecture of sgm_net.h),
+ * in chunks of the net's max_batch rows, each backward right after the
+ * forward of its chunk. The forward is skipped when the net still holds
+ * the activations of this very chunk (same float input and noise input,
+ * unconditional, no net call since): what a denoiser call at the same query
+ * leaves for its last chunk (sgm__model_get_tape), so a denoiser call
+ * followed by the vjp at that query (DPS, Pi-GDM: sgm_guidance.h) costs one
+ * forward and one backward, with the same bits as a recomputed forward.
+ * The chunks run last first for that reason. Scratch is the model's, no
+ * allocation per call. At
  * sigma = 0 the denoiser returns its exact limit (x0 = x, or 0 for eps / v /
  * flow), whose VJP is v or 0.
  *
@@ -83,36 +90,39 @@ static int net_vjp(const sgm_eval *q, const double *v, double *out, double *vj, 
     const int edm = par == SGM_PARAM_EDM;
     const double c_out = edm ? k.c_out : 1, c_skip = edm ? k.c_skip / q->alpha : 0;
     const size_t B = (size_t)p.max_batch;
-    size_t rows = q->n < B ? q->n : B;
-    float *xin = malloc(rows * D * sizeof *xin), *cn = malloc(rows * sizeof *cn);
-    float *fo = malloc(rows * D * sizeof *fo), *dout = malloc(rows * D * sizeof *dout);
-    float *dx = malloc(rows * D * sizeof *dx);
-    int rc = 0;
-    if (!xin || !cn || !fo || !dout || !dx) {
-        rc = 2;
-        goto done;
-    }
-    for (size_t r0 = 0; r0 < q->n; r0 += B) {
-        size_t m = q->n - r0 < B ? q->n - r0 : B;
+    sgm__model_tape tp = sgm__model_get_tape(ud);
+    if (!tp.scratch) return 2;
+    float *xin = tp.scratch, *fo = xin + B * D, *dout = fo + B * D, *dx = dout + B * D;
+    float *cns = dx + B * D;
+    const float cn = (float)k.c_noise;
+    for (size_t i = 0; i < B; i++) cns[i] = cn;
+    /* the last chunk first: it is the one whose activations a denoiser call
+       at this query left on the net */
+    size_t nchunks = (q->n + B - 1) / B;
+    for (size_t ci = nchunks; ci-- > 0;) {
+        size_t r0 = ci * B, m = q->n - r0 < B ? q->n - r0 : B;
         const double *xr = x + r0 * D, *vr = v + r0 * D;
         for (size_t i = 0; i < m * D; i++) {
             xin[i] = (float)(k.c_in * xr[i]);
             dout[i] = (float)(c_out * vr[i]);
         }
-        for (size_t i = 0; i < m; i++) cn[i] = (float)k.c_noise;
-        /* labels NULL: the null class (unconditional) */
-        if (sgm_net_vjp(p.net, fo, dx, xin, cn, NULL, dout, (int)m, NULL) != SGM_OK) {
-            rc = 3;
-            goto done;
+        int reuse = ci + 1 == nchunks && tp.rows == (int)m &&
+                    memcmp(xin, tp.x, m * D * sizeof *xin) == 0;
+        for (size_t i = 0; reuse && i < m; i++) reuse = memcmp(&tp.c[i], &cn, sizeof cn) == 0;
+        const float *f = tp.out;
+        if (!reuse) {
+            /* labels NULL: the null class (unconditional) */
+            if (sgm_net_forward(p.net, fo, xin, cns, NULL, (int)m, NULL) != SGM_OK) return 3;
+            f = fo;
         }
+        memset(dx, 0, m * D * sizeof *dx);
+        if (sgm_net_backward(p.net, dx, NULL, dout, (int)m, 0, NULL) != SGM_OK) return 3;
         for (size_t i = 0; i < m * D; i++) {
-            out[r0 * D + i] = c_skip * xr[i] + c_out * (double)fo[i];
+            out[r0 * D + i] = c_skip * xr[i] + c_out * (double)f[i];
             vj[r0 * D + i] = k.c_in * (double)dx[i] + c_skip * vr[i];
         }
     }
-done:
-    free(xin), free(cn), free(fo), free(dout), free(dx);
-    return rc;
+    return 0;
 }
 
 sgm_denoiser_grad sgm_model_denoiser_grad(sgm_model *n) {

@@ -121,15 +121,19 @@ static sgm_status check_batch(const sgm_net *n, int N, sgm_error *err) {
     return SGM_OK;
 }
 
+unsigned long long sgm__net_calls(const sgm_net *n) { return n->calls; }
+
 sgm_status sgm_net_forward(sgm_net *n, float *out, const float *x, const float *c,
                            const int *labels, int N, sgm_error *err) {
     sgm_status rc = check_batch(n, N, err);
+    n->calls++;
     return rc != SGM_OK ? rc : n->arch->forward(n, out, x, c, labels, N, err);
 }
 
 sgm_status sgm_net_backward(sgm_net *n, float *dx, float *dc, const float *dout, int N,
                             int param_grads, sgm_error *err) {
     sgm_status rc = check_batch(n, N, err);
+    n->calls++;
     return rc != SGM_OK ? rc : n->arch->backward(n, dx, dc, dout, N, param_grads, err);
 }
 
@@ -138,6 +142,7 @@ sgm_status sgm_net_vjp(sgm_net *n, float *out, float *vjp, const float *x, const
     sgm_status rc = sgm_net_forward(n, out, x, c, labels, N, err);
     if (rc != SGM_OK) return rc;
     memset(vjp, 0, (size_t)N * (size_t)n->d * sizeof *vjp);
+    n->calls++;
     return n->arch->backward(n, vjp, NULL, v, N, 0, err);
 }
 

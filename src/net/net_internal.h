@@ -18,6 +18,10 @@ struct sgm_net {
     float *params, *grads;
     int n_tensors;
     void *impl; /* the architecture's own object */
+    /* forward and backward calls so far: a caller that ran a forward can
+       tell whether the activations it left are still the net's (a later
+       call of anyone else changes the count; sgm__net_calls) */
+    unsigned long long calls;
 };
 
 struct sgm__net_arch {
@@ -61,6 +65,9 @@ extern const sgm__net_arch sgm__net_arch_unet;
  * flat blocks it owns. */
 void sgm__net_adopt(sgm_net *n, void *impl, size_t n_params, float *params, float *grads,
                     int n_tensors);
+
+/* forward + backward calls on the net so far (see struct sgm_net) */
+unsigned long long sgm__net_calls(const sgm_net *n);
 
 /* the registered architecture with this id / name, or NULL */
 const sgm__net_arch *sgm__net_arch_by_id(sgm_arch id);
