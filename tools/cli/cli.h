@@ -18,5 +18,7 @@ int cmd_restore(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
 int cmd_invert(int argc, char **argv);
 int cmd_mixture(int argc, char **argv);
+/* cmd_schedule_opt.c: `sgm schedule --optimize` */
+int cmd_schedule_optimize(int argc, char **argv);
 
 #endif
