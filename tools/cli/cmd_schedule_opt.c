@@ -261,6 +261,7 @@ static sgm_status report(opt_job *j, const sgm_schedule_opt_config *oc,
            oh);
     printf("%-12s ratio best-standard / optimized: calibration %.3g, held-out %.3g\n",
            oc->sampler.method, best_c / r->err, j->hold ? best_h / oh : NAN);
+    fflush(stdout); /* one block per pair as it completes */
     free(s);
     return st;
 }
