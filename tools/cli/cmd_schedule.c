@@ -10,6 +10,7 @@
 
 static const cli_opt schedule_extra_opts[] = {
     {"sampler", "NAME", NULL, "sampler whose diffusers grid --grid auto follows"},
+    {"optimize", NULL, NULL, "the schedule optimiser (options: sgm schedule --optimize --help)"},
     {NULL, NULL, NULL, NULL}};
 
 int cmd_schedule(int argc, char **argv) {
