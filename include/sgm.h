@@ -18,6 +18,7 @@
 #include "sgm/sgm_train.h"
 #include "sgm/sgm_ckpt.h"
 #include "sgm/sgm_bench.h"
+#include "sgm/sgm_schedule_opt.h"
 #include "sgm/sgm_edit.h"
 #include "sgm/sgm_png.h"
 #include "sgm/sgm_plot.h"

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_internal.h"
 #include "core/internal.h"
 #include "sgm/sgm_bench.h"
 #include "sgm/sgm_eval.h"
@@ -73,86 +74,38 @@ static sgm_status make_schedule(const ctx *c, sgm_schedule_kind kind, int steps,
     return sgm_schedule_create(&sc, c->cfg->proc, out, err);
 }
 
-/* Runs cfg over the first n rows of x_T into x; stats filled. */
-/* mala: the exact mixture's log-density */
-static int gmm_logp(size_t n, size_t d, const double *x, double sigma, double *logp, void *ud) {
-    (void)d;
-    sgm_gmm_logpdf(ud, n, x, sigma, logp);
-    return 0;
-}
-
-/* rows [row0, row0 + n) of the batch (x_T, x: those rows) */
-static sgm_status run_rows(const ctx *c, const sgm_sampler_config *scfg,
-                           const sgm_schedule *sch, const double *x_T, size_t row0, size_t n,
-                           double *x, sgm_sampler_stats *stats, sgm_error *err) {
-    sgm_sampler *s = NULL;
-    sgm_status st = sgm_sampler_create(scfg, c->cfg->proc, n, c->d, &s, err);
-    if (st) return st;
-    if (!c->cfg->den) sgm_sampler_set_log_density(s, gmm_logp, (void *)c->cfg->gmm);
-    memcpy(x, x_T, sizeof(double) * n * c->d);
-    sgm_rng rng = sgm_rng_init(c->cfg->seed + 1);
-    st = sgm_sampler_run(s, sch, &c->den, &rng, row0, n, x, err);
-    if (!st) {
-        sgm_sampler_get_stats(s, stats);
-        for (size_t i = 0; i < n * c->d; i++)
-            if (!isfinite(x[i])) {
-                st = sgm__set_error(err, SGM_ERR_NONFINITE, "non-finite sample at row %zu",
-                               row0 + i / c->d);
-                break;
-            }
-    }
-    sgm_sampler_free(s);
-    return st;
+/* the model of the run (bench_internal.h) */
+static sgm__bench_model bench_model(const ctx *c) {
+    sgm__bench_model m = {c->cfg->proc, c->den, c->d, c->cfg->den ? NULL : c->cfg->gmm,
+                          c->cfg->seed + 1};
+    return m;
 }
 
 static sgm_status run_sampler(const ctx *c, const sgm_sampler_config *scfg,
                               const sgm_schedule *sch, const double *x_T, size_t n, double *x,
                               sgm_sampler_stats *stats, sgm_error *err) {
-    return run_rows(c, scfg, sch, x_T, 0, n, x, stats, err);
+    sgm__bench_model m = bench_model(c);
+    return sgm__bench_run_sampler(&m, scfg, sch, x_T, n, x, stats, err);
 }
 
-/* NFE of `steps` steps, from a one-row probe (NFE counts batch calls, so it
- * does not depend on the number of rows). */
-static sgm_status probe_nfe(const ctx *c, const sgm_sampler_config *scfg, sgm_schedule_kind kind,
-                            int steps, const double *x_T, double *scratch, size_t *nfe,
-                            sgm_error *err) {
-    sgm_schedule *sch = NULL;
-    sgm_status st = make_schedule(c, kind, steps, &sch, err);
-    if (st) return st;
-    sgm_sampler_stats stats = {0};
-    st = run_sampler(c, scfg, sch, x_T, 1, scratch, &stats, err);
-    sgm_schedule_free(sch);
-    if (!st) *nfe = stats.nfe;
-    return st;
+typedef struct mk_ud {
+    const ctx *c;
+    sgm_schedule_kind kind;
+} mk_ud;
+
+static sgm_status mk_kind(int steps, void *ud, sgm_schedule **out, sgm_error *err) {
+    const mk_ud *u = ud;
+    return make_schedule(u->c, u->kind, steps, out, err);
 }
 
 /* The largest step count with NFE <= budget (0 if even 1 step exceeds it). */
 static sgm_status steps_for_budget(const ctx *c, const sgm_sampler_config *scfg,
                                    sgm_schedule_kind kind, int budget, const double *x_T,
                                    double *scratch, int *steps_out, sgm_error *err) {
-    size_t nfe = 0;
-    int s = budget;
-    sgm_status st = probe_nfe(c, scfg, kind, s, x_T, scratch, &nfe, err);
-    if (st) return st;
-    while (nfe > (size_t)budget && s > 1) {
-        /* proportional guess, strictly decreasing */
-        int g = (int)floor((double)s * budget / (double)nfe);
-        s = g < s - 1 ? (g < 1 ? 1 : g) : s - 1;
-        if ((st = probe_nfe(c, scfg, kind, s, x_T, scratch, &nfe, err))) return st;
-    }
-    if (nfe > (size_t)budget) {
-        *steps_out = 0;
-        return SGM_OK;
-    }
-    /* climb while the next step count still fits */
-    for (;;) {
-        size_t nn = 0;
-        if (probe_nfe(c, scfg, kind, s + 1, x_T, scratch, &nn, err) || nn > (size_t)budget)
-            break;
-        s++;
-    }
-    *steps_out = s;
-    return SGM_OK;
+    sgm__bench_model m = bench_model(c);
+    mk_ud u = {c, kind};
+    return sgm__bench_steps_for_budget(&m, scfg, mk_kind, &u, budget, x_T, scratch, steps_out,
+                                       err);
 }
 
 static void row_init(sgm_bench_row *r, const char *sampler, sgm_schedule_kind kind) {
@@ -164,18 +117,7 @@ static void row_init(sgm_bench_row *r, const char *sampler, sgm_schedule_kind ki
 }
 
 static void errors(const ctx *c, const double *x, const double *ref, sgm_bench_row *r) {
-    double s2 = 0, mx = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        double e2 = 0;
-        for (size_t j = 0; j < c->d; j++) {
-            double e = x[i * c->d + j] - ref[i * c->d + j];
-            e2 += e * e;
-        }
-        s2 += e2;
-        if (sqrt(e2) > mx) mx = sqrt(e2);
-    }
-    r->err_rms = sqrt(s2 / (double)c->n);
-    r->err_max = mx;
+    r->err_rms = sgm__bench_err_rms(x, ref, c->n, c->d, &r->err_max);
 }
 
 static sgm_status metrics_data(ctx *c, const double *x, const double *exact, int shard,
@@ -227,32 +169,22 @@ static sgm_status metrics_data(ctx *c, const double *x, const double *exact, int
 /* Tight reference between the schedule's first and last points. */
 static sgm_status reference(ctx *c, const sgm_schedule *sch, const double *x_T,
                             double *ref, sgm_bench_row *row, sgm_error *err) {
-    double t[2] = {sch->t[0], sch->t[sch->n - 1]};
-    double sg[2] = {sch->sigma[0], sch->sigma[sch->n - 1]};
-    sgm_schedule *s2 = NULL;
-    sgm_status st = sgm_schedule_from_arrays(c->cfg->proc, 2, t, sg, &s2, err);
-    if (st) return st;
-    sgm_sampler_config rc;
-    if ((st = sgm_sampler_config_default("rk45", &rc, err))) {
-        sgm_schedule_free(s2);
-        return st;
-    }
-    rc.rtol = c->cfg->ref_rtol;
-    rc.atol = c->cfg->ref_atol;
-    rc.error_norm = SGM_NORM_PER_SAMPLE;
-    rc.denoise_to_zero = 0;
-    rc.n_threads = c->cfg->n_threads;
+    sgm__bench_model m = bench_model(c);
     sgm_sampler_stats stats = {0};
     /* sharded: the rows in contiguous blocks (every row is integrated on its
        own, and its evaluations are counted on its own: the per-sample norm) */
     size_t q = c->n / c->P, e = c->n % c->P, lo = c->me * q + (c->me < e ? c->me : e);
     size_t hi = lo + q + (c->me < e ? 1 : 0), d = c->d;
     double t0 = now_s();
-    if (hi > lo) st = run_rows(c, &rc, s2, x_T + lo * d, lo, hi - lo, ref + lo * d, &stats, err);
+    sgm_status st = SGM_OK;
+    if (hi > lo)
+        st = sgm__bench_reference(&m, sch->t[0], sch->sigma[0], sch->t[sch->n - 1],
+                                  sch->sigma[sch->n - 1], c->cfg->ref_rtol, c->cfg->ref_atol,
+                                  SGM_NORM_PER_SAMPLE, c->cfg->n_threads, x_T + lo * d, hi - lo,
+                                  ref + lo * d, &stats, err);
     row->seconds = now_s() - t0;
-    sgm_schedule_free(s2);
     row->nfe = stats.nfe;
-    row->tol = rc.rtol;
+    row->tol = c->cfg->ref_rtol;
     if (c->P > 1) { /* every shard's status and evaluations, then the rows */
         double *sh = malloc(c->P * 2 * sizeof *sh);
         if (!sh) return sgm__set_error(err, SGM_ERR_NOMEM, "bench: out of memory");

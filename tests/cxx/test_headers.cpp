@@ -17,6 +17,7 @@
 #include "sgm/sgm_process.h"
 #include "sgm/sgm_sampler.h"
 #include "sgm/sgm_schedule.h"
+#include "sgm/sgm_schedule_opt.h"
 #include "sgm/sgm_train.h"
 #include "sgm/sgm_unet.h"
 #include "sgm.h"

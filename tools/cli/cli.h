@@ -28,5 +28,7 @@ struct sgm_array;
 struct sgm_dpmv3_ems;
 int cli_ems_load(struct cli_args *a, const char *path, size_t d, struct sgm_array *arr,
                  struct sgm_dpmv3_ems *out);
+/* cmd_schedule_opt.c: `sgm schedule --optimize` */
+int cmd_schedule_optimize(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /* cmd_schedule.c - `sgm schedule`: prints the points of a schedule, one line
  * each: index, process time t, VE sigma (sigma / alpha), alpha, separated by
- * tabs, %.17g (round-trips exactly). The process defaults to ve. */
+ * tabs, %.17g (round-trips exactly). The process defaults to ve.
+ * `sgm schedule --optimize ...` is the schedule optimiser (cmd_schedule_opt.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,9 +10,12 @@
 
 static const cli_opt schedule_extra_opts[] = {
     {"sampler", "NAME", NULL, "sampler whose diffusers grid --grid auto follows"},
+    {"optimize", NULL, NULL, "the schedule optimiser (options: sgm schedule --optimize --help)"},
     {NULL, NULL, NULL, NULL}};
 
 int cmd_schedule(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--optimize") == 0) return cmd_schedule_optimize(argc, argv);
     cli_args a;
     memset(&a, 0, sizeof a);
     a.cmd = "schedule";
