@@ -9,7 +9,6 @@
  *
  * usage: bench_normals [REPS]   (default 7)
  */
-#define _POSIX_C_SOURCE 199309L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -89,12 +89,12 @@ static inline uint64_t to_bits(double d) {
 /* round r's key word: (k + r W) mod 2^32 */
 #define KEY(k, r, w) ((uint64_t)(uint32_t)((k) + (r) * (w)))
 
-/* the 64-bit halves A, B of blocks b0 .. b0 + CHUNK - 1 */
+/* the 64-bit halves A, B of blocks b0 .. b0 + nb - 1 (nb <= CHUNK) */
 static inline __attribute__((always_inline)) void philox_chunk(const stream_key *key,
-                                                                uint32_t b0, uint64_t *ra,
-                                                                uint64_t *rb) {
+                                                                uint32_t b0, uint32_t nb,
+                                                                uint64_t *ra, uint64_t *rb) {
     const uint32_t k0 = key->k0, k1 = key->k1;
-    for (uint32_t j = 0; j < CHUNK; j++) {
+    for (uint32_t j = 0; j < nb; j++) {
         uint64_t c0 = (uint32_t)(b0 + j), c1 = key->c1, c2 = key->c2, c3 = key->c3;
         PHILOX_ROUND(KEY(k0, 0u, PHILOX_W0), KEY(k1, 0u, PHILOX_W1));
         PHILOX_ROUND(KEY(k0, 1u, PHILOX_W0), KEY(k1, 1u, PHILOX_W1));
@@ -198,14 +198,16 @@ static inline __attribute__((always_inline)) void box_muller(uint64_t a, uint64_
     *z1 = rad * (sgs * sq);
 }
 
-/* normals of blocks b0 .. b0 + CHUNK - 1 into z[2 CHUNK] */
+/* normals of blocks b0 .. b0 + nb - 1 (nb <= CHUNK) into z[2 nb]; called
+ * with nb = CHUNK (a constant trip count) for all but a row's last chunk */
 static inline __attribute__((always_inline)) void normal_chunk(const stream_key *key,
-                                                                uint32_t b0, double *z) {
+                                                                uint32_t b0, uint32_t nb,
+                                                                double *z) {
     uint64_t ra[CHUNK], rb[CHUNK];
-    philox_chunk(key, b0, ra, rb);
+    philox_chunk(key, b0, nb, ra, rb);
     double z0[CHUNK], z1[CHUNK];
-    for (int j = 0; j < CHUNK; j++) box_muller(ra[j], rb[j], &z0[j], &z1[j]);
-    for (int j = 0; j < CHUNK; j++) {
+    for (uint32_t j = 0; j < nb; j++) box_muller(ra[j], rb[j], &z0[j], &z1[j]);
+    for (uint32_t j = 0; j < nb; j++) {
         z[2 * j] = z0[j];
         z[2 * j + 1] = z1[j];
     }
@@ -217,8 +219,12 @@ static inline __attribute__((always_inline)) void normal_chunk(const stream_key 
         stream_key key = make_key(seed, draw, row);                          \
         double z[2 * CHUNK];                                                 \
         for (size_t e = 0; e < d; e += 2 * CHUNK) {                          \
-            normal_chunk(&key, (uint32_t)((e0 + e) / 2), z);                 \
             size_t m = d - e < 2 * CHUNK ? d - e : 2 * CHUNK;                \
+            uint32_t b = (uint32_t)((e0 + e) / 2);                           \
+            if (m == 2 * CHUNK)                                              \
+                normal_chunk(&key, b, CHUNK, z);                             \
+            else                                                             \
+                normal_chunk(&key, b, (uint32_t)(m + 1) / 2, z);             \
             for (size_t i = 0; i < m; i++) out[e + i] = (OUT_T)z[i];         \
         }                                                                    \
     }
