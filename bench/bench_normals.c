@@ -2,7 +2,7 @@
  * thread, against the stream version 1 it replaced (scalar Philox-4x32-10
  * per block + Box-Muller with libm log / sqrt / cos / sin, rebuilt here as
  * the baseline) and an eta = 1 ancestral update x += s z on top of the
- * draw. N = 64 rows x 16,384 values (the size of docs/bench.md's
+ * draw (as two passes; the samplers fuse them, src/sampler/ops.c). N = 64 rows x 16,384 values (the size of docs/bench.md's
  * k-diffusion comparison), float32 and float64 output. Clock: CPU time of
  * the calling thread (robust to preemption on a shared machine); each
  * figure is the best of REPS runs.
@@ -69,7 +69,7 @@ int main(int argc, char **argv) {
     }
     const char *what[4] = {"v1 (scalar Philox + libm Box-Muller), f32",
                            "sgm_rng_normal_rows_f32", "sgm_rng_normal_rows_f64",
-                           "f32 draw + x += s z (eta 1 update)"};
+                           "f32 draw, then x += s z (two passes)"};
     printf("# %d x %d values, 1 thread (OMP_NUM_THREADS=%s), thread CPU clock, best of %d\n",
            N, D, getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "unset", reps);
     for (int k = 0; k < 4; k++)

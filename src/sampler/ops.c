@@ -33,12 +33,13 @@ static int nthreads(const sgm__s *s) {
 #define PAR_FOR
 #endif
 
-/* T: element type, C: arithmetic type (double for float64 runs; float for
+/* NAME: the function; PARALLEL: the OpenMP loop pragma or nothing; T: element
+ * type, C: arithmetic type (double for float64 runs; float for
  * float32 runs, whose coefficients are rounded once per step — the update is
  * then pure float arithmetic, as fast as the memory traffic allows). */
-#define LC_KERNEL(T, C)                                                                \
-    static void lc_##T(size_t cnt, int nt, T *out, int k, const double *cd,            \
-                       const T *const *in) {                                           \
+#define LC_KERNEL(NAME, T, C, PARALLEL)                                                 \
+    static void NAME(size_t cnt, int nt, T *out, int k, const double *cd,              \
+                     const T *const *in) {                                             \
         (void)nt;                                                                      \
         C c[8];                                                                        \
         for (int j = 0; j < k && j < 8; j++) c[j] = (C)cd[j];                          \
@@ -46,25 +47,25 @@ static int nthreads(const sgm__s *s) {
         const T *f = k > 3 ? in[3] : NULL, *g = k > 4 ? in[4] : NULL;                  \
         const T *h = k > 5 ? in[5] : NULL;                                             \
         if (k == 1) {                                                                  \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] = (T)(c[0] * a[i]);        \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] = (T)(c[0] * a[i]);        \
         } else if (k == 2) {                                                           \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] =                          \
                 (T)(c[0] * a[i] + c[1] * b[i]);                                        \
         } else if (k == 3) {                                                           \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] =                          \
                 (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i]);                          \
         } else if (k == 4) {                                                           \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] =                          \
                 (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i] + c[3] * f[i]);            \
         } else if (k == 5) {                                                           \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] =                          \
                 (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i] + c[3] * f[i] + c[4] * g[i]); \
         } else if (k == 6) {                                                           \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] =                          \
                 (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i] + c[3] * f[i] + c[4] * g[i] + \
                     c[5] * h[i]);                                                      \
         } else {                                                                       \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) {                                 \
+            PARALLEL for (size_t i = 0; i < cnt; i++) {                                 \
                 C acc = 0;                                                             \
                 for (int j = 0; j < k; j++) acc += c[j] * in[j][i];                    \
                 out[i] = (T)acc;                                                       \
@@ -72,8 +73,12 @@ static int nthreads(const sgm__s *s) {
         }                                                                              \
     }
 
-LC_KERNEL(double, double)
-LC_KERNEL(float, float)
+LC_KERNEL(lc_double, double, double, PAR_FOR)
+LC_KERNEL(lc_float, float, float, PAR_FOR)
+/* the same kernels without the OpenMP region, for callers already inside one */
+#define SERIAL
+LC_KERNEL(lc_serial_double, double, double, SERIAL)
+LC_KERNEL(lc_serial_float, float, float, SERIAL)
 
 void sgm__lc(const sgm__s *s, void *out, int k, const double *c, const void *const *in) {
     int nt = nthreads(s);
@@ -105,7 +110,7 @@ void sgm__lc(const sgm__s *s, void *out, int k, const double *c, const void *con
             const T *p[8];                                                             \
             for (int j = 0; j < k; j++) p[j] = (const T *)in[j] + off;                 \
             p[k] = z;                                                                  \
-            lc_##T(m, 1, out + off, k + 1, c, p);                                      \
+            lc_serial_##T(m, 1, out + off, k + 1, c, p);                               \
         }                                                                              \
     }
 
