@@ -232,9 +232,11 @@ static void test_f32(void) {
         double e = max_abs_diff(a, b, N * D);
         /* dpm_adaptive chooses its steps from the error estimate, which float32
          * rounding changes: the two runs then sit on different step sequences, each
-         * within about rtol * |x| (1e-4 * 3) of the ODE solution, so they may differ
-         * by twice that */
-        double tol = strcmp(m, "dpm_adaptive") == 0 ? 1e-3 : 1e-4;
+         * with a local error per step within about rtol * |x| (1e-4 * 4) that adds
+         * up over its accepted steps to a few times that: 1.4e-3 apart with the
+         * starting points of normal stream version 2 (the former bound, 1e-3,
+         * counted twice the local error only) */
+        double tol = strcmp(m, "dpm_adaptive") == 0 ? 3e-3 : 1e-4;
         CHECK(e <= tol, "%s f32 vs f64: max diff %g", m, e);
     }
     sgm_schedule_free(sch);

@@ -2,14 +2,13 @@
  * "Parallel random numbers: as easy as 1, 2, 3", SC'11) and the normal and
  * uniform streams built on it.
  *
- * Stream layout: key = seed (two 32-bit words); counter = (block, draw low
- * 32 bits, row low 32 bits, row high 32 bits). Block b of (row, draw) yields
- * two standard normals (elements 2b, 2b+1) by Box-Muller from two 53-bit
- * uniforms. Every value is a pure function of (seed, row, draw, element), so
+ * Stream layout: key = seed (two 32-bit words, the high one xor the draw's
+ * high 32 bits); counter = (block, draw low 32 bits, row low 32 bits, row
+ * high 32 bits). Block b of (row, draw) yields two standard normals
+ * (elements 2b, 2b+1) by Box-Muller (src/core/normal_bm.c, stream version
+ * 2) or two 53-bit uniforms. Every value is a pure function of (seed, row, draw, element), so
  * batch composition and thread count cannot change it.
  */
-#include <math.h>
-
 #include "internal.h"
 
 #define PHILOX_M0 0xD2511F53u
@@ -55,43 +54,20 @@ static void block_uniforms(uint64_t seed, uint64_t draw, uint64_t row, uint32_t 
     u[1] = (double)((b >> 11) + 1) * 0x1.0p-53;
 }
 
-static void block_normals(uint64_t seed, uint64_t draw, uint64_t row, uint32_t block,
-                          double z[2]) {
-    double u[2];
-    block_uniforms(seed, draw, row, block, u);
-    double r = sqrt(-2.0 * log(u[0]));
-    double th = 6.283185307179586476925286766559 * u[1];
-    z[0] = r * cos(th);
-    z[1] = r * sin(th);
-}
-
+/* normals: src/core/normal_bm.c; rows are independent streams, so the split
+ * over threads cannot change values */
 void sgm_rng_normal_rows_f64(uint64_t seed, uint64_t draw, uint64_t row0, size_t n,
                              size_t d, double *out) {
-    /* rows are independent streams: the split over threads cannot change values */
 #pragma omp parallel for schedule(static) if (n * d >= 16384)
-    for (size_t i = 0; i < n; i++) {
-        double *o = out + i * d;
-        for (size_t e = 0; e < d; e += 2) {
-            double z[2];
-            block_normals(seed, draw, row0 + i, (uint32_t)(e / 2), z);
-            o[e] = z[0];
-            if (e + 1 < d) o[e + 1] = z[1];
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        sgm__normal_span(-1, seed, draw, row0 + i, 0, d, SGM_F64, out + i * d);
 }
 
 void sgm_rng_normal_rows_f32(uint64_t seed, uint64_t draw, uint64_t row0, size_t n,
                              size_t d, float *out) {
 #pragma omp parallel for schedule(static) if (n * d >= 16384)
-    for (size_t i = 0; i < n; i++) {
-        float *o = out + i * d;
-        for (size_t e = 0; e < d; e += 2) {
-            double z[2];
-            block_normals(seed, draw, row0 + i, (uint32_t)(e / 2), z);
-            o[e] = (float)z[0];
-            if (e + 1 < d) o[e + 1] = (float)z[1];
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        sgm__normal_span(-1, seed, draw, row0 + i, 0, d, SGM_F32, out + i * d);
 }
 
 void sgm_rng_uniform_rows_f64(uint64_t seed, uint64_t draw, uint64_t row0, size_t n,

@@ -33,8 +33,7 @@ static sgm_status ddpm_step(sgm__s *s, void *x) {
     sgm__ancestral(p.s, q.s, s->cfg.eta, &down, &up);
     double r = down / p.s;
     if (q.s > 0 && up > 0) {
-        sgm__noise_interval(s, p.s, q.s, s->noise);
-        sgm__lc3(s, x, r, x, 1 - r, D, s->cfg.s_noise * up, s->noise);
+        sgm__lc3_noise(s, x, r, x, 1 - r, D, s->cfg.s_noise * up, p.s, q.s);
     } else {
         sgm__lc2(s, x, r, x, 1 - r, D);
     }

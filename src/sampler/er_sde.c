@@ -72,8 +72,7 @@ static sgm_status er_step(sgm__s *s, void *x) {
         if (s->cfg.s_noise > 0) {
             double v = lt * lt - ls * ls * r * r;
             double amp = v > 0 ? sqrt(v) : 0;
-            sgm__noise_interval(s, p.s, q.s, s->noise);
-            sgm__lc2(s, x, 1, x, s->cfg.s_noise * amp, s->noise);
+            sgm__lc2_noise(s, x, 1, x, s->cfg.s_noise * amp, p.s, q.s);
         }
     }
     sgm__copy(s, Dold, D);

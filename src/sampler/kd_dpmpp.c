@@ -51,8 +51,7 @@ static sgm_status dpmpp_2s_a_step(sgm__s *s, void *x) {
         if ((st = sgm__denoise(s, x2, sgm__pt_from_lambda(s, sm), D2))) return st;
         double a = down / p.s, b = -expm1(-h);
         if (q.s > 0 && up > 0) {
-            sgm__noise_interval(s, p.s, q.s, s->noise);
-            sgm__lc3(s, x, a, x, b, D2, s->cfg.s_noise * up, s->noise);
+            sgm__lc3_noise(s, x, a, x, b, D2, s->cfg.s_noise * up, p.s, q.s);
         } else {
             sgm__lc2(s, x, a, x, b, D2);
         }
@@ -88,8 +87,7 @@ static sgm_status dpmpp_sde_step(sgm__s *s, void *x) {
         sgm__ancestral(p.s, ssig, c->eta, &sd, &su);
         double a = sd / p.s, b = sd > 0 ? -expm1(log(sd) - log(p.s)) : 1;
         if (su > 0) {
-            sgm__noise_interval(s, p.s, ssig, s->noise);
-            sgm__lc3(s, x2, a, x, b, D, c->s_noise * su, s->noise);
+            sgm__lc3_noise(s, x2, a, x, b, D, c->s_noise * su, p.s, ssig);
         } else {
             sgm__lc2(s, x2, a, x, b, D);
         }
@@ -99,8 +97,8 @@ static sgm_status dpmpp_sde_step(sgm__s *s, void *x) {
         a = sd / p.s;
         b = sd > 0 ? -expm1(log(sd) - log(p.s)) : 1;
         if (su > 0) {
-            sgm__noise_interval(s, p.s, q.s, s->noise);
-            sgm__lc4(s, x, a, x, b * (1 - fac), D, b * fac, D2, c->s_noise * su, s->noise);
+            sgm__lc4_noise(s, x, a, x, b * (1 - fac), D, b * fac, D2, c->s_noise * su, p.s,
+                           q.s);
         } else {
             sgm__lc3(s, x, a, x, b * (1 - fac), D, b * fac, D2);
         }

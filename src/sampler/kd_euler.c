@@ -108,8 +108,7 @@ static sgm_status euler_a_step(sgm__s *s, void *x) {
     sgm__ancestral(p.s, q.s, s->cfg.eta, &down, &up);
     euler_move(s, x, s->buf[B_D], p.s, down);
     if (q.s > 0 && up > 0) {
-        sgm__noise_interval(s, p.s, q.s, s->noise);
-        sgm__lc2(s, x, 1, x, s->cfg.s_noise * up, s->noise);
+        sgm__lc2_noise(s, x, 1, x, s->cfg.s_noise * up, p.s, q.s);
     }
     s->i++;
     return SGM_OK;
@@ -126,8 +125,7 @@ static sgm_status dpm2_a_step(sgm__s *s, void *x) {
     } else {
         if ((st = dpm2_move(s, x, p, down))) return st;
         if (up > 0) {
-            sgm__noise_interval(s, p.s, q.s, s->noise);
-            sgm__lc2(s, x, 1, x, s->cfg.s_noise * up, s->noise);
+            sgm__lc2_noise(s, x, 1, x, s->cfg.s_noise * up, p.s, q.s);
         }
     }
     s->i++;

@@ -16,8 +16,7 @@ static sgm_status lcm_step(sgm__s *s, void *x) {
     sgm_status st = sgm__denoise(s, x, p, D);
     if (st) return st;
     if (q.s > 0) {
-        sgm__noise_interval(s, p.s, q.s, s->noise);
-        sgm__lc2(s, x, 1, D, q.s * s->cfg.s_noise, s->noise);
+        sgm__lc2_noise(s, x, 1, D, q.s * s->cfg.s_noise, p.s, q.s);
     } else {
         sgm__copy(s, x, D);
     }

@@ -33,12 +33,13 @@ static int nthreads(const sgm__s *s) {
 #define PAR_FOR
 #endif
 
-/* T: element type, C: arithmetic type (double for float64 runs; float for
+/* NAME: the function; PARALLEL: the OpenMP loop pragma or nothing; T: element
+ * type, C: arithmetic type (double for float64 runs; float for
  * float32 runs, whose coefficients are rounded once per step — the update is
  * then pure float arithmetic, as fast as the memory traffic allows). */
-#define LC_KERNEL(T, C)                                                                \
-    static void lc_##T(size_t cnt, int nt, T *out, int k, const double *cd,            \
-                       const T *const *in) {                                           \
+#define LC_KERNEL(NAME, T, C, PARALLEL)                                                 \
+    static void NAME(size_t cnt, int nt, T *out, int k, const double *cd,              \
+                     const T *const *in) {                                             \
         (void)nt;                                                                      \
         C c[8];                                                                        \
         for (int j = 0; j < k && j < 8; j++) c[j] = (C)cd[j];                          \
@@ -46,25 +47,25 @@ static int nthreads(const sgm__s *s) {
         const T *f = k > 3 ? in[3] : NULL, *g = k > 4 ? in[4] : NULL;                  \
         const T *h = k > 5 ? in[5] : NULL;                                             \
         if (k == 1) {                                                                  \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] = (T)(c[0] * a[i]);        \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] = (T)(c[0] * a[i]);        \
         } else if (k == 2) {                                                           \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] =                          \
                 (T)(c[0] * a[i] + c[1] * b[i]);                                        \
         } else if (k == 3) {                                                           \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] =                          \
                 (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i]);                          \
         } else if (k == 4) {                                                           \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] =                          \
                 (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i] + c[3] * f[i]);            \
         } else if (k == 5) {                                                           \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] =                          \
                 (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i] + c[3] * f[i] + c[4] * g[i]); \
         } else if (k == 6) {                                                           \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) out[i] =                          \
+            PARALLEL for (size_t i = 0; i < cnt; i++) out[i] =                          \
                 (T)(c[0] * a[i] + c[1] * b[i] + c[2] * e[i] + c[3] * f[i] + c[4] * g[i] + \
                     c[5] * h[i]);                                                      \
         } else {                                                                       \
-            PAR_FOR for (size_t i = 0; i < cnt; i++) {                                 \
+            PARALLEL for (size_t i = 0; i < cnt; i++) {                                 \
                 C acc = 0;                                                             \
                 for (int j = 0; j < k; j++) acc += c[j] * in[j][i];                    \
                 out[i] = (T)acc;                                                       \
@@ -72,8 +73,12 @@ static int nthreads(const sgm__s *s) {
         }                                                                              \
     }
 
-LC_KERNEL(double, double)
-LC_KERNEL(float, float)
+LC_KERNEL(lc_double, double, double, PAR_FOR)
+LC_KERNEL(lc_float, float, float, PAR_FOR)
+/* the same kernels without the OpenMP region, for callers already inside one */
+#define SERIAL
+LC_KERNEL(lc_serial_double, double, double, SERIAL)
+LC_KERNEL(lc_serial_float, float, float, SERIAL)
 
 void sgm__lc(const sgm__s *s, void *out, int k, const double *c, const void *const *in) {
     int nt = nthreads(s);
@@ -81,6 +86,75 @@ void sgm__lc(const sgm__s *s, void *out, int k, const double *c, const void *con
         lc_double(s->count, nt, (double *)out, k, c, (const double *const *)in);
     else
         lc_float(s->count, nt, (float *)out, k, c, (const float *const *)in);
+}
+
+/* ---- noise fused into the update ---------------------------------------
+ * out = sum_j c_j in_j + cz z with z the interval's unit normals: the same
+ * bits as sgm__noise_interval into s->noise followed by sgm__lc with k + 1
+ * inputs (noise last). With the default stream (fresh Philox draws, no
+ * noise hook) z is drawn span by span (NOISE_SPAN elements of a row, in
+ * L1) and consumed at once: the noise buffer is neither written nor read. */
+#define NOISE_SPAN 1024 /* even: spans start on a Philox block */
+
+#define LC_NOISE_KERNEL(T, DT)                                                         \
+    static void lc_noise_##T(const sgm__s *s, int nt, T *out, int k, const double *c,  \
+                             const void *const *in, uint64_t seed, uint64_t draw) {    \
+        size_t d = s->d, ns = (d + NOISE_SPAN - 1) / NOISE_SPAN, cnt = s->count;       \
+        (void)cnt;                                                                     \
+        (void)nt;                                                                      \
+        PAR_FOR for (size_t t = 0; t < s->n * ns; t++) {                             \
+            size_t r = t / ns, e = (t % ns) * NOISE_SPAN;                              \
+            size_t m = d - e < NOISE_SPAN ? d - e : NOISE_SPAN, off = r * d + e;       \
+            T z[NOISE_SPAN];                                                           \
+            sgm__normal_span(-1, seed, draw, s->row0 + r, e, m, DT, z);                \
+            const T *p[8];                                                             \
+            for (int j = 0; j < k; j++) p[j] = (const T *)in[j] + off;                 \
+            p[k] = z;                                                                  \
+            lc_serial_##T(m, 1, out + off, k + 1, c, p);                               \
+        }                                                                              \
+    }
+
+LC_NOISE_KERNEL(double, SGM_F64)
+LC_NOISE_KERNEL(float, SGM_F32)
+
+void sgm__lc_noise(sgm__s *s, void *out, int k, const double *c, const void *const *in,
+                   double cz, double s_from, double s_to) {
+    double cc[8];
+    const void *ins[8];
+    for (int j = 0; j < k && j < 7; j++) cc[j] = c[j], ins[j] = in[j];
+    cc[k] = cz;
+    if (s->cfg.noise_fn || s->cfg.noise != SGM_NOISE_INDEPENDENT) {
+        sgm__noise_interval(s, s_from, s_to, s->noise);
+        ins[k] = s->noise;
+        sgm__lc(s, out, k + 1, cc, ins);
+        return;
+    }
+    uint64_t draw = s->rng->counter++; /* as sgm_rng_normal: one draw per call */
+    int nt = nthreads(s);
+    if (s->dt == SGM_F64)
+        lc_noise_double(s, nt, (double *)out, k, cc, ins, s->rng->seed, draw);
+    else
+        lc_noise_float(s, nt, (float *)out, k, cc, ins, s->rng->seed, draw);
+}
+
+void sgm__lc2_noise(sgm__s *s, void *out, double a, const void *x, double cz, double s_from,
+                    double s_to) {
+    const void *in[1] = {x};
+    sgm__lc_noise(s, out, 1, &a, in, cz, s_from, s_to);
+}
+
+void sgm__lc3_noise(sgm__s *s, void *out, double a, const void *x, double b, const void *y,
+                    double cz, double s_from, double s_to) {
+    double c[2] = {a, b};
+    const void *in[2] = {x, y};
+    sgm__lc_noise(s, out, 2, c, in, cz, s_from, s_to);
+}
+
+void sgm__lc4_noise(sgm__s *s, void *out, double a, const void *x, double b, const void *y,
+                    double c3, const void *z, double cz, double s_from, double s_to) {
+    double c[3] = {a, b, c3};
+    const void *in[3] = {x, y, z};
+    sgm__lc_noise(s, out, 3, c, in, cz, s_from, s_to);
 }
 
 void sgm__copy(const sgm__s *s, void *out, const void *in) {

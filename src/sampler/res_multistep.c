@@ -46,8 +46,7 @@ static sgm_status rm_step(sgm__s *s, void *x) {
         sgm__lc3(s, x, exp(-h), x, h * b1, D, h * b2, Dold);
     }
     if (q.s > 0 && sup > 0) {
-        sgm__noise_interval(s, p.s, q.s, s->noise);
-        sgm__lc2(s, x, 1, x, s->cfg.s_noise * sup, s->noise);
+        sgm__lc2_noise(s, x, 1, x, s->cfg.s_noise * sup, p.s, q.s);
     }
     sgm__copy(s, Dold, D);
     s->hs[0] = sdown;

@@ -164,6 +164,18 @@ void sgm__randn(sgm__s *s, void *z);
  * or (W(s_to) - W(s_from)) / sqrt|s_to - s_from| from the Brownian tree
  * when cfg.noise is SGM_NOISE_BROWNIAN. */
 void sgm__noise_interval(sgm__s *s, double s_from, double s_to, void *z);
+/* out = sum_j c[j] in[j] (j < k <= 7) + cz z, z the interval's normals as
+ * sgm__noise_interval draws them: the same bits as that draw into s->noise
+ * followed by sgm__lc with k + 1 inputs, in one pass when the noise is the
+ * default Philox stream (src/sampler/ops.c). Shorthands by term count. */
+void sgm__lc_noise(sgm__s *s, void *out, int k, const double *c, const void *const *in,
+                   double cz, double s_from, double s_to);
+void sgm__lc2_noise(sgm__s *s, void *out, double a, const void *x, double cz, double s_from,
+                    double s_to);
+void sgm__lc3_noise(sgm__s *s, void *out, double a, const void *x, double b, const void *y,
+                    double cz, double s_from, double s_to);
+void sgm__lc4_noise(sgm__s *s, void *out, double a, const void *x, double b, const void *y,
+                    double c3, const void *z, double cz, double s_from, double s_to);
 
 /* ---- scalar helpers --------------------------------------------------- */
 /* phi_1(h) = (e^h - 1)/h, phi_2 = (phi_1 - 1)/h, phi_3 = (phi_2 - 1/2)/h,

@@ -130,8 +130,7 @@ static sgm_status em_step(sgm__s *s, void *x) {
         sgm__lc2(s, x, cx, x, cD, D);
     } else {
         double cz = s->cfg.s_noise * sqrt(g2 * fabs(dt)) / q.alpha;
-        sgm__noise_interval(s, p.s, q.s, s->noise);
-        sgm__lc3(s, x, cx, x, cD, D, cz, s->noise);
+        sgm__lc3_noise(s, x, cx, x, cD, D, cz, p.s, q.s);
     }
     s->i++;
     return SGM_OK;
@@ -207,8 +206,7 @@ static sgm_status pc_step(sgm__s *s, void *x) {
         sgm__lc2(s, x, cx, x, cD, D);
     } else {
         double cz = s->cfg.s_noise * a * sqrt(p.s * p.s - q.s * q.s);
-        sgm__noise_interval(s, p.s, q.s, s->noise);
-        sgm__lc3(s, x, cx, x, cD, D, cz, s->noise);
+        sgm__lc3_noise(s, x, cx, x, cD, D, cz, p.s, q.s);
     }
     s->i++;
     return SGM_OK;

@@ -1,0 +1,320 @@
+/* normal_bm.c - the standard normal stream of sgm_rng (stream version 2):
+ * Philox-4x32-10 (Salmon et al. 2011) blocks turned into normals by the
+ * Box-Muller transform (Box & Muller 1958, z0 = r cos t, z1 = r sin t with
+ * r = sqrt(-2 log u), t = 2 pi v), with its own log and sincos written as
+ * plain double arithmetic so that the compiler vectorises whole chunks of
+ * blocks (structure of arrays over counters).
+ *
+ * Block b of (seed, draw, row) - counter (b, draw low 32, row low 32, row
+ * high 32), key (seed low 32, seed high 32 ^ draw high 32), outputs o0..o3 -
+ * gives elements 2b and 2b+1:
+ *   A = o0:o1, B = o2:o3 (64 bits each, high word first);
+ *   u = 1 - (A >> 12) 2^-52, in (0, 1] (52 random bits);
+ *   v = (B >> 12) 2^-52, in [0, 1);
+ *   z0 = sqrt(-2 log u) cos(2 pi v), z1 = sqrt(-2 log u) sin(2 pi v).
+ *
+ * Determinism: every value is a fixed sequence of IEEE double operations
+ * (+ - * / sqrt, integer bit operations; no libm, no FMA: this file is
+ * compiled with -ffp-contract=off) on exact inputs, so the scalar path and
+ * the SSE2 / AVX2 / AVX-512 paths chosen at run time give the same bits
+ * (tests/test_normal_stream.c checks every path this CPU has against the
+ * scalar reference).
+ *
+ * Accuracy (tests/test_normal_stream.c measures it against libm):
+ * - log(u): u = 2^k x with x in [sqrt(1/2), sqrt(2)) by integer operations
+ *   on the bits (exact); f = x - 1 (exact); log(1 + f) = 2 atanh(s),
+ *   s = f / (2 + f), |s| <= 0.1716, evaluated as f - s (f - R(s^2)) with
+ *   R(w) = sum_{j=1..9} 2 w^j / (2j + 1) (series truncated where the next
+ *   term is < 2.3e-17 of the result); log u = k ln2_hi + (k ln2_lo + log1p f)
+ *   with ln2_hi holding 32 significant bits, so k ln2_hi is exact. Error
+ *   within about 1 ulp.
+ * - sincos(2 pi v): v has 52 bits, so the quadrant reduction is exact in
+ *   integers: v = q/4 + rho 2^-52 with |rho| <= 2^49, a = rho (2 pi 2^-52),
+ *   |a| <= pi/4 (one rounding); sin a and cos a by their Taylor series to
+ *   a^17 and a^16 (the next terms are < 1.1e-19 and 2.1e-18 of the result),
+ *   then the quadrant's swap and signs (exact). Error within about 1-2 ulp.
+ * The float32 stream is this stream rounded to float32.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define PHILOX_M0 0xD2511F53ull
+#define PHILOX_M1 0xCD9E8D57ull
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+
+/* blocks computed together: the vectorised loops run over this many counters */
+#define CHUNK 64
+
+typedef struct {
+    uint32_t k0, k1, c1, c2, c3;
+} stream_key;
+
+static stream_key make_key(uint64_t seed, uint64_t draw, uint64_t row) {
+    stream_key k = {(uint32_t)seed, (uint32_t)(seed >> 32) ^ (uint32_t)(draw >> 32),
+                    (uint32_t)draw, (uint32_t)row, (uint32_t)(row >> 32)};
+    return k;
+}
+
+static inline double from_bits(uint64_t b) {
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+static inline uint64_t to_bits(double d) {
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+/* one Philox round on four counter words held in 64-bit lanes (values below
+ * 2^32: the vector loops then need no packing between 32- and 64-bit lanes);
+ * key words kk0, kk1 */
+#define PHILOX_ROUND(kk0, kk1)                                   \
+    do {                                                         \
+        uint64_t p0_ = PHILOX_M0 * c0;                           \
+        uint64_t p1_ = PHILOX_M1 * c2;                           \
+        uint64_t n0_ = (p1_ >> 32) ^ c1 ^ (kk0);                 \
+        uint64_t n2_ = (p0_ >> 32) ^ c3 ^ (kk1);                 \
+        c1 = p1_ & 0xFFFFFFFFu;                                  \
+        c3 = p0_ & 0xFFFFFFFFu;                                  \
+        c0 = n0_;                                                \
+        c2 = n2_;                                                \
+    } while (0)
+
+/* round r's key word: (k + r W) mod 2^32 */
+#define KEY(k, r, w) ((uint64_t)(uint32_t)((k) + (r) * (w)))
+
+/* the 64-bit halves A, B of blocks b0 .. b0 + nb - 1 (nb <= CHUNK) */
+static inline __attribute__((always_inline)) void philox_chunk(const stream_key *key,
+                                                                uint32_t b0, uint32_t nb,
+                                                                uint64_t *ra, uint64_t *rb) {
+    const uint32_t k0 = key->k0, k1 = key->k1;
+    for (uint32_t j = 0; j < nb; j++) {
+        uint64_t c0 = (uint32_t)(b0 + j), c1 = key->c1, c2 = key->c2, c3 = key->c3;
+        PHILOX_ROUND(KEY(k0, 0u, PHILOX_W0), KEY(k1, 0u, PHILOX_W1));
+        PHILOX_ROUND(KEY(k0, 1u, PHILOX_W0), KEY(k1, 1u, PHILOX_W1));
+        PHILOX_ROUND(KEY(k0, 2u, PHILOX_W0), KEY(k1, 2u, PHILOX_W1));
+        PHILOX_ROUND(KEY(k0, 3u, PHILOX_W0), KEY(k1, 3u, PHILOX_W1));
+        PHILOX_ROUND(KEY(k0, 4u, PHILOX_W0), KEY(k1, 4u, PHILOX_W1));
+        PHILOX_ROUND(KEY(k0, 5u, PHILOX_W0), KEY(k1, 5u, PHILOX_W1));
+        PHILOX_ROUND(KEY(k0, 6u, PHILOX_W0), KEY(k1, 6u, PHILOX_W1));
+        PHILOX_ROUND(KEY(k0, 7u, PHILOX_W0), KEY(k1, 7u, PHILOX_W1));
+        PHILOX_ROUND(KEY(k0, 8u, PHILOX_W0), KEY(k1, 8u, PHILOX_W1));
+        PHILOX_ROUND(KEY(k0, 9u, PHILOX_W0), KEY(k1, 9u, PHILOX_W1));
+        ra[j] = (c0 << 32) | c1;
+        rb[j] = (c2 << 32) | c3;
+    }
+}
+
+/* 2^52 as a double's bits and value: bits(2^52 + m) = TWO52_BITS | m, m < 2^52 */
+#define TWO52_BITS 0x4330000000000000ull
+#define TWO52 4503599627370496.0
+#define LN2_HI 6.93147180369123816490e-01 /* 32 significant bits: k LN2_HI is exact */
+#define LN2_LO 1.90821492927058770002e-10 /* ln 2 - LN2_HI */
+#define SQRT_HALF_BITS 0x3FE6A09E667F3BCDull
+#define TWO_PI_2M52 (6.283185307179586476925286766559 / TWO52)
+
+/* log(u) for u = 1 - m 2^-52, m in [0, 2^52): u in [2^-52, 1] */
+static inline __attribute__((always_inline)) double log_u(uint64_t m) {
+    double u = 2.0 - from_bits(0x3FF0000000000000ull | m); /* exact */
+    uint64_t iu = to_bits(u);
+    /* kb = k + 64 with u = 2^k x, x in [sqrt(1/2), sqrt(2)); u >= 2^-52 keeps
+     * the sum positive */
+    uint64_t kb = (iu + (64ull << 52) - SQRT_HALF_BITS) >> 52;
+    double x = from_bits(iu + ((64ull - kb) << 52));
+    double k = from_bits(TWO52_BITS | kb) - (TWO52 + 64.0); /* exact */
+    double f = x - 1.0;                                     /* exact (Sterbenz) */
+    double s = f / (2.0 + f);
+    double w = s * s;
+    double r = 2.0 / 19;
+    r = r * w + 2.0 / 17;
+    r = r * w + 2.0 / 15;
+    r = r * w + 2.0 / 13;
+    r = r * w + 2.0 / 11;
+    r = r * w + 2.0 / 9;
+    r = r * w + 2.0 / 7;
+    r = r * w + 2.0 / 5;
+    r = r * w + 2.0 / 3;
+    r = r * w;
+    double l1p = f - s * (f - r);
+    return k * LN2_HI + (k * LN2_LO + l1p);
+}
+
+/* Taylor coefficients 1/n! */
+#define F3 (1.0 / 6)
+#define F4 (1.0 / 24)
+#define F5 (1.0 / 120)
+#define F6 (1.0 / 720)
+#define F7 (1.0 / 5040)
+#define F8 (1.0 / 40320)
+#define F9 (1.0 / 362880)
+#define F10 (1.0 / 3628800)
+#define F11 (1.0 / 39916800)
+#define F12 (1.0 / 479001600)
+#define F13 (1.0 / 6227020800.0)
+#define F14 (1.0 / 87178291200.0)
+#define F15 (1.0 / 1307674368000.0)
+#define F16 (1.0 / 20922789888000.0)
+#define F17 (1.0 / 355687428096000.0)
+
+/* z0, z1 of one block from its halves a, b */
+static inline __attribute__((always_inline)) void box_muller(uint64_t a, uint64_t b,
+                                                              double *z0, double *z1) {
+    double rad = sqrt(-2.0 * log_u(a >> 12));
+    uint64_t n = (b >> 12) + (1ull << 49); /* v 2^52 + 2^49 */
+    uint64_t q = (n >> 50) & 3;
+    double rho = from_bits(TWO52_BITS | (n & ((1ull << 50) - 1))) - (TWO52 + 0x1p49);
+    double t = rho * TWO_PI_2M52;
+    double w = t * t;
+    double ps = F17;
+    ps = -ps * w + F15;
+    ps = -ps * w + F13;
+    ps = -ps * w + F11;
+    ps = -ps * w + F9;
+    ps = -ps * w + F7;
+    ps = -ps * w + F5;
+    ps = -ps * w + F3;
+    double sn = t - t * (w * ps);
+    double pc = F16;
+    pc = -pc * w + F14;
+    pc = -pc * w + F12;
+    pc = -pc * w + F10;
+    pc = -pc * w + F8;
+    pc = -pc * w + F6;
+    pc = -pc * w + F4;
+    pc = -pc * w + 0.5;
+    double cs = 1.0 - w * pc;
+    /* theta = q pi/2 + t: (cos, sin) = (c, s), (-s, c), (-c, -s), (s, -c) */
+    double cq = (q & 1) ? sn : cs;
+    double sq = (q & 1) ? cs : sn;
+    double sgc = ((q + 1) & 2) ? -1.0 : 1.0;
+    double sgs = (q & 2) ? -1.0 : 1.0;
+    *z0 = rad * (sgc * cq);
+    *z1 = rad * (sgs * sq);
+}
+
+/* normals of blocks b0 .. b0 + nb - 1 (nb <= CHUNK) into z[2 nb]; called
+ * with nb = CHUNK (a constant trip count) for all but a row's last chunk */
+static inline __attribute__((always_inline)) void normal_chunk(const stream_key *key,
+                                                                uint32_t b0, uint32_t nb,
+                                                                double *z) {
+    uint64_t ra[CHUNK], rb[CHUNK];
+    philox_chunk(key, b0, nb, ra, rb);
+    double z0[CHUNK], z1[CHUNK];
+    for (uint32_t j = 0; j < nb; j++) box_muller(ra[j], rb[j], &z0[j], &z1[j]);
+    for (uint32_t j = 0; j < nb; j++) {
+        z[2 * j] = z0[j];
+        z[2 * j + 1] = z1[j];
+    }
+}
+
+/* elements [e0, e0 + d) of one row (e0 even), as float64 or float32 */
+#define ROW_BODY(OUT_T)                                                      \
+    {                                                                        \
+        stream_key key = make_key(seed, draw, row);                          \
+        double z[2 * CHUNK];                                                 \
+        for (size_t e = 0; e < d; e += 2 * CHUNK) {                          \
+            size_t m = d - e < 2 * CHUNK ? d - e : 2 * CHUNK;                \
+            uint32_t b = (uint32_t)((e0 + e) / 2);                           \
+            if (m == 2 * CHUNK)                                              \
+                normal_chunk(&key, b, CHUNK, z);                             \
+            else                                                             \
+                normal_chunk(&key, b, (uint32_t)(m + 1) / 2, z);             \
+            for (size_t i = 0; i < m; i++) out[e + i] = (OUT_T)z[i];         \
+        }                                                                    \
+    }
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SGM_NO_ISA_DISPATCH)
+#define SGM_NORMAL_DISPATCH 1
+#define ISA_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2")))
+#define ISA_AVX2 __attribute__((target("avx2,fma,bmi2")))
+/* fma is allowed for the target but never used: -ffp-contract=off */
+ISA_AVX512 static void row_f64_avx512(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
+                                      double *out) ROW_BODY(double)
+ISA_AVX512 static void row_f32_avx512(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
+                                      float *out) ROW_BODY(float)
+ISA_AVX2 static void row_f64_avx2(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
+                                  double *out) ROW_BODY(double)
+ISA_AVX2 static void row_f32_avx2(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
+                                  float *out) ROW_BODY(float)
+#endif
+static void row_f64_base(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
+                         double *out) ROW_BODY(double)
+static void row_f32_base(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
+                         float *out) ROW_BODY(float)
+
+/* the widest path this CPU runs */
+static int best_isa(void) {
+#ifdef SGM_NORMAL_DISPATCH
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2"))
+        return SGM__ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("bmi2"))
+        return SGM__ISA_AVX2;
+#endif
+    return SGM__ISA_BASE;
+}
+
+int sgm__normal_isa_supported(int isa) {
+    if (isa == SGM__ISA_SCALAR || isa == SGM__ISA_BASE) return 1;
+    int best = best_isa();
+    return isa == SGM__ISA_AVX2 ? best >= SGM__ISA_AVX2 : isa == SGM__ISA_AVX512 && best == isa;
+}
+
+/* the scalar reference: one block at a time, nothing to vectorise across */
+static __attribute__((noinline)) void ref_block(const stream_key *key, uint32_t b, double z[2]) {
+    uint64_t c0 = b, c1 = key->c1, c2 = key->c2, c3 = key->c3;
+    uint32_t k0 = key->k0, k1 = key->k1;
+    for (int r = 0; r < 10; r++) {
+        PHILOX_ROUND(k0, k1);
+        k0 += PHILOX_W0;
+        k1 += PHILOX_W1;
+    }
+    box_muller((c0 << 32) | c1, (c2 << 32) | c3, &z[0], &z[1]);
+}
+
+void sgm__normal_span(int isa, uint64_t seed, uint64_t draw, uint64_t row, size_t e0,
+                      size_t d, sgm_dtype dt, void *out) {
+    if (isa < 0) isa = best_isa();
+    if (isa == SGM__ISA_SCALAR) {
+        stream_key key = make_key(seed, draw, row);
+        for (size_t e = 0; e < d; e += 2) {
+            double z[2];
+            ref_block(&key, (uint32_t)((e0 + e) / 2), z);
+            for (size_t i = 0; i < 2 && e + i < d; i++) {
+                if (dt == SGM_F32)
+                    ((float *)out)[e + i] = (float)z[i];
+                else
+                    ((double *)out)[e + i] = z[i];
+            }
+        }
+        return;
+    }
+#ifdef SGM_NORMAL_DISPATCH
+    if (isa == SGM__ISA_AVX512) {
+        if (dt == SGM_F32)
+            row_f32_avx512(seed, draw, row, e0, d, (float *)out);
+        else
+            row_f64_avx512(seed, draw, row, e0, d, (double *)out);
+        return;
+    }
+    if (isa == SGM__ISA_AVX2) {
+        if (dt == SGM_F32)
+            row_f32_avx2(seed, draw, row, e0, d, (float *)out);
+        else
+            row_f64_avx2(seed, draw, row, e0, d, (double *)out);
+        return;
+    }
+#endif
+    if (dt == SGM_F32)
+        row_f32_base(seed, draw, row, e0, d, (float *)out);
+    else
+        row_f64_base(seed, draw, row, e0, d, (double *)out);
+}
