@@ -1,7 +1,9 @@
-/* fuzz_util.h - shared by the libFuzzer harnesses (fuzz/fuzz_*.c): the
- * readers under test take a path, so each run writes its input to a file
- * in a per-process folder (under /dev/shm when it exists: no disk I/O) with
- * the suffix the reader dispatches on (".npy", ".csv", ".gz", ...). */
+/* fuzz_util.h - shared by the libFuzzer harnesses (fuzz/fuzz_*.c): copies
+ * of the input (the file readers' parsers take the bytes in memory,
+ * src/io/parse_mem.h), and, for the readers that only take a path (IDX,
+ * the CLI's @FILE lists), the input written to a file in a per-process
+ * folder (under /dev/shm when it exists: no disk I/O) with the suffix the
+ * reader dispatches on (".npy", ".txt", ".gz", ...). */
 #ifndef SGM_FUZZ_UTIL_H
 #define SGM_FUZZ_UTIL_H
 
@@ -44,6 +46,14 @@ static inline char *fuzz_cstring(const uint8_t *data, size_t size) {
     if (size) memcpy(s, data, size);
     s[size] = 0;
     return s;
+}
+
+/* A malloc'd copy of the input's size bytes (at least 1 byte allocated). */
+static inline unsigned char *fuzz_copy(const uint8_t *data, size_t size) {
+    unsigned char *p = malloc(size ? size : 1);
+    if (!p) abort();
+    if (size) memcpy(p, data, size);
+    return p;
 }
 
 #endif

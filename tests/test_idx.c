@@ -1,6 +1,8 @@
 /* test_idx.c - the IDX reader: a small file written here (plain and gzip),
  * header / size validation (truncated, trailing bytes, bad magic, wrong
- * type, mismatched label count), scaling to [-1, 1]; and the installed
+ * type, mismatched label count), scaling to [-1, 1]; gzip as zlib's gzread
+ * reads it (members one after another, bytes after the last one ignored,
+ * corrupt or cut data refused); and the installed
  * Fashion-MNIST (Debian dataset-fashion-mnist) when present (skipped, counted
  * neither pass nor fail, when it is not). */
 #include <stdint.h>
@@ -109,7 +111,7 @@ static void test_small(int gz) {
 
 /* a header declaring far more than the file holds (fuzz_idx found a 4 GiB
  * malloc for an 18-byte file: the buffer now grows with the data read), and
- * data larger than the first allocation step (1 MiB) read in full */
+ * data larger than the first allocation steps (64 KiB, doubling) read in full */
 static void test_sizes(int gz) {
     char ip[512];
     tu_bin(gz ? "test_idx_big.gz" : "test_idx_big", ip, sizeof ip);
@@ -134,6 +136,59 @@ static void test_sizes(int gz) {
           "3 MiB labels: %s", err.msg);
     sgm_idx_free(&x);
     free(b);
+    remove(ip);
+}
+
+/* The reader inflates gzip in memory (sgm__idx_parse) the way zlib's gzread,
+ * which it replaced, did: two members concatenated (`cat a.gz b.gz`) are one
+ * stream, bytes after the last member are ignored, a corrupt or cut member
+ * is refused. */
+static void test_gzip_stream(void) {
+    char ip[512];
+    tu_bin("test_idx_members.gz", ip, sizeof ip);
+    unsigned char raw[64];
+    size_t k = make_idx(raw, 0, 20, 0x08); /* 28 bytes: labels 0..9, 0..9 */
+    size_t cut = 11;                        /* the first member ends inside the data */
+    unsigned char gz[2][256];
+    size_t gl[2];
+    for (int m = 0; m < 2; m++) { /* each part as its own gzip member */
+        const unsigned char *src = m ? raw + cut : raw;
+        uLong sl = m ? k - cut : cut;
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        CHECK(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK, "deflate");
+        z.next_in = (unsigned char *)(uintptr_t)src;
+        z.avail_in = (uInt)sl;
+        z.next_out = gz[m];
+        z.avail_out = sizeof gz[m];
+        CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END, "deflate finish");
+        gl[m] = sizeof gz[m] - z.avail_out;
+        deflateEnd(&z);
+    }
+    unsigned char file[600];
+    memcpy(file, gz[0], gl[0]);
+    memcpy(file + gl[0], gz[1], gl[1]);
+    size_t n = gl[0] + gl[1];
+    sgm_error err;
+    sgm_idx x;
+    write_file(ip, file, n, 0);
+    CHECK(sgm_idx_read(ip, &x, &err) == SGM_OK && x.count == 20 && x.data[19] == 9,
+          "two members: %s", err.msg);
+    sgm_idx_free(&x);
+    memcpy(file + n, "garbage", 7); /* not a gzip member: ignored, as gzread does */
+    write_file(ip, file, n + 7, 0);
+    CHECK(sgm_idx_read(ip, &x, &err) == SGM_OK && x.count == 20, "bytes after the members: %s",
+          err.msg);
+    sgm_idx_free(&x);
+    write_file(ip, file, gl[0], 0); /* the first member alone: data cut */
+    CHECK(sgm_idx_read(ip, &x, &err) == SGM_ERR_FORMAT && strstr(err.msg, "truncated"),
+          "one member of two: %s", err.msg);
+    write_file(ip, file, n - 3, 0); /* the second member cut inside its trailer */
+    CHECK(sgm_idx_read(ip, &x, &err) == SGM_ERR_FORMAT, "cut member accepted");
+    memcpy(file, gz[0], gl[0]);
+    file[12] ^= 0xff; /* inside the first member's deflate data */
+    write_file(ip, file, n, 0);
+    CHECK(sgm_idx_read(ip, &x, &err) != SGM_OK && x.data == NULL, "corrupt member accepted");
     remove(ip);
 }
 
@@ -192,6 +247,7 @@ int main(void) {
     test_small(1);
     test_sizes(0);
     test_sizes(1);
+    test_gzip_stream();
     test_fashion();
     if (fashion_missing && tu_fail == 0) {
         /* the installed-dataset part did not run: report "skipped" to CTest

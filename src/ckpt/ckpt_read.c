@@ -11,6 +11,7 @@
 
 #include "../core/internal.h"
 #include "../io/json_util.h"
+#include "../io/parse_mem.h"
 #include "../net/net_internal.h"
 #include "ckpt_internal.h"
 
@@ -283,17 +284,21 @@ done:
     return rc;
 }
 
-sgm_status sgm__ckpt_load(const char *path, sgm__ckpt *ck, sgm_error *err) {
-    memset(ck, 0, sizeof *ck);
-    sgm_status rc = sgm_st_load(path, &ck->st, err);
-    if (rc != SGM_OK) return rc;
+/* ck->st loaded: decodes the rest of ck */
+static sgm_status decode_loaded(const char *path, sgm__ckpt *ck, sgm_error *err) {
     /* every field is read from the file; the one a 1.0 mlp file lacks is the
        label dropout, which only class-conditional networks use (0.1, the
        default of the trainer that wrote them) */
     ck->info.train.label_dropout = 0.1;
-    rc = decode(path, ck, err);
+    sgm_status rc = decode(path, ck, err);
     if (rc != SGM_OK) sgm__ckpt_free(ck);
     return rc;
+}
+
+sgm_status sgm__ckpt_load(const char *path, sgm__ckpt *ck, sgm_error *err) {
+    memset(ck, 0, sizeof *ck);
+    sgm_status rc = sgm_st_load(path, &ck->st, err);
+    return rc != SGM_OK ? rc : decode_loaded(path, ck, err);
 }
 
 void sgm__ckpt_free(sgm__ckpt *ck) {
@@ -334,6 +339,18 @@ sgm_status sgm__ckpt_block(const sgm__ckpt *ck, const char *path, const char *bl
 sgm_status sgm_ckpt_read_info(const char *path, sgm_ckpt_info *out, sgm_error *err) {
     sgm__ckpt ck;
     sgm_status rc = sgm__ckpt_load(path, &ck, err);
+    if (rc != SGM_OK) return rc;
+    *out = ck.info;
+    sgm__ckpt_free(&ck);
+    return SGM_OK;
+}
+
+sgm_status sgm__ckpt_info_parse(const char *path, unsigned char *file, size_t len,
+                                sgm_ckpt_info *out, sgm_error *err) {
+    sgm__ckpt ck;
+    memset(&ck, 0, sizeof ck);
+    sgm_status rc = sgm__st_parse(path, file, len, &ck.st, err);
+    if (rc == SGM_OK) rc = decode_loaded(path, &ck, err);
     if (rc != SGM_OK) return rc;
     *out = ck.info;
     sgm__ckpt_free(&ck);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "../io/parse_mem.h"
 #include "sgm/sgm_io.h"
 #include "sgm/sgm_model.h"
 #include "sgm/sgm_data.h"
@@ -132,12 +133,18 @@ static sgm_status load_csv(const char *path, double **out, size_t *rows, size_t 
     size_t len = 0;
     sgm_status rc = sgm_read_file(path, &text, &len, err);
     if (rc != SGM_OK) return rc;
+    rc = sgm__csv_parse(path, text, out, rows, cols, err);
+    free(text);
+    return rc;
+}
+
+sgm_status sgm__csv_parse(const char *path, char *text, double **out, size_t *rows,
+                          size_t *cols, sgm_error *err) {
+    *out = NULL;
+    *rows = *cols = 0;
     size_t cap = 1024, n = 0, nc = 0, line_no = 0;
     double *x = malloc(cap * sizeof *x);
-    if (!x) {
-        free(text);
-        return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
-    }
+    if (!x) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
     char *p = text;
     while (*p) {
         char *eol = strchr(p, '\n');
@@ -160,7 +167,7 @@ static sgm_status load_csv(const char *path, double **out, size_t *rows, size_t 
                     cap *= 2;
                     double *nx = realloc(x, cap * sizeof *x);
                     if (!nx) {
-                        free(x), free(text);
+                        free(x);
                         return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
                     }
                     x = nx;
@@ -176,12 +183,12 @@ static sgm_status load_csv(const char *path, double **out, size_t *rows, size_t 
                 /* the message quotes the file text: formatted before it is freed */
                 sgm__set_error(err, SGM_ERR_FORMAT, "%s:%zu: not a number: '%.20s'", path,
                                line_no, q);
-                free(x), free(text);
+                free(x);
                 return SGM_ERR_FORMAT;
             }
             if (nc == 0) nc = c;
             if (c != nc) {
-                free(x), free(text);
+                free(x);
                 return sgm__set_error(err, SGM_ERR_FORMAT, "%s:%zu: %zu columns, expected %zu",
                                       path, line_no, c, nc);
             }
@@ -191,7 +198,6 @@ static sgm_status load_csv(const char *path, double **out, size_t *rows, size_t 
         if (!eol) break;
         p = eol + 1;
     }
-    free(text);
     if (nc == 0) {
         free(x);
         return sgm__set_error(err, SGM_ERR_FORMAT, "%s: no data rows", path);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../core/internal.h"
+#include "parse_mem.h"
 #include "sgm/sgm_io.h"
 
 void sgm_array_free(sgm_array *a) {
@@ -92,6 +93,15 @@ sgm_status sgm_npy_load(const char *path, sgm_array *out, sgm_error *err) {
     size_t len = 0;
     sgm_status st = sgm_read_file(path, &buf, &len, err);
     if (st) return st;
+    st = sgm__npy_parse(path, buf, len, out, err);
+    free(buf);
+    return st;
+}
+
+sgm_status sgm__npy_parse(const char *path, const char *buf, size_t len, sgm_array *out,
+                          sgm_error *err) {
+    memset(out, 0, sizeof *out);
+    sgm_status st;
     const unsigned char *u = (const unsigned char *)buf;
     size_t hlen, hoff;
     if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) {
@@ -207,10 +217,8 @@ sgm_status sgm_npy_load(const char *path, sgm_array *out, sgm_error *err) {
             memcpy(&out->data[i], data + 8 * i, 8);
         }
     }
-    free(buf);
     return SGM_OK;
 fail:
-    free(buf);
     sgm_array_free(out);
     return st;
 }

@@ -1,5 +1,5 @@
 /* png.c - PNG writing and reading through libpng's simplified API
- * (png_image_write_to_stdio / png_image_finish_read, libpng 1.6 manual,
+ * (png_image_write_to_stdio / png_image_begin_read_from_memory, libpng 1.6 manual,
  * section "Simplified API"), written through sgm_atomic_open; image grids of
  * float batches and 2-D scatter plots rasterised into a pixel buffer here. */
 #include <math.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "io/parse_mem.h"
 #include "sgm/sgm_io.h"
 #include "sgm/sgm_png.h"
 
@@ -52,14 +53,22 @@ sgm_status sgm_png_read(const char *path, int channels, uint8_t **pix, int *w, i
     if (!path || !pix || !w || !h || (channels != 1 && channels != 3))
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "png: bad read arguments");
     *pix = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return sgm__set_error(err, SGM_ERR_IO, "png: cannot open %s", path);
-    long fsize = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    fclose(f);
+    char *file = NULL;
+    size_t len = 0;
+    sgm_status st = sgm_read_file(path, &file, &len, err);
+    if (st != SGM_OK) return st;
+    st = sgm__png_parse(path, (const uint8_t *)file, len, channels, pix, w, h, err);
+    free(file);
+    return st;
+}
+
+sgm_status sgm__png_parse(const char *path, const uint8_t *file, size_t len, int channels,
+                          uint8_t **pix, int *w, int *h, sgm_error *err) {
+    *pix = NULL;
     png_image img;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&img, path))
+    if (!png_image_begin_read_from_memory(&img, file, len))
         return sgm__set_error(err, SGM_ERR_FORMAT, "png: %s: %s", path, img.message);
     img.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
     /* the size in size_t (PNG_IMAGE_SIZE wraps at 32 bits), bounded by what
@@ -67,7 +76,7 @@ sgm_status sgm_png_read(const char *path, int channels, uint8_t **pix, int *w, i
        becomes at most 3 bytes (24x), so a header that declares more pixels
        than that is a lie; also under libpng's 32-bit buffer limit */
     size_t n = (size_t)img.width * img.height * (size_t)channels;
-    double most = (double)(fsize > 0 ? fsize : 0) * 1032.0 * 24.0;
+    double most = (double)len * 1032.0 * 24.0;
     if (n == 0 || (double)n > most || n > 0x7fffffffu) {
         png_image_free(&img);
         return sgm__set_error(err, SGM_ERR_FORMAT,

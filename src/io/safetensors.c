@@ -13,6 +13,7 @@
 
 #include "../core/internal.h"
 #include "json_util.h"
+#include "parse_mem.h"
 #include "sgm/sgm_io.h"
 
 static const char *const st_names[] = {"F32", "F64", "I64", "U8"};
@@ -247,6 +248,12 @@ sgm_status sgm_st_load(const char *path, sgm_safetensors *out, sgm_error *err) {
         free(file);
         return sgm__set_error(err, SGM_ERR_IO, "%s: read error", path);
     }
+    return sgm__st_parse(path, file, len, out, err);
+}
+
+sgm_status sgm__st_parse(const char *path, unsigned char *file, size_t len,
+                         sgm_safetensors *out, sgm_error *err) {
+    memset(out, 0, sizeof *out);
     sgm_status rc = parse(out, file, len, path, err);
     if (!out->blob_) free(file);
     if (rc != SGM_OK) sgm_st_free(out);
