@@ -9,7 +9,9 @@ man=$b/sgm.1
 [ -s "$man" ] || { echo "man: $man missing"; exit 1; }
 grep -q '^\.TH SGM 1 ' "$man" || { echo "man: no .TH"; exit 1; }
 for c in $("$b/sgm" --help | awk '/^  [a-z][a-z0-9-]* +[^ ]/ {print $1}'); do
-  grep -q "^\.SH \"SGM ${c^^}\"" "$man" || { echo "man: no section for '$c'"; exit 1; }
+  u=${c^^}
+  # the man page escapes hyphens (\-)
+  grep -qxF ".SH \"SGM ${u//-/\\-}\"" "$man" || { echo "man: no section for '$c'"; exit 1; }
 done
 bad=$(grep '^\.' "$man" | grep -Ev '^\.(\\"|TH|SH|TP|PP|B|I|nf|fi|br)( |$)' || true)
 [ -z "$bad" ] || { echo "man: unexpected requests:"; echo "$bad"; exit 1; }

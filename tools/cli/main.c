@@ -55,7 +55,7 @@ static void usage(FILE *f) {
     fprintf(f, "sgm %s - score-based generative models\n\nusage: sgm <command> [options]\n\n",
             SGM_VERSION_STRING);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nRun `sgm <command> --help` for the options of a command.\n");
 }
 
