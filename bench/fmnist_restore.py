@@ -15,7 +15,7 @@ image is clipped to [-1, 1] first:
   SSIM (Wang et al. 2004): 11 x 11 Gaussian window, std 1.5, K1 = 0.01,
   K2 = 0.03, the same L = 2, 'valid' windows only (18 x 18 positions on 28 x 28),
   mean over positions;
-  accuracy: argmax of the fixed classifier of /work/shared/fmnist-eval
+  accuracy: argmax of the fixed classifier of ../shared/fmnist-eval
   (FMNIST_EVAL, test accuracy 0.9306 on clean images) equals the true label.
 Debian python3 with numpy and torch 1.13 only.
 """
@@ -26,7 +26,8 @@ import zlib
 
 import numpy as np
 
-EVAL = os.environ.get("FMNIST_EVAL", "/work/shared/fmnist-eval")
+EVAL = os.environ.get("FMNIST_EVAL", os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "fmnist-eval"))
 L = 2.0  # data range of [-1, 1] pixels
 
 

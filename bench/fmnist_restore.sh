@@ -23,7 +23,7 @@
 # CFG_SCALES. bench/fmnist_restore.py scores everything (PSNR, SSIM, the
 # fixed classifier's accuracy; definitions there) and writes the grids.
 #
-# Needs the classifier folder /work/shared/fmnist-eval (or FMNIST_EVAL) and
+# Needs the classifier folder ../shared/fmnist-eval beside the checkout (or FMNIST_EVAL) and
 # the Debian python3 with numpy + torch; without them it says so and exits 0.
 #
 # Environment: N (1000), CHUNK (50 rows per sgm call; chunks run in order, so
@@ -45,7 +45,7 @@ BUILD=${2:-build}
 SGM=$(cd "$BUILD" && pwd)/sgm
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
-export FMNIST_EVAL=${FMNIST_EVAL:-/work/shared/fmnist-eval}
+export FMNIST_EVAL=${FMNIST_EVAL:-$(cd "$(dirname "$0")/../.." && pwd)/shared/fmnist-eval}
 if [ ! -f "$FMNIST_EVAL/classifier.pt" ] || ! $PY -c "import numpy, torch" 2>/dev/null; then
     echo "fmnist_restore: needs $FMNIST_EVAL/classifier.pt and python3 with numpy + torch; skipped"
     exit 0
