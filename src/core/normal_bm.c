@@ -234,10 +234,226 @@ static inline __attribute__((always_inline)) void normal_chunk(const stream_key 
 #define ISA_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2")))
 #define ISA_AVX2 __attribute__((target("avx2,fma,bmi2")))
 /* fma is allowed for the target but never used: -ffp-contract=off */
-ISA_AVX512 static void row_f64_avx512(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
-                                      double *out) ROW_BODY(double)
-ISA_AVX512 static void row_f32_avx512(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
-                                      float *out) ROW_BODY(float)
+#include <immintrin.h>
+
+/* ---- AVX-512: explicit intrinsics -----------------------------------------
+ * The same operation sequence as box_muller / philox_chunk above on 8 blocks
+ * (64-bit lanes), kept in registers and stored straight into the output.
+ * Identities used (all exact, so the bits do not change):
+ * - Philox lanes hold their word in the low 32 bits and anything above:
+ *   vpmuludq reads only the low 32 bits and the xors act bitwise, so the
+ *   masks of PHILOX_ROUND are needed only when A, B are assembled;
+ *   round 0's c2 product is the same for every block;
+ * - -p * w + F = F - p * w ((-p) w = -(p w) exactly);
+ * - rad * (sg * c) with sg = +-1 is rad * c with its sign flipped (IEEE
+ *   multiplication is sign-symmetric), so the signs are xors of the sign
+ *   bit: z0's flips when bits 50 and 51 of n differ, z1's when bit 51 is set;
+ * - k = (double)kb - 64 is exact like the TWO52 form. */
+typedef struct {
+    __m512i k0[10], k1[10], c1, c3, n0r0, c1r0;
+} philox8_key;
+
+ISA_AVX512 static inline philox8_key philox8_setup(const stream_key *key) {
+    philox8_key pk;
+    for (uint32_t r = 0; r < 10; r++) {
+        pk.k0[r] = _mm512_set1_epi64((long long)KEY(key->k0, r, PHILOX_W0));
+        pk.k1[r] = _mm512_set1_epi64((long long)KEY(key->k1, r, PHILOX_W1));
+    }
+    uint64_t p1 = PHILOX_M1 * key->c2; /* round 0: c2 is the same in every block */
+    pk.n0r0 = _mm512_set1_epi64((long long)((p1 >> 32) ^ key->c1 ^ KEY(key->k0, 0u, PHILOX_W0)));
+    pk.c1r0 = _mm512_set1_epi64((long long)(p1 & 0xFFFFFFFFu));
+    pk.c3 = _mm512_set1_epi64((long long)key->c3);
+    pk.c1 = _mm512_set1_epi64((long long)key->c1);
+    return pk;
+}
+
+#define XOR3 0x96 /* vpternlog: a ^ b ^ c */
+#define G8MAX 4
+#define UNROLL _Pragma("GCC unroll 16")
+
+/* blocks b .. b + 8 G - 1 (mod 2^32), G groups of 8 in lockstep (independent
+ * dependency chains side by side, so the multiplier latency is hidden):
+ * halves A, B of group g in ra[g], rb[g] */
+ISA_AVX512 static inline __attribute__((always_inline)) void philox8(const philox8_key *pk,
+                                                                     uint32_t b, int G,
+                                                                     __m512i *ra, __m512i *rb) {
+    const __m512i m0 = _mm512_set1_epi64((long long)PHILOX_M0);
+    const __m512i m1 = _mm512_set1_epi64((long long)PHILOX_M1);
+    __m512i c0[G8MAX], c1[G8MAX], c2[G8MAX], c3[G8MAX];
+    /* round 0 */
+    UNROLL for (int g = 0; g < G; g++) {
+        __m512i c = _mm512_add_epi64(_mm512_set1_epi64((long long)b + 8 * g),
+                                     _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+        __m512i p0 = _mm512_mul_epu32(c, m0);
+        c2[g] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), pk->c3, pk->k1[0], XOR3);
+        c3[g] = p0;
+        c1[g] = pk->c1r0;
+        c0[g] = pk->n0r0;
+    }
+    UNROLL for (int r = 1; r < 10; r++) {
+        UNROLL for (int g = 0; g < G; g++) {
+            __m512i q0 = _mm512_mul_epu32(c0[g], m0);
+            __m512i q1 = _mm512_mul_epu32(c2[g], m1);
+            c0[g] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(q1, 32), c1[g], pk->k0[r], XOR3);
+            c2[g] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(q0, 32), c3[g], pk->k1[r], XOR3);
+            c1[g] = q1;
+            c3[g] = q0;
+        }
+    }
+    const __m512i lo = _mm512_set1_epi64(0xFFFFFFFFll);
+    /* (c << 32) | (d & lo) */
+    UNROLL for (int g = 0; g < G; g++) {
+        ra[g] = _mm512_ternarylogic_epi64(_mm512_slli_epi64(c0[g], 32), c1[g], lo, 0xF8);
+        rb[g] = _mm512_ternarylogic_epi64(_mm512_slli_epi64(c2[g], 32), c3[g], lo, 0xF8);
+    }
+}
+
+#define V8(x) _mm512_set1_pd(x)
+#define VI8(x) _mm512_set1_epi64((long long)(x))
+
+/* box_muller on G groups of 8 blocks, in lockstep like philox8 */
+#define FORG(stmt) UNROLL for (int g = 0; g < G; g++) { stmt; }
+ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const __m512i *a,
+                                                                         const __m512i *b, int G,
+                                                                         __m512d *z0, __m512d *z1) {
+    __m512d f[G8MAX], s[G8MAX], w[G8MAX], r[G8MAX], k[G8MAX], rad[G8MAX];
+    /* log_u(a >> 12) */
+    FORG({
+        __m512i m = _mm512_srli_epi64(a[g], 12);
+        __m512d u = _mm512_sub_pd(V8(2.0), _mm512_castsi512_pd(_mm512_or_si512(m, VI8(0x3FF0000000000000ull))));
+        /* dd = bits(u) - SQRT_HALF_BITS: k = dd >> 52 (arithmetic; = kb - 64),
+         * bits(x) = bits(u) - (k << 52) = (dd mod 2^52) + SQRT_HALF_BITS */
+        __m512i dd = _mm512_sub_epi64(_mm512_castpd_si512(u), VI8(SQRT_HALF_BITS));
+        __m512d x = _mm512_castsi512_pd(
+            _mm512_add_epi64(_mm512_and_si512(dd, VI8((1ull << 52) - 1)), VI8(SQRT_HALF_BITS)));
+        k[g] = _mm512_cvtepi64_pd(_mm512_srai_epi64(dd, 52));
+        f[g] = _mm512_sub_pd(x, V8(1.0));
+        s[g] = _mm512_div_pd(f[g], _mm512_add_pd(V8(2.0), f[g]));
+        w[g] = _mm512_mul_pd(s[g], s[g]);
+        r[g] = V8(2.0 / 19);
+    })
+    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 17)))
+    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 15)))
+    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 13)))
+    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 11)))
+    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 9)))
+    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 7)))
+    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 5)))
+    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 3)))
+    FORG({
+        __m512d rr = _mm512_mul_pd(r[g], w[g]);
+        __m512d l1p = _mm512_sub_pd(f[g], _mm512_mul_pd(s[g], _mm512_sub_pd(f[g], rr)));
+        __m512d lg = _mm512_add_pd(_mm512_mul_pd(k[g], V8(LN2_HI)),
+                                   _mm512_add_pd(_mm512_mul_pd(k[g], V8(LN2_LO)), l1p));
+        rad[g] = _mm512_sqrt_pd(_mm512_mul_pd(V8(-2.0), lg));
+    })
+    /* sincos: rho = bits 12..61 of b as a signed 50-bit integer (= the
+     * scalar path's n mod 2^50 - 2^49); h = b + 2^61 holds q in its bits 62
+     * (q & 1) and 63 (q & 2) */
+    __m512i h[G8MAX];
+    __m512d t[G8MAX], tw[G8MAX], ps[G8MAX], pc[G8MAX];
+    FORG({
+        __m512d rho = _mm512_cvtepi64_pd(_mm512_srai_epi64(_mm512_slli_epi64(b[g], 2), 14));
+        h[g] = _mm512_add_epi64(b[g], VI8(1ull << 61));
+        t[g] = _mm512_mul_pd(rho, V8(TWO_PI_2M52));
+        tw[g] = _mm512_mul_pd(t[g], t[g]);
+        ps[g] = V8(F17);
+        pc[g] = V8(F16);
+    })
+#define PSC(a_, b_)                                                          \
+    FORG({                                                                   \
+        ps[g] = _mm512_sub_pd(V8(a_), _mm512_mul_pd(ps[g], tw[g]));          \
+        pc[g] = _mm512_sub_pd(V8(b_), _mm512_mul_pd(pc[g], tw[g]));          \
+    })
+    PSC(F15, F14)
+    PSC(F13, F12)
+    PSC(F11, F10)
+    PSC(F9, F8)
+    PSC(F7, F6)
+    PSC(F5, F4)
+    PSC(F3, 0.5)
+#undef PSC
+    FORG({
+        __m512d sn = _mm512_sub_pd(t[g], _mm512_mul_pd(t[g], _mm512_mul_pd(tw[g], ps[g])));
+        __m512d cs = _mm512_sub_pd(V8(1.0), _mm512_mul_pd(tw[g], pc[g]));
+        __mmask8 odd = _mm512_test_epi64_mask(h[g], VI8(1ull << 62));
+        /* (cos, sin) of q pi/2 + t: q even (cs, sn), odd (-sn, cs); then both
+         * negated when q & 2, here on rad: rad * (-c) = (-rad) * c exactly */
+        __m512d cq = _mm512_mask_xor_pd(cs, odd, sn, V8(-0.0));
+        __m512d sq = _mm512_mask_blend_pd(odd, sn, cs);
+        __m512d r0 = _mm512_castsi512_pd(
+            _mm512_ternarylogic_epi64(_mm512_castpd_si512(rad[g]), h[g], VI8(1ull << 63), 0x78));
+        z0[g] = _mm512_mul_pd(r0, cq);
+        z1[g] = _mm512_mul_pd(r0, sq);
+    })
+}
+
+/* z0, z1 of 8 blocks interleaved into 16 values: z0[0] z1[0] z0[1] ... */
+#define IL_LO _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0)
+#define IL_HI _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4)
+
+/* 16 G values of blocks b .. b + 8 G - 1, interleaved (z0, z1 of each block) */
+ISA_AVX512 static inline __attribute__((always_inline)) void normals16(const philox8_key *pk,
+                                                                       uint32_t b, int G,
+                                                                       __m512d *lo, __m512d *hi) {
+    __m512i ra[G8MAX], rb[G8MAX];
+    __m512d z0[G8MAX], z1[G8MAX];
+    philox8(pk, b, G, ra, rb);
+    box_muller8(ra, rb, G, z0, z1);
+    FORG({
+        lo[g] = _mm512_permutex2var_pd(z0[g], IL_LO, z1[g]);
+        hi[g] = _mm512_permutex2var_pd(z0[g], IL_HI, z1[g]);
+    })
+}
+
+#define GROUPS 2 /* groups of 8 blocks per iteration */
+
+ISA_AVX512 static void row_f64_avx512(uint64_t seed, uint64_t draw, uint64_t row, size_t e0,
+                                      size_t d, double *out) {
+    stream_key key = make_key(seed, draw, row);
+    philox8_key pk = philox8_setup(&key);
+    const int G = GROUPS;
+    size_t e = 0;
+    for (; e + 16 * GROUPS <= d; e += 16 * GROUPS) {
+        __m512d lo[G8MAX], hi[G8MAX];
+        normals16(&pk, (uint32_t)((e0 + e) / 2), GROUPS, lo, hi);
+        FORG({
+            _mm512_storeu_pd(out + e + 16 * g, lo[g]);
+            _mm512_storeu_pd(out + e + 16 * g + 8, hi[g]);
+        })
+    }
+    for (; e < d; e += 16) {
+        __m512d lo, hi;
+        double z[16];
+        normals16(&pk, (uint32_t)((e0 + e) / 2), 1, &lo, &hi);
+        _mm512_storeu_pd(z, lo);
+        _mm512_storeu_pd(z + 8, hi);
+        memcpy(out + e, z, (d - e < 16 ? d - e : 16) * sizeof(double));
+    }
+}
+
+ISA_AVX512 static void row_f32_avx512(uint64_t seed, uint64_t draw, uint64_t row, size_t e0,
+                                      size_t d, float *out) {
+    stream_key key = make_key(seed, draw, row);
+    philox8_key pk = philox8_setup(&key);
+    const int G = GROUPS;
+    size_t e = 0;
+    for (; e + 16 * GROUPS <= d; e += 16 * GROUPS) {
+        __m512d lo[G8MAX], hi[G8MAX];
+        normals16(&pk, (uint32_t)((e0 + e) / 2), GROUPS, lo, hi);
+        /* (float) of each value (round to nearest, as the C conversion) */
+        FORG(_mm512_storeu_ps(out + e + 16 * g,
+                              _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo[g])),
+                                                 _mm512_cvtpd_ps(hi[g]), 1)))
+    }
+    for (; e < d; e += 16) {
+        __m512d lo, hi;
+        normals16(&pk, (uint32_t)((e0 + e) / 2), 1, &lo, &hi);
+        __m512 zz = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)),
+                                       _mm512_cvtpd_ps(hi), 1);
+        _mm512_mask_storeu_ps(out + e, (__mmask16)((d - e < 16 ? 1u << (d - e) : 1u << 16) - 1), zz);
+    }
+}
 ISA_AVX2 static void row_f64_avx2(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
                                   double *out) ROW_BODY(double)
 ISA_AVX2 static void row_f32_avx2(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
