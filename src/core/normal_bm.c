@@ -250,7 +250,7 @@ static inline __attribute__((always_inline)) void normal_chunk(const stream_key 
  *   bit: z0's flips when bits 50 and 51 of n differ, z1's when bit 51 is set;
  * - k = (double)kb - 64 is exact like the TWO52 form. */
 typedef struct {
-    __m512i k0[10], k1[10], c1, c3, n0r0, c1r0;
+    __m512i k0[10], k1[10], c1, c3, n0r0, c1r0, k0s9, k1s9;
 } philox8_key;
 
 ISA_AVX512 static inline philox8_key philox8_setup(const stream_key *key) {
@@ -264,6 +264,8 @@ ISA_AVX512 static inline philox8_key philox8_setup(const stream_key *key) {
     pk.c1r0 = _mm512_set1_epi64((long long)(p1 & 0xFFFFFFFFu));
     pk.c3 = _mm512_set1_epi64((long long)key->c3);
     pk.c1 = _mm512_set1_epi64((long long)key->c1);
+    pk.k0s9 = _mm512_set1_epi64((long long)(KEY(key->k0, 9u, PHILOX_W0) << 32));
+    pk.k1s9 = _mm512_set1_epi64((long long)(KEY(key->k1, 9u, PHILOX_W1) << 32));
     return pk;
 }
 
@@ -290,7 +292,7 @@ ISA_AVX512 static inline __attribute__((always_inline)) void philox8(const philo
         c1[g] = pk->c1r0;
         c0[g] = pk->n0r0;
     }
-    UNROLL for (int r = 1; r < 10; r++) {
+    UNROLL for (int r = 1; r < 9; r++) {
         UNROLL for (int g = 0; g < G; g++) {
             __m512i q0 = _mm512_mul_epu32(c0[g], m0);
             __m512i q1 = _mm512_mul_epu32(c2[g], m1);
@@ -300,25 +302,38 @@ ISA_AVX512 static inline __attribute__((always_inline)) void philox8(const philo
             c3[g] = q0;
         }
     }
-    const __m512i lo = _mm512_set1_epi64(0xFFFFFFFFll);
-    /* (c << 32) | (d & lo) */
+    /* round 9 straight into A = (c0 << 32) | c1: its high word hi(q1) ^ c1 ^
+     * k0 is q1's high word xored with (c1 ^ k0) << 32, its low word lo(q1) */
     UNROLL for (int g = 0; g < G; g++) {
-        ra[g] = _mm512_ternarylogic_epi64(_mm512_slli_epi64(c0[g], 32), c1[g], lo, 0xF8);
-        rb[g] = _mm512_ternarylogic_epi64(_mm512_slli_epi64(c2[g], 32), c3[g], lo, 0xF8);
+        __m512i q0 = _mm512_mul_epu32(c0[g], m0);
+        __m512i q1 = _mm512_mul_epu32(c2[g], m1);
+        ra[g] = _mm512_ternarylogic_epi64(q1, _mm512_slli_epi64(c1[g], 32), pk->k0s9, XOR3);
+        rb[g] = _mm512_ternarylogic_epi64(q0, _mm512_slli_epi64(c3[g], 32), pk->k1s9, XOR3);
     }
 }
 
 #define V8(x) _mm512_set1_pd(x)
 #define VI8(x) _mm512_set1_epi64((long long)(x))
 
-/* box_muller on G groups of 8 blocks, in lockstep like philox8 */
+/* box_muller on G groups of 8 blocks, in lockstep like philox8; the log
+ * and sincos polynomials step by step side by side (their chains are
+ * independent) */
 #define FORG(stmt) UNROLL for (int g = 0; g < G; g++) { stmt; }
 ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const __m512i *a,
                                                                          const __m512i *b, int G,
                                                                          __m512d *z0, __m512d *z1) {
-    __m512d f[G8MAX], s[G8MAX], w[G8MAX], r[G8MAX], k[G8MAX], rad[G8MAX];
-    /* log_u(a >> 12) */
+    __m512d f[G8MAX], s[G8MAX], w[G8MAX], r[G8MAX], k[G8MAX];
+    __m512i h[G8MAX];
+    __m512d t[G8MAX], tw[G8MAX], ps[G8MAX], pc[G8MAX];
     FORG({
+        /* sincos: rho = bits 12..61 of b as a signed 50-bit integer (= the
+         * scalar path's n mod 2^50 - 2^49); h = b + 2^61 holds q in its
+         * bits 62 (q & 1) and 63 (q & 2) */
+        __m512d rho = _mm512_cvtepi64_pd(_mm512_srai_epi64(_mm512_slli_epi64(b[g], 2), 14));
+        h[g] = _mm512_add_epi64(b[g], VI8(1ull << 61));
+        t[g] = _mm512_mul_pd(rho, V8(TWO_PI_2M52));
+        tw[g] = _mm512_mul_pd(t[g], t[g]);
+        /* log_u(a >> 12) */
         __m512i m = _mm512_srli_epi64(a[g], 12);
         __m512d u = _mm512_sub_pd(V8(2.0), _mm512_castsi512_pd(_mm512_or_si512(m, VI8(0x3FF0000000000000ull))));
         /* dd = bits(u) - SQRT_HALF_BITS: k = dd >> 52 (arithmetic; = kb - 64),
@@ -329,51 +344,31 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
         k[g] = _mm512_cvtepi64_pd(_mm512_srai_epi64(dd, 52));
         f[g] = _mm512_sub_pd(x, V8(1.0));
         s[g] = _mm512_div_pd(f[g], _mm512_add_pd(V8(2.0), f[g]));
+        ps[g] = _mm512_sub_pd(V8(F15), _mm512_mul_pd(V8(F17), tw[g]));
+        pc[g] = _mm512_sub_pd(V8(F14), _mm512_mul_pd(V8(F16), tw[g]));
         w[g] = _mm512_mul_pd(s[g], s[g]);
-        r[g] = V8(2.0 / 19);
+        r[g] = _mm512_add_pd(_mm512_mul_pd(V8(2.0 / 19), w[g]), V8(2.0 / 17));
     })
-    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 17)))
-    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 15)))
-    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 13)))
-    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 11)))
-    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 9)))
-    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 7)))
-    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 5)))
-    FORG(r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 3)))
+#define STEP(rc_, sc_, cc_)                                                  \
+    FORG({                                                                   \
+        ps[g] = _mm512_sub_pd(V8(sc_), _mm512_mul_pd(ps[g], tw[g]));         \
+        pc[g] = _mm512_sub_pd(V8(cc_), _mm512_mul_pd(pc[g], tw[g]));         \
+        r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(rc_));            \
+    })
+    STEP(2.0 / 15, F13, F12)
+    STEP(2.0 / 13, F11, F10)
+    STEP(2.0 / 11, F9, F8)
+    STEP(2.0 / 9, F7, F6)
+    STEP(2.0 / 7, F5, F4)
+    STEP(2.0 / 5, F3, 0.5)
+#undef STEP
     FORG({
+        r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 3));
         __m512d rr = _mm512_mul_pd(r[g], w[g]);
         __m512d l1p = _mm512_sub_pd(f[g], _mm512_mul_pd(s[g], _mm512_sub_pd(f[g], rr)));
         __m512d lg = _mm512_add_pd(_mm512_mul_pd(k[g], V8(LN2_HI)),
                                    _mm512_add_pd(_mm512_mul_pd(k[g], V8(LN2_LO)), l1p));
-        rad[g] = _mm512_sqrt_pd(_mm512_mul_pd(V8(-2.0), lg));
-    })
-    /* sincos: rho = bits 12..61 of b as a signed 50-bit integer (= the
-     * scalar path's n mod 2^50 - 2^49); h = b + 2^61 holds q in its bits 62
-     * (q & 1) and 63 (q & 2) */
-    __m512i h[G8MAX];
-    __m512d t[G8MAX], tw[G8MAX], ps[G8MAX], pc[G8MAX];
-    FORG({
-        __m512d rho = _mm512_cvtepi64_pd(_mm512_srai_epi64(_mm512_slli_epi64(b[g], 2), 14));
-        h[g] = _mm512_add_epi64(b[g], VI8(1ull << 61));
-        t[g] = _mm512_mul_pd(rho, V8(TWO_PI_2M52));
-        tw[g] = _mm512_mul_pd(t[g], t[g]);
-        ps[g] = V8(F17);
-        pc[g] = V8(F16);
-    })
-#define PSC(a_, b_)                                                          \
-    FORG({                                                                   \
-        ps[g] = _mm512_sub_pd(V8(a_), _mm512_mul_pd(ps[g], tw[g]));          \
-        pc[g] = _mm512_sub_pd(V8(b_), _mm512_mul_pd(pc[g], tw[g]));          \
-    })
-    PSC(F15, F14)
-    PSC(F13, F12)
-    PSC(F11, F10)
-    PSC(F9, F8)
-    PSC(F7, F6)
-    PSC(F5, F4)
-    PSC(F3, 0.5)
-#undef PSC
-    FORG({
+        __m512d rad = _mm512_sqrt_pd(_mm512_mul_pd(V8(-2.0), lg));
         __m512d sn = _mm512_sub_pd(t[g], _mm512_mul_pd(t[g], _mm512_mul_pd(tw[g], ps[g])));
         __m512d cs = _mm512_sub_pd(V8(1.0), _mm512_mul_pd(tw[g], pc[g]));
         __mmask8 odd = _mm512_test_epi64_mask(h[g], VI8(1ull << 62));
@@ -382,7 +377,7 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
         __m512d cq = _mm512_mask_xor_pd(cs, odd, sn, V8(-0.0));
         __m512d sq = _mm512_mask_blend_pd(odd, sn, cs);
         __m512d r0 = _mm512_castsi512_pd(
-            _mm512_ternarylogic_epi64(_mm512_castpd_si512(rad[g]), h[g], VI8(1ull << 63), 0x78));
+            _mm512_ternarylogic_epi64(_mm512_castpd_si512(rad), h[g], VI8(1ull << 63), 0x78));
         z0[g] = _mm512_mul_pd(r0, cq);
         z1[g] = _mm512_mul_pd(r0, sq);
     })
@@ -392,43 +387,54 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
 #define IL_LO _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0)
 #define IL_HI _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4)
 
-/* 16 G values of blocks b .. b + 8 G - 1, interleaved (z0, z1 of each block) */
-ISA_AVX512 static inline __attribute__((always_inline)) void normals16(const philox8_key *pk,
-                                                                       uint32_t b, int G,
-                                                                       __m512d *lo, __m512d *hi) {
-    __m512i ra[G8MAX], rb[G8MAX];
-    __m512d z0[G8MAX], z1[G8MAX];
-    philox8(pk, b, G, ra, rb);
-    box_muller8(ra, rb, G, z0, z1);
-    FORG({
-        lo[g] = _mm512_permutex2var_pd(z0[g], IL_LO, z1[g]);
-        hi[g] = _mm512_permutex2var_pd(z0[g], IL_HI, z1[g]);
-    })
-}
+#ifndef PGROUPS
+#define PGROUPS 4 /* groups of 8 blocks per Philox step */
+#endif
+#ifndef BGROUPS
+#define BGROUPS 4 /* groups of 8 blocks per Box-Muller step */
+#endif
+#define CHUNK8 (CHUNK / 8) /* groups per chunk */
 
-#define GROUPS 2 /* groups of 8 blocks per iteration */
+/* z0, z1 of the nb8 groups of 8 blocks from block b on (nb8 <= CHUNK8): Philox
+ * for the whole chunk first, kept in L1, then the transform (two loops with
+ * fewer live registers than one) */
+ISA_AVX512 static inline __attribute__((always_inline)) void normals_chunk8(const philox8_key *pk,
+                                                                          uint32_t b, int nb8,
+                                                                          __m512d *z0, __m512d *z1) {
+    __m512i ra[CHUNK8], rb[CHUNK8];
+    int g8 = 0;
+    for (; g8 + PGROUPS <= nb8; g8 += PGROUPS)
+        philox8(pk, b + 8u * (uint32_t)g8, PGROUPS, ra + g8, rb + g8);
+    for (; g8 < nb8; g8++) philox8(pk, b + 8u * (uint32_t)g8, 1, ra + g8, rb + g8);
+    g8 = 0;
+    for (; g8 + BGROUPS <= nb8; g8 += BGROUPS)
+        box_muller8(ra + g8, rb + g8, BGROUPS, z0 + g8, z1 + g8);
+    for (; g8 < nb8; g8++) box_muller8(ra + g8, rb + g8, 1, z0 + g8, z1 + g8);
+}
 
 ISA_AVX512 static void row_f64_avx512(uint64_t seed, uint64_t draw, uint64_t row, size_t e0,
                                       size_t d, double *out) {
     stream_key key = make_key(seed, draw, row);
     philox8_key pk = philox8_setup(&key);
-    const int G = GROUPS;
-    size_t e = 0;
-    for (; e + 16 * GROUPS <= d; e += 16 * GROUPS) {
-        __m512d lo[G8MAX], hi[G8MAX];
-        normals16(&pk, (uint32_t)((e0 + e) / 2), GROUPS, lo, hi);
-        FORG({
-            _mm512_storeu_pd(out + e + 16 * g, lo[g]);
-            _mm512_storeu_pd(out + e + 16 * g + 8, hi[g]);
-        })
-    }
-    for (; e < d; e += 16) {
-        __m512d lo, hi;
-        double z[16];
-        normals16(&pk, (uint32_t)((e0 + e) / 2), 1, &lo, &hi);
-        _mm512_storeu_pd(z, lo);
-        _mm512_storeu_pd(z + 8, hi);
-        memcpy(out + e, z, (d - e < 16 ? d - e : 16) * sizeof(double));
+    __m512d z0[CHUNK8], z1[CHUNK8];
+    for (size_t e = 0; e < d; e += 2 * CHUNK) {
+        size_t m = d - e < 2 * CHUNK ? d - e : 2 * CHUNK;
+        int nb8 = (int)((m + 15) / 16);
+        normals_chunk8(&pk, (uint32_t)((e0 + e) / 2), nb8, z0, z1);
+        for (int g = 0; g < nb8; g++) {
+            __m512d lo = _mm512_permutex2var_pd(z0[g], IL_LO, z1[g]);
+            __m512d hi = _mm512_permutex2var_pd(z0[g], IL_HI, z1[g]);
+            size_t o = e + 16 * (size_t)g;
+            if (o + 16 <= d) {
+                _mm512_storeu_pd(out + o, lo);
+                _mm512_storeu_pd(out + o + 8, hi);
+            } else {
+                double z[16];
+                _mm512_storeu_pd(z, lo);
+                _mm512_storeu_pd(z + 8, hi);
+                memcpy(out + o, z, (d - o) * sizeof(double));
+            }
+        }
     }
 }
 
@@ -436,22 +442,23 @@ ISA_AVX512 static void row_f32_avx512(uint64_t seed, uint64_t draw, uint64_t row
                                       size_t d, float *out) {
     stream_key key = make_key(seed, draw, row);
     philox8_key pk = philox8_setup(&key);
-    const int G = GROUPS;
-    size_t e = 0;
-    for (; e + 16 * GROUPS <= d; e += 16 * GROUPS) {
-        __m512d lo[G8MAX], hi[G8MAX];
-        normals16(&pk, (uint32_t)((e0 + e) / 2), GROUPS, lo, hi);
-        /* (float) of each value (round to nearest, as the C conversion) */
-        FORG(_mm512_storeu_ps(out + e + 16 * g,
-                              _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo[g])),
-                                                 _mm512_cvtpd_ps(hi[g]), 1)))
-    }
-    for (; e < d; e += 16) {
-        __m512d lo, hi;
-        normals16(&pk, (uint32_t)((e0 + e) / 2), 1, &lo, &hi);
-        __m512 zz = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)),
-                                       _mm512_cvtpd_ps(hi), 1);
-        _mm512_mask_storeu_ps(out + e, (__mmask16)((d - e < 16 ? 1u << (d - e) : 1u << 16) - 1), zz);
+    const __m512i il = _mm512_set_epi32(15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1, 8, 0);
+    __m512d z0[CHUNK8], z1[CHUNK8];
+    for (size_t e = 0; e < d; e += 2 * CHUNK) {
+        size_t m = d - e < 2 * CHUNK ? d - e : 2 * CHUNK;
+        int nb8 = (int)((m + 15) / 16);
+        normals_chunk8(&pk, (uint32_t)((e0 + e) / 2), nb8, z0, z1);
+        for (int g = 0; g < nb8; g++) {
+            /* (float) of each value (round to nearest, as the C conversion) */
+            __m512 zz = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(z0[g])),
+                                           _mm512_cvtpd_ps(z1[g]), 1);
+            zz = _mm512_permutexvar_ps(il, zz);
+            size_t o = e + 16 * (size_t)g;
+            if (o + 16 <= d)
+                _mm512_storeu_ps(out + o, zz);
+            else
+                _mm512_mask_storeu_ps(out + o, (__mmask16)((1u << (d - o)) - 1), zz);
+        }
     }
 }
 ISA_AVX2 static void row_f64_avx2(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
