@@ -319,6 +319,10 @@ ISA_AVX512 static inline __attribute__((always_inline)) void philox8(const philo
  * and sincos polynomials step by step side by side (their chains are
  * independent) */
 #define FORG(stmt) UNROLL for (int g = 0; g < G; g++) { stmt; }
+/* an empty asm that "changes" its operands: it pins the step order, so that
+ * GCC does not regroup the lockstep chains one after the other (it emits no
+ * instruction) */
+#define KEEP3(x, y, z) __asm__ volatile("" : "+v"(x), "+v"(y), "+v"(z))
 ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const __m512i *a,
                                                                          const __m512i *b, int G,
                                                                          __m512d *z0, __m512d *z1) {
@@ -329,19 +333,25 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
         /* sincos: rho = bits 12..61 of b as a signed 50-bit integer (= the
          * scalar path's n mod 2^50 - 2^49); h = b + 2^61 holds q in its
          * bits 62 (q & 1) and 63 (q & 2) */
-        __m512d rho = _mm512_cvtepi64_pd(_mm512_srai_epi64(_mm512_slli_epi64(b[g], 2), 14));
+        /* rho 2^14 = (b << 2) with its low 14 bits cleared (as int64, 52
+         * significant bits: the conversion is exact), and rho C = (rho 2^14)
+         * (C 2^-14) exactly: the same rounded product */
+        __m512i b2 = _mm512_add_epi64(b[g], b[g]);
+        __m512d rho14 = _mm512_cvtepi64_pd(_mm512_and_si512(_mm512_add_epi64(b2, b2), VI8(~0x3FFFull)));
         h[g] = _mm512_add_epi64(b[g], VI8(1ull << 61));
-        t[g] = _mm512_mul_pd(rho, V8(TWO_PI_2M52));
+        t[g] = _mm512_mul_pd(rho14, V8(TWO_PI_2M52 * 0x1p-14));
         tw[g] = _mm512_mul_pd(t[g], t[g]);
         /* log_u(a >> 12) */
         __m512i m = _mm512_srli_epi64(a[g], 12);
         __m512d u = _mm512_sub_pd(V8(2.0), _mm512_castsi512_pd(_mm512_or_si512(m, VI8(0x3FF0000000000000ull))));
         /* dd = bits(u) - SQRT_HALF_BITS: k = dd >> 52 (arithmetic; = kb - 64),
-         * bits(x) = bits(u) - (k << 52) = (dd mod 2^52) + SQRT_HALF_BITS */
+         * bits(x) = bits(u) - (k << 52) = (dd mod 2^52) + SQRT_HALF_BITS;
+         * k 2^52 = dd with its low 52 bits cleared (exact as a double), and
+         * k LN2_HI = (k 2^52) (LN2_HI 2^-52) exactly (same for LN2_LO) */
         __m512i dd = _mm512_sub_epi64(_mm512_castpd_si512(u), VI8(SQRT_HALF_BITS));
         __m512d x = _mm512_castsi512_pd(
             _mm512_add_epi64(_mm512_and_si512(dd, VI8((1ull << 52) - 1)), VI8(SQRT_HALF_BITS)));
-        k[g] = _mm512_cvtepi64_pd(_mm512_srai_epi64(dd, 52));
+        k[g] = _mm512_cvtepi64_pd(_mm512_andnot_si512(VI8((1ull << 52) - 1), dd));
         f[g] = _mm512_sub_pd(x, V8(1.0));
         s[g] = _mm512_div_pd(f[g], _mm512_add_pd(V8(2.0), f[g]));
         ps[g] = _mm512_sub_pd(V8(F15), _mm512_mul_pd(V8(F17), tw[g]));
@@ -354,7 +364,8 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
         ps[g] = _mm512_sub_pd(V8(sc_), _mm512_mul_pd(ps[g], tw[g]));         \
         pc[g] = _mm512_sub_pd(V8(cc_), _mm512_mul_pd(pc[g], tw[g]));         \
         r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(rc_));            \
-    })
+    })                                                                       \
+    FORG(KEEP3(ps[g], pc[g], r[g]))
     STEP(2.0 / 15, F13, F12)
     STEP(2.0 / 13, F11, F10)
     STEP(2.0 / 11, F9, F8)
@@ -366,8 +377,8 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
         r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(2.0 / 3));
         __m512d rr = _mm512_mul_pd(r[g], w[g]);
         __m512d l1p = _mm512_sub_pd(f[g], _mm512_mul_pd(s[g], _mm512_sub_pd(f[g], rr)));
-        __m512d lg = _mm512_add_pd(_mm512_mul_pd(k[g], V8(LN2_HI)),
-                                   _mm512_add_pd(_mm512_mul_pd(k[g], V8(LN2_LO)), l1p));
+        __m512d lg = _mm512_add_pd(_mm512_mul_pd(k[g], V8(LN2_HI * 0x1p-52)),
+                                   _mm512_add_pd(_mm512_mul_pd(k[g], V8(LN2_LO * 0x1p-52)), l1p));
         __m512d rad = _mm512_sqrt_pd(_mm512_mul_pd(V8(-2.0), lg));
         __m512d sn = _mm512_sub_pd(t[g], _mm512_mul_pd(t[g], _mm512_mul_pd(tw[g], ps[g])));
         __m512d cs = _mm512_sub_pd(V8(1.0), _mm512_mul_pd(tw[g], pc[g]));
