@@ -3,7 +3,8 @@
  * Box-Muller transform (Box & Muller 1958, z0 = r cos t, z1 = r sin t with
  * r = sqrt(-2 log u), t = 2 pi v), with its own log and sincos written as
  * plain double arithmetic so that the compiler vectorises whole chunks of
- * blocks (structure of arrays over counters).
+ * blocks (structure of arrays over counters); the AVX-512 path is the same
+ * operations written as intrinsics (section "AVX-512" below).
  *
  * Block b of (seed, draw, row) - counter (b, draw low 32, row low 32, row
  * high 32), key (seed low 32, seed high 32 ^ draw high 32), outputs o0..o3 -
@@ -237,20 +238,23 @@ static inline __attribute__((always_inline)) void normal_chunk(const stream_key 
 #include <immintrin.h>
 
 /* ---- AVX-512: explicit intrinsics -----------------------------------------
- * The same operation sequence as box_muller / philox_chunk above on 8 blocks
- * (64-bit lanes), kept in registers and stored straight into the output.
- * Identities used (all exact, so the bits do not change):
+ * The operation sequence of philox_chunk / box_muller above on groups of 8
+ * blocks (64-bit lanes), G groups side by side, into the output without the
+ * auto-vectorised path's packing and copies. What differs is only how exact
+ * values are formed, so the bits do not change (tests/test_normal_stream.c):
  * - Philox lanes hold their word in the low 32 bits and anything above:
  *   vpmuludq reads only the low 32 bits and the xors act bitwise, so the
- *   masks of PHILOX_ROUND are needed only when A, B are assembled;
- *   round 0's c2 product is the same for every block;
- * - -p * w + F = F - p * w ((-p) w = -(p w) exactly);
- * - rad * (sg * c) with sg = +-1 is rad * c with its sign flipped (IEEE
- *   multiplication is sign-symmetric), so the signs are xors of the sign
- *   bit: z0's flips when bits 50 and 51 of n differ, z1's when bit 51 is set;
- * - k = (double)kb - 64 is exact like the TWO52 form. */
+ *   masks of PHILOX_ROUND are not needed; round 0's c2 product is the same
+ *   for every block; round 9 forms A and B directly (philox8);
+ * - log: k 2^52 and x from bits(u) - SQRT_HALF_BITS by masks (no shifts),
+ *   k LN2 as (k 2^52)(LN2 2^-52) (scaling by a power of 2: same product);
+ * - sincos: rho 2^14 converted from b's bits, t = (rho 2^14)(C 2^-14);
+ *   -p w + F as F - p w ((-p) w = -(p w) exactly); the quadrant's signs as
+ *   sign-bit flips of sn and rad (IEEE products are sign-symmetric).
+ * On Zen 4 this runs at ~1.7 ns per normal (docs/bench.md, "Normal draws"),
+ * issue-bound on the 512-bit multiply and add pipes. */
 typedef struct {
-    __m512i k0[10], k1[10], c1, c3, n0r0, c1r0, k0s9, k1s9;
+    __m512i k0[10], k1[10], c3, n0r0, c1r0, k0s9, k1s9;
 } philox8_key;
 
 ISA_AVX512 static inline philox8_key philox8_setup(const stream_key *key) {
@@ -263,7 +267,6 @@ ISA_AVX512 static inline philox8_key philox8_setup(const stream_key *key) {
     pk.n0r0 = _mm512_set1_epi64((long long)((p1 >> 32) ^ key->c1 ^ KEY(key->k0, 0u, PHILOX_W0)));
     pk.c1r0 = _mm512_set1_epi64((long long)(p1 & 0xFFFFFFFFu));
     pk.c3 = _mm512_set1_epi64((long long)key->c3);
-    pk.c1 = _mm512_set1_epi64((long long)key->c1);
     pk.k0s9 = _mm512_set1_epi64((long long)(KEY(key->k0, 9u, PHILOX_W0) << 32));
     pk.k1s9 = _mm512_set1_epi64((long long)(KEY(key->k1, 9u, PHILOX_W1) << 32));
     return pk;
@@ -398,12 +401,8 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
 #define IL_LO _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0)
 #define IL_HI _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4)
 
-#ifndef PGROUPS
 #define PGROUPS 4 /* groups of 8 blocks per Philox step */
-#endif
-#ifndef BGROUPS
 #define BGROUPS 4 /* groups of 8 blocks per Box-Muller step */
-#endif
 #define CHUNK8 (CHUNK / 8) /* groups per chunk */
 
 /* z0, z1 of the nb8 groups of 8 blocks from block b on (nb8 <= CHUNK8): Philox
