@@ -249,10 +249,14 @@ static inline __attribute__((always_inline)) void normal_chunk(const stream_key 
  * - log: k 2^52 and x from bits(u) - SQRT_HALF_BITS by masks (no shifts),
  *   k LN2 as (k 2^52)(LN2 2^-52) (scaling by a power of 2: same product);
  * - sincos: rho 2^14 converted from b's bits, t = (rho 2^14)(C 2^-14);
- *   -p w + F as F - p w ((-p) w = -(p w) exactly); the quadrant's signs as
- *   sign-bit flips of sn and rad (IEEE products are sign-symmetric).
- * On Zen 4 this runs at ~1.7 ns per normal (docs/bench.md, "Normal draws"),
- * issue-bound on the 512-bit multiply and add pipes. */
+ *   -p w + F as p (-w) + F with -w = t (-t) ((-p) w = p (-w) exactly), so
+ *   every polynomial step is a multiply and an add of a constant taken
+ *   from memory (a constant as the first operand of a subtraction took a
+ *   broadcast op per use); the quadrant's signs as sign-bit flips of sn
+ *   and rad (IEEE products are sign-symmetric);
+ * - u = 2 - y as (-y) + 2, -y formed by the same or that forms y. 
+ * On Zen 4 this runs at ~1.6 ns per normal (docs/bench.md, "Normal draws"),
+ * near the issue limit of the 512-bit multiply and add pipes. */
 typedef struct {
     __m512i k0[10], k1[10], c3, n0r0, c1r0, k0s9, k1s9;
 } philox8_key;
@@ -331,7 +335,7 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
                                                                          __m512d *z0, __m512d *z1) {
     __m512d f[G8MAX], s[G8MAX], w[G8MAX], r[G8MAX], k[G8MAX];
     __m512i h[G8MAX];
-    __m512d t[G8MAX], tw[G8MAX], ps[G8MAX], pc[G8MAX];
+    __m512d t[G8MAX], mtw[G8MAX], ps[G8MAX], pc[G8MAX];
     FORG({
         /* sincos: rho = bits 12..61 of b as a signed 50-bit integer (= the
          * scalar path's n mod 2^50 - 2^49); h = b + 2^61 holds q in its
@@ -343,10 +347,14 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
         __m512d rho14 = _mm512_cvtepi64_pd(_mm512_and_si512(_mm512_add_epi64(b2, b2), VI8(~0x3FFFull)));
         h[g] = _mm512_add_epi64(b[g], VI8(1ull << 61));
         t[g] = _mm512_mul_pd(rho14, V8(TWO_PI_2M52 * 0x1p-14));
-        tw[g] = _mm512_mul_pd(t[g], t[g]);
+        /* mtw = -(t t) exactly: each F - p w below is computed as p (-w) + F
+         * (the same value: a - b is a + (-b)), which takes its constant as a
+         * memory operand */
+        mtw[g] = _mm512_mul_pd(t[g], _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(t[g]), VI8(1ull << 63))));
         /* log_u(a >> 12) */
         __m512i m = _mm512_srli_epi64(a[g], 12);
-        __m512d u = _mm512_sub_pd(V8(2.0), _mm512_castsi512_pd(_mm512_or_si512(m, VI8(0x3FF0000000000000ull))));
+        /* u = 2 - (1 + m 2^-52) as -(1 + m 2^-52) + 2 (a - b is a + (-b)) */
+        __m512d u = _mm512_add_pd(_mm512_castsi512_pd(_mm512_or_si512(m, VI8(0xBFF0000000000000ull))), V8(2.0));
         /* dd = bits(u) - SQRT_HALF_BITS: k = dd >> 52 (arithmetic; = kb - 64),
          * bits(x) = bits(u) - (k << 52) = (dd mod 2^52) + SQRT_HALF_BITS;
          * k 2^52 = dd with its low 52 bits cleared (exact as a double), and
@@ -357,15 +365,15 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
         k[g] = _mm512_cvtepi64_pd(_mm512_andnot_si512(VI8((1ull << 52) - 1), dd));
         f[g] = _mm512_sub_pd(x, V8(1.0));
         s[g] = _mm512_div_pd(f[g], _mm512_add_pd(V8(2.0), f[g]));
-        ps[g] = _mm512_sub_pd(V8(F15), _mm512_mul_pd(V8(F17), tw[g]));
-        pc[g] = _mm512_sub_pd(V8(F14), _mm512_mul_pd(V8(F16), tw[g]));
+        ps[g] = _mm512_add_pd(_mm512_mul_pd(V8(F17), mtw[g]), V8(F15));
+        pc[g] = _mm512_add_pd(_mm512_mul_pd(V8(F16), mtw[g]), V8(F14));
         w[g] = _mm512_mul_pd(s[g], s[g]);
         r[g] = _mm512_add_pd(_mm512_mul_pd(V8(2.0 / 19), w[g]), V8(2.0 / 17));
     })
 #define STEP(rc_, sc_, cc_)                                                  \
     FORG({                                                                   \
-        ps[g] = _mm512_sub_pd(V8(sc_), _mm512_mul_pd(ps[g], tw[g]));         \
-        pc[g] = _mm512_sub_pd(V8(cc_), _mm512_mul_pd(pc[g], tw[g]));         \
+        ps[g] = _mm512_add_pd(_mm512_mul_pd(ps[g], mtw[g]), V8(sc_));        \
+        pc[g] = _mm512_add_pd(_mm512_mul_pd(pc[g], mtw[g]), V8(cc_));        \
         r[g] = _mm512_add_pd(_mm512_mul_pd(r[g], w[g]), V8(rc_));            \
     })                                                                       \
     FORG(KEEP3(ps[g], pc[g], r[g]))
@@ -383,8 +391,8 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
         __m512d lg = _mm512_add_pd(_mm512_mul_pd(k[g], V8(LN2_HI * 0x1p-52)),
                                    _mm512_add_pd(_mm512_mul_pd(k[g], V8(LN2_LO * 0x1p-52)), l1p));
         __m512d rad = _mm512_sqrt_pd(_mm512_mul_pd(V8(-2.0), lg));
-        __m512d sn = _mm512_sub_pd(t[g], _mm512_mul_pd(t[g], _mm512_mul_pd(tw[g], ps[g])));
-        __m512d cs = _mm512_sub_pd(V8(1.0), _mm512_mul_pd(tw[g], pc[g]));
+        __m512d sn = _mm512_add_pd(t[g], _mm512_mul_pd(t[g], _mm512_mul_pd(mtw[g], ps[g])));
+        __m512d cs = _mm512_add_pd(_mm512_mul_pd(mtw[g], pc[g]), V8(1.0));
         __mmask8 odd = _mm512_test_epi64_mask(h[g], VI8(1ull << 62));
         /* (cos, sin) of q pi/2 + t: q even (cs, sn), odd (-sn, cs); then both
          * negated when q & 2, here on rad: rad * (-c) = (-rad) * c exactly */
