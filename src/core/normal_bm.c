@@ -479,6 +479,7 @@ ISA_AVX512 static void row_f32_avx512(uint64_t seed, uint64_t draw, uint64_t row
         }
     }
 }
+
 ISA_AVX2 static void row_f64_avx2(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
                                   double *out) ROW_BODY(double)
 ISA_AVX2 static void row_f32_avx2(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
