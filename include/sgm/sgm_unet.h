@@ -92,6 +92,13 @@ void sgm_unet_free(sgm_unet *u);
  * GEMM or AUTO succeeds). */
 sgm_status sgm_unet_set_conv_backend(sgm_unet *u, sgm_nn_conv2d_backend backend,
                                      sgm_error *err);
+/* Precision of the convolutions (sgm_nn.h, sgm_nn_precision; init:
+ * FP32): BF16 needs the oneDNN backend (SGM_ERR_UNSUPPORTED otherwise, the
+ * U-Net then keeps its previous precision). It does not check the CPU:
+ * resolve the request first (sgm_nn_precision_resolve). Linear layers,
+ * attention, GroupNorm and the rest stay float32. */
+sgm_status sgm_unet_set_precision(sgm_unet *u, sgm_nn_precision p, sgm_error *err);
+sgm_nn_precision sgm_unet_precision(const sgm_unet *u);
 /* index of the tensor with this name, or -1 */
 int sgm_unet_find(const sgm_unet *u, const char *name);
 /* out (N, out_ch, H, W) = unet(x (N, in_ch, H, W), c (N), labels (N) or
