@@ -24,6 +24,8 @@
  * Inputs are fixed Philox draws; W warm-up steps, then R repetitions of K
  * timed steps; the best repetition is reported (the machine is shared).
  * Threads: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS from the environment.
+ * SGM_BENCH_PRECISION=bf16 runs the U-Net models in bf16 mixed precision
+ * (exit 2 where the CPU has no bf16; the mlp stays fp32).
  *
  * Usage: bench_train_step [mlp|unet|unet16|unet-infer|unet16-infer|all|bf16] [K] [R] [W]
  * Output: one line per model "RESULT <model> <steps/s> <ms/step> <peak MiB>" plus
@@ -224,7 +226,15 @@ static int run_model(int m, int K, int R, int W) {
         int infer = m >= 3, B = infer ? 250 : 64;
         sgm_unet_config cfg = (m == 2 || m == 4) ? unet16_config() : sgm_unet_config_default();
         K = K ? K : 5;
-        rc = bench_unet(MODELS[m], cfg, B, infer, SGM_NN_FP32, K, R, W ? W : 1, &t);
+        sgm_nn_precision prec = SGM_NN_FP32;
+        const char *pe = getenv("SGM_BENCH_PRECISION");
+        if (pe && (sgm_nn_precision_from_name(pe, &prec) != SGM_OK ||
+                   sgm_nn_precision_resolve(prec, 0) != prec)) {
+            fprintf(stderr, "bench_train_step: SGM_BENCH_PRECISION=%s: unknown, or no bf16 here\n",
+                    pe);
+            return 2;
+        }
+        rc = bench_unet(MODELS[m], cfg, B, infer, prec, K, R, W ? W : 1, &t);
     }
     if (rc) return rc;
     printf("%s: %.2f %s/s (%.2f ms each, best of %d x %d), %s %.4f, peak RSS %.1f MiB\n",
@@ -279,7 +289,9 @@ int main(int argc, char **argv) {
                         "[K] [R] [W]\n");
         return 2;
     }
-    for (int m = 0; m < N_MODELS; m++)
-        if ((pick < 0 || pick == m) && run_model(m, K, R, W)) return 1;
+    for (int m = 0; m < N_MODELS; m++) {
+        int rc = (pick < 0 || pick == m) ? run_model(m, K, R, W) : 0;
+        if (rc) return rc;
+    }
     return 0;
 }
