@@ -10,7 +10,12 @@
  *   unet16: the U-Net of issue 12 (base 16, mult 1-2-4, one res block per
  *         level, 2 heads, embedding 128; 745 k parameters), batch 64;
  *   unet-infer, unet16-infer: the same networks' forward pass alone at
- *         batch 250 (network evaluations, "calls", per second).
+ *         batch 250 (network evaluations, "calls", per second);
+ *   bf16: unet16 (training step, batch 64) and unet16-infer (batch 250) in
+ *         fp32 and in bf16 mixed precision (sgm_unet_set_precision: bf16
+ *         convolutions), alternating fp32 / bf16 per round, R rounds of
+ *         (W warm-up + K timed steps, best repetition), each side's best
+ *         round and the ratio bf16 / fp32 (needs AVX512-BF16; exit 2 without).
  * Each RESULT line also gives the process's peak resident memory (MiB).
  * The PyTorch twin is bench/torch_train_step.py (same architectures, same
  * batch, same loss and optimiser); bench/train_vs_torch.sh runs both.
@@ -19,8 +24,10 @@
  * Inputs are fixed Philox draws; W warm-up steps, then R repetitions of K
  * timed steps; the best repetition is reported (the machine is shared).
  * Threads: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS from the environment.
+ * SGM_BENCH_PRECISION=bf16 runs the U-Net models in bf16 mixed precision
+ * (exit 2 where the CPU has no bf16; the mlp stays fp32).
  *
- * Usage: bench_train_step [mlp|unet|unet16|unet-infer|unet16-infer|all] [K] [R] [W]
+ * Usage: bench_train_step [mlp|unet|unet16|unet-infer|unet16-infer|all|bf16] [K] [R] [W]
  * Output: one line per model "RESULT <model> <steps/s> <ms/step> <peak MiB>" plus
  * human-readable lines; with SGM_BENCH_PROFILE=1 (unet) also a per-phase
  * breakdown (forward / backward / optimiser). */
@@ -145,11 +152,12 @@ static sgm_unet_config unet16_config(void) {
 
 /* A training step (infer 0: forward, MSE, backward, AdamW) or an inference
  * call (infer 1: forward only) of cfg at batch B. */
-static int bench_unet(const char *name, sgm_unet_config cfg, int B, int infer, int K, int R,
-                      int W, timing *res) {
+static int bench_unet(const char *name, sgm_unet_config cfg, int B, int infer,
+                      sgm_nn_precision prec, int K, int R, int W, timing *res) {
     sgm_unet u;
     sgm_error err;
-    if (sgm_unet_init(&u, &cfg, B, 1, &err) != SGM_OK) {
+    if (sgm_unet_init(&u, &cfg, B, 1, &err) != SGM_OK ||
+        sgm_unet_set_precision(&u, prec, &err) != SGM_OK) {
         fprintf(stderr, "bench_train_step: %s\n", err.msg);
         return 1;
     }
@@ -163,8 +171,8 @@ static int bench_unet(const char *name, sgm_unet_config cfg, int B, int infer, i
     sgm_nn_fill_normal(tgt, n, 1.0f, 12, 1);
     sgm_nn_fill_uniform(c, (size_t)B, -2.0f, 1.0f, 12, 2);
     sgm_nn_adam opt = sgm_nn_adam_defaults(1);
-    printf("%s: base %d, %zu parameters, batch %d, %s\n", name, cfg.base_ch, u.n_params, B,
-           infer ? "forward only" : "training step");
+    printf("%s: base %d, %zu parameters, batch %d, %s, %s\n", name, cfg.base_ch, u.n_params, B,
+           infer ? "forward only" : "training step", sgm_nn_precision_name(prec));
     int prof = !infer && getenv("SGM_BENCH_PROFILE") && atoi(getenv("SGM_BENCH_PROFILE")) > 0;
     double tf = 0, tb = 0, to = 0;
     long t = 0;
@@ -218,7 +226,15 @@ static int run_model(int m, int K, int R, int W) {
         int infer = m >= 3, B = infer ? 250 : 64;
         sgm_unet_config cfg = (m == 2 || m == 4) ? unet16_config() : sgm_unet_config_default();
         K = K ? K : 5;
-        rc = bench_unet(MODELS[m], cfg, B, infer, K, R, W ? W : 1, &t);
+        sgm_nn_precision prec = SGM_NN_FP32;
+        const char *pe = getenv("SGM_BENCH_PRECISION");
+        if (pe && (sgm_nn_precision_from_name(pe, &prec) != SGM_OK ||
+                   sgm_nn_precision_resolve(prec, 0) != prec)) {
+            fprintf(stderr, "bench_train_step: SGM_BENCH_PRECISION=%s: unknown, or no bf16 here\n",
+                    pe);
+            return 2;
+        }
+        rc = bench_unet(MODELS[m], cfg, B, infer, prec, K, R, W ? W : 1, &t);
     }
     if (rc) return rc;
     printf("%s: %.2f %s/s (%.2f ms each, best of %d x %d), %s %.4f, peak RSS %.1f MiB\n",
@@ -228,19 +244,54 @@ static int run_model(int m, int K, int R, int W) {
     return 0;
 }
 
+/* unet16 / unet16-infer, fp32 against bf16 in the same process: R rounds,
+ * alternating which precision goes first, one repetition of K steps each
+ * per round; the best round of each side */
+static int run_bf16(int K, int R, int W) {
+    if (!sgm_nn_have_bf16()) {
+        fprintf(stderr, "bench_train_step: no bf16 on this CPU (or no oneDNN): nothing to compare\n");
+        return 2;
+    }
+    K = K ? K : 5;
+    for (int infer = 0; infer <= 1; infer++) {
+        const char *name = infer ? "unet16-infer" : "unet16";
+        double best[2] = {0, 0};
+        for (int r = 0; r < R; r++)
+            for (int k = 0; k < 2; k++) {
+                int p = (r + k) % 2; /* 0 fp32, 1 bf16 */
+                timing t;
+                if (bench_unet(name, unet16_config(), infer ? 250 : 64, infer,
+                               p ? SGM_NN_BF16 : SGM_NN_FP32, K, 1, W ? W : 1, &t))
+                    return 1;
+                printf("  round %d %s %s: %.3f /s\n", r + 1, name, p ? "bf16" : "fp32",
+                       t.best_sps);
+                if (t.best_sps > best[p]) best[p] = t.best_sps;
+            }
+        printf("RESULT %s-fp32 %.3f %.4f %.1f\n", name, best[0], 1e3 / best[0], peak_rss_mib());
+        printf("RESULT %s-bf16 %.3f %.4f %.1f\n", name, best[1], 1e3 / best[1], peak_rss_mib());
+        printf("%s: bf16 / fp32 = %.2fx (%.1f vs %.1f ms per %s, best of %d rounds of %d)\n",
+               name, best[1] / best[0], 1e3 / best[1], 1e3 / best[0], infer ? "call" : "step", R,
+               K);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "all";
     int K = argc > 2 ? atoi(argv[2]) : 0, R = argc > 3 ? atoi(argv[3]) : 3,
         W = argc > 4 ? atoi(argv[4]) : 3;
+    if (!strcmp(which, "bf16")) return R < 1 || W < 0 || K < 0 ? 2 : run_bf16(K, R, W);
     int pick = -1;
     for (int m = 0; m < N_MODELS; m++)
         if (!strcmp(which, MODELS[m])) pick = m;
     if (R < 1 || W < 0 || K < 0 || (pick < 0 && strcmp(which, "all"))) {
-        fprintf(stderr, "usage: bench_train_step [mlp|unet|unet16|unet-infer|unet16-infer|all] "
+        fprintf(stderr, "usage: bench_train_step [mlp|unet|unet16|unet-infer|unet16-infer|all|bf16] "
                         "[K] [R] [W]\n");
         return 2;
     }
-    for (int m = 0; m < N_MODELS; m++)
-        if ((pick < 0 || pick == m) && run_model(m, K, R, W)) return 1;
+    for (int m = 0; m < N_MODELS; m++) {
+        int rc = (pick < 0 || pick == m) ? run_model(m, K, R, W) : 0;
+        if (rc) return rc;
+    }
     return 0;
 }

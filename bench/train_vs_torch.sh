@@ -6,7 +6,9 @@
 # side goes first (the machine may be shared: each configuration keeps its
 # best round). PyTorch runs in every configuration a user could pick - 1 and
 # THREADS threads, float32 and bf16 autocast - and its best one is the
-# baseline of each row; sgm runs at THREADS threads in float32. Prints, per
+# baseline of each row; sgm runs at THREADS threads in float32 (and in bf16
+# mixed precision with SGM_PRECISIONS="fp32 bf16": its best configuration
+# then counts, U-Net rows only). Prints, per
 # model: sgm's rate, PyTorch's best rate and its configuration, the ratio,
 # the target, the verdict, and both sides' peak resident memory (MiB, the
 # process's ru_maxrss; each model runs in its own process).
@@ -21,7 +23,8 @@
 # Environment: SGM_BUILD_DIR (default ./build) holds bench_train_step;
 #   ROUNDS (default 2); MODELS (space-separated subset, default all five);
 #   PYTHON (default /usr/bin/python3, needs python3-torch);
-#   TORCH_PRECISIONS (default "fp32 bf16"); MLP_ARGS / UNET_ARGS: "K R W"
+#   TORCH_PRECISIONS (default "fp32 bf16"); SGM_PRECISIONS (default "fp32";
+#   "fp32 bf16" adds sgm's bf16 runs, needs AVX512-BF16); MLP_ARGS / UNET_ARGS: "K R W"
 #   (timed steps per repetition, repetitions, warm-up steps; defaults
 #   "30 3 3" and "3 2 1"); OPENBLAS_CORETYPE, when set, reaches both sides.
 # Exit status 0 when every target is met, 1 when one is missed, 2 on a setup
@@ -34,6 +37,7 @@ build=${SGM_BUILD_DIR:-$root/build}
 rounds=${ROUNDS:-2}
 models=${MODELS:-mlp unet unet16 unet-infer unet16-infer}
 precisions=${TORCH_PRECISIONS:-fp32 bf16}
+sgm_precisions=${SGM_PRECISIONS:-fp32}
 py=${PYTHON:-/usr/bin/python3}
 mlp_args=${MLP_ARGS:-30 3 3}
 unet_args=${UNET_ARGS:-3 2 1}
@@ -74,9 +78,12 @@ for r in $(seq 1 "$rounds"); do
         if [ $((r % 2)) -eq 1 ]; then order="sgm torch"; else order="torch sgm"; fi
         for side in $order; do
             if [ "$side" = sgm ]; then
-                # shellcheck disable=SC2086
-                OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads \
-                    run_side sgm "${threads}t-fp32" "$m" "$r" "$bin" "$m" $a || exit 2
+                for p in $sgm_precisions; do
+                    [ "$p" != fp32 ] && [ "$m" = mlp ] && continue # no bf16 mlp
+                    # shellcheck disable=SC2086
+                    SGM_BENCH_PRECISION=$p OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads \
+                        run_side sgm "${threads}t-$p" "$m" "$r" "$bin" "$m" $a || exit 2
+                done
             else
                 for t in $torch_threads; do
                     for p in $precisions; do
@@ -100,17 +107,18 @@ awk -v list="$models" '
             split(k, f, SUBSEP)
             if (rate[k] > best[f[1], f[3]]) { best[f[1], f[3]] = rate[k]; cfg[f[1], f[3]] = f[2] }
         }
-        printf "%-13s %11s %11s %-9s %7s %7s  %-7s %9s %9s\n", "model", "sgm /s", "torch /s",
-               "(config)", "ratio", "target", "verdict", "sgm MiB", "torch MiB"
+        printf "%-13s %11s %-9s %11s %-9s %7s %7s  %-7s %9s %9s\n", "model", "sgm /s", "(config)",
+               "torch /s", "(config)", "ratio", "target", "verdict", "sgm MiB", "torch MiB"
         n = split(list, ms, " "); miss = 0
         for (i = 1; i <= n; i++) {
             m = ms[i]; if (!(("sgm", m) in best) || !(("torch", m) in best)) continue
             ratio = best["sgm", m] / best["torch", m]
             v = ratio >= 2 ? "met" : "MISSED"; if (ratio < 2) miss = 1
-            printf "%-13s %11.3f %11.3f %-9s %6.2fx %6gx  %-7s %9.1f %9.1f\n", m, best["sgm", m],
-                   best["torch", m], cfg["torch", m], ratio, 2, v, mem["sgm", m], mem["torch", m]
+            printf "%-13s %11.3f %-9s %11.3f %-9s %6.2fx %6gx  %-7s %9.1f %9.1f\n", m, best["sgm", m],
+                   cfg["sgm", m], best["torch", m], cfg["torch", m], ratio, 2, v, mem["sgm", m],
+                   mem["torch", m]
         }
-        print "(rates: training steps/s, or forward calls/s at batch 250 for *-infer; torch"
-        print " config: threads-precision of its best run; MiB: peak resident memory)"
+        print "(rates: training steps/s, or forward calls/s at batch 250 for *-infer; config:"
+        print " threads-precision of the best run of each side; MiB: peak resident memory)"
         exit miss
     }' "$log"

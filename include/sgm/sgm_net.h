@@ -72,6 +72,18 @@ int sgm_net_n_classes(const sgm_net *n);              /* 0: no class input */
 /* (C, H, W) of an image network (returns 1), or 0 (c, h, w untouched). */
 int sgm_net_image_shape(const sgm_net *n, int *c, int *h, int *w);
 
+/* Mixed precision (sgm_nn.h, sgm_nn_precision; a new net runs FP32): asks
+ * for `want`; *used (may be NULL) receives what the net runs now. BF16
+ * falls back to FP32 - SGM_OK, *used FP32, nothing printed - when the CPU
+ * or the build lacks bf16 (sgm_nn_have_bf16), when no_bf16 is nonzero (the
+ * fallback forced, for tests) or when the architecture has no bf16 path
+ * (the mlp). The U-Net runs its convolutions in bf16; everything else
+ * stays float32, and so do the parameters and gradients. Errors:
+ * SGM_ERR_INVALID_ARG, or the backend's (the net keeps its precision). */
+sgm_status sgm_net_set_precision(sgm_net *n, sgm_nn_precision want, int no_bf16,
+                                 sgm_nn_precision *used, sgm_error *err);
+sgm_nn_precision sgm_net_precision(const sgm_net *n);
+
 /* The flat parameter and gradient blocks (n_params floats each). */
 size_t sgm_net_n_params(const sgm_net *n);
 float *sgm_net_params(sgm_net *n);

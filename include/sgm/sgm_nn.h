@@ -217,6 +217,34 @@ sgm_nn_conv2d_backend sgm_nn_conv2d_plan_backend(const sgm_nn_conv2d_plan *plan)
  * converting inp again. The caller promises that the contents of inp do not
  * change between the forward and that backward. No effect on GEMM plans. */
 void sgm_nn_conv2d_plan_keep_input(sgm_nn_conv2d_plan *plan, int on);
+/* Mixed precision of the products (convolutions): SGM_NN_FP32 (default)
+ * or SGM_NN_BF16: the products read bfloat16 copies of their operands
+ * (input, weights, output gradient; round to nearest even, 8-bit
+ * significand) and accumulate and write float32; every array at the
+ * interface (activations, master weights, gradients) stays float32, and so
+ * does everything that is not a product (norms, softmax, losses, Adam).
+ * bf16 runs only on oneDNN plans on CPUs with AVX512-BF16. Results are
+ * deterministic for a given batch size and thread count (run to run), but
+ * not batch-invariant as fp32 forwards are, and differ from fp32 by bf16
+ * rounding (relative ~2^-9 per operand). */
+typedef enum sgm_nn_precision { SGM_NN_FP32 = 0, SGM_NN_BF16 = 1 } sgm_nn_precision;
+/* "fp32", "bf16" (and back, also "float32", "bfloat16"; SGM_ERR_UNKNOWN_NAME) */
+const char *sgm_nn_precision_name(sgm_nn_precision p);
+sgm_status sgm_nn_precision_from_name(const char *name, sgm_nn_precision *out);
+/* 1 when bf16 products run natively here: sgm was built with oneDNN and the
+ * CPU has AVX512-BF16 (as oneDNN sees it; its DNNL_MAX_CPU_ISA lowers it) */
+int sgm_nn_have_bf16(void);
+/* The precision a request runs at: BF16 when want is BF16, no_bf16 is 0
+ * and sgm_nn_have_bf16(); FP32 otherwise (the fallback). no_bf16 != 0
+ * makes the check fail as on a CPU without bf16 (tests of the fallback). */
+sgm_nn_precision sgm_nn_precision_resolve(sgm_nn_precision want, int no_bf16);
+/* Switches the plan's precision (remakes its primitives; the scratch size
+ * may change: query it again). SGM_ERR_UNSUPPORTED for BF16 on a GEMM plan
+ * or a shape oneDNN has no bf16 kernel for. It does not check the CPU:
+ * callers resolve the precision first (sgm_nn_precision_resolve). */
+sgm_status sgm_nn_conv2d_plan_set_precision(sgm_nn_conv2d_plan *plan, sgm_nn_precision p,
+                                            sgm_error *err);
+sgm_nn_precision sgm_nn_conv2d_plan_precision(const sgm_nn_conv2d_plan *plan);
 /* floats of caller scratch forward/backward need, for any batch up to d->N */
 size_t sgm_nn_conv2d_plan_scratch_size(const sgm_nn_conv2d_plan *plan);
 sgm_status sgm_nn_conv2d_plan_forward(sgm_nn_conv2d_plan *plan,

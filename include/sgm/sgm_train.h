@@ -113,6 +113,14 @@ typedef struct sgm_train_config {
     size_t data_n;
     uint64_t data_seed;
     double label_dropout;       /* class-conditional networks; default 0.1 */
+    /* mixed precision of the network's products (sgm_net_set_precision):
+       SGM_NN_FP32 (default) or SGM_NN_BF16 (U-Net convolutions in bf16,
+       fp32 master weights, accumulation, norms, loss and Adam); BF16 falls
+       back to FP32 where the CPU lacks bf16 (sgm_trainer_precision tells
+       which ran). Not recorded in checkpoints: a resume runs FP32 unless
+       the caller sets it on sgm_trainer_net. */
+    sgm_nn_precision precision;
+    int no_bf16;                /* nonzero: act as on a CPU without bf16 (tests) */
 } sgm_train_config;
 
 sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param);
@@ -144,6 +152,8 @@ const sgm_train_config *sgm_trainer_config(const sgm_trainer *t);
 /* The network being trained (owned by the trainer): its parameter and
  * gradient blocks are the ones the optimizer steps. */
 sgm_net *sgm_trainer_net(sgm_trainer *t);
+/* The precision the network runs (cfg.precision after the fallback). */
+sgm_nn_precision sgm_trainer_precision(const sgm_trainer *t);
 /* Sets the end step of the cosine decay when it was 0 (before the first step). */
 void sgm_trainer_set_total(sgm_trainer *t, long total);
 /* Data parallelism (the CLI drives it over MPI, docs/scaling.md): this

@@ -88,10 +88,18 @@ void sgm_unet_free(sgm_unet *u);
 /* Chooses the convolution backend of every conv layer (sgm_nn.h; init picks
  * SGM_NN_CONV2D_AUTO: oneDNN when sgm is built with it). For tests and
  * benchmarks that compare the two. SGM_ERR_UNSUPPORTED: DNNL in a build
- * without oneDNN (the U-Net then has no usable backend until a call with
- * GEMM or AUTO succeeds). */
+ * without oneDNN, or GEMM while the precision is BF16 (the U-Net then has
+ * no usable backend until a call with a backend that works succeeds). The
+ * new plans keep the U-Net's precision (sgm_unet_set_precision). */
 sgm_status sgm_unet_set_conv_backend(sgm_unet *u, sgm_nn_conv2d_backend backend,
                                      sgm_error *err);
+/* Precision of the convolutions (sgm_nn.h, sgm_nn_precision; init:
+ * FP32): BF16 needs the oneDNN backend (SGM_ERR_UNSUPPORTED otherwise, the
+ * U-Net then keeps its previous precision). It does not check the CPU:
+ * resolve the request first (sgm_nn_precision_resolve). Linear layers,
+ * attention, GroupNorm and the rest stay float32. */
+sgm_status sgm_unet_set_precision(sgm_unet *u, sgm_nn_precision p, sgm_error *err);
+sgm_nn_precision sgm_unet_precision(const sgm_unet *u);
 /* index of the tensor with this name, or -1 */
 int sgm_unet_find(const sgm_unet *u, const char *name);
 /* out (N, out_ch, H, W) = unet(x (N, in_ch, H, W), c (N), labels (N) or

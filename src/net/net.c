@@ -97,6 +97,22 @@ const sgm_net_config *sgm_net_get_config(const sgm_net *n) { return &n->cfg; }
 int sgm_net_dim(const sgm_net *n) { return n->d; }
 int sgm_net_max_batch(const sgm_net *n) { return n->max_batch; }
 int sgm_net_n_classes(const sgm_net *n) { return n->arch->n_classes(n); }
+
+sgm_status sgm_net_set_precision(sgm_net *n, sgm_nn_precision want, int no_bf16,
+                                 sgm_nn_precision *used, sgm_error *err) {
+    if (!n) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "net: NULL argument");
+    if (want != SGM_NN_FP32 && want != SGM_NN_BF16)
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG, "net: unknown precision %d", (int)want);
+    sgm_nn_precision p = n->arch->set_precision ? sgm_nn_precision_resolve(want, no_bf16)
+                                                : SGM_NN_FP32;
+    sgm_status st = SGM_OK;
+    if (n->arch->set_precision) st = n->arch->set_precision(n, p, err);
+    if (st == SGM_OK) n->precision = p;
+    if (used) *used = n->precision;
+    return st;
+}
+
+sgm_nn_precision sgm_net_precision(const sgm_net *n) { return n->precision; }
 int sgm_net_image_shape(const sgm_net *n, int *c, int *h, int *w) {
     return n->arch->image_shape(n, c, h, w);
 }

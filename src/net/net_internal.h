@@ -22,6 +22,7 @@ struct sgm_net {
        tell whether the activations it left are still the net's (a later
        call of anyone else changes the count; sgm__net_calls) */
     unsigned long long calls;
+    sgm_nn_precision precision; /* of the products (sgm_net_set_precision) */
 };
 
 struct sgm__net_arch {
@@ -47,6 +48,9 @@ struct sgm__net_arch {
        extra keys still load) */
     int (*config_to_json)(const sgm_net_config *c, cJSON *o);
     int (*config_from_json)(const cJSON *o, int d, sgm_net_config *c);
+    /* optional (NULL: float32 only): switches the products to precision p,
+       already resolved against the CPU (sgm_nn_precision_resolve) */
+    sgm_status (*set_precision)(sgm_net *n, sgm_nn_precision p, sgm_error *err);
 };
 
 /* An architecture file defines static functions with the member names

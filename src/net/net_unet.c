@@ -141,4 +141,9 @@ static int config_from_json(const cJSON *o, int d, sgm_net_config *c) {
     return 0;
 }
 
-const sgm__net_arch sgm__net_arch_unet = {SGM__NET_ARCH_ENTRY("unet", SGM_ARCH_UNET, 64)};
+static sgm_status set_precision(sgm_net *n, sgm_nn_precision p, sgm_error *err) {
+    return sgm_unet_set_precision(unet(n), p, err);
+}
+
+const sgm__net_arch sgm__net_arch_unet = {SGM__NET_ARCH_ENTRY("unet", SGM_ARCH_UNET, 64),
+                                          .set_precision = set_precision};

@@ -14,7 +14,13 @@
  * time, at the first call with it, and kept. The caller's scratch holds the
  * blocked copies; oneDNN's own scratchpads are owned here (user scratchpad
  * mode, so no allocation happens inside a call). oneDNN threads with the
- * same OpenMP runtime as the rest of the engine. */
+ * same OpenMP runtime as the rest of the engine.
+ *
+ * bf16 mixed precision (sgm_nn_conv2d_plan_set_precision): the same
+ * primitives with bf16 operands (src, weights, diff_dst: the reorders from
+ * the caller's f32 arrays round them) and f32 results and accumulation
+ * (dst, diff_src, diff_weights, bias), the AVX512-BF16 kernels
+ * (vdpbf16ps); the caller's tensors and master weights stay f32. */
 #ifdef SGM_HAVE_DNNL
 
 #include <stdlib.h>
@@ -51,6 +57,7 @@ typedef struct arg {
 
 struct sgm__dnnl_conv {
     sgm_nn_conv2d_dims d; /* N: the largest batch */
+    int bf16;             /* bf16 operands, f32 results (sgm__dnnl_conv_create) */
     dnnl_engine_t eng;
     dnnl_stream_t st;
     int n; /* batch of the primitives below; 0 none */
@@ -136,11 +143,16 @@ static void free_shape(sgm__dnnl_conv *c) {
 /* the plain descriptors of a batch n */
 typedef struct plain {
     dnnl_memory_desc_t src, w, b, dst;
-    dnnl_memory_desc_t any_src, any_w, any_dst;
+    /* the primitives' formats ("any"); with bf16 the operands of the
+     * products (src, weights, diff_dst) are bf16, their results (dst,
+     * diff_src, diff_weights) f32 */
+    dnnl_memory_desc_t any_src, any_w, any_dst, any_dsrc, any_dw, any_ddst;
     dnnl_dims_t strides, pad_l, pad_r;
 } plain;
 
-static sgm_status make_plain(plain *p, const sgm_nn_conv2d_dims *d, int n, sgm_error *err) {
+static sgm_status make_plain(plain *p, const sgm_nn_conv2d_dims *d, int n, int bf16,
+                             sgm_error *err) {
+    dnnl_data_type_t op = bf16 ? dnnl_bf16 : dnnl_f32;
     int Ho = sgm_nn_conv2d_out_size(d->H, d->K, d->stride, d->pad);
     int Wo = sgm_nn_conv2d_out_size(d->W, d->K, d->stride, d->pad);
     dnnl_dims_t sd = {n, d->C, d->H, d->W}, wd = {d->OC, d->C, d->K, d->K}, bd = {d->OC},
@@ -149,11 +161,17 @@ static sgm_status make_plain(plain *p, const sgm_nn_conv2d_dims *d, int n, sgm_e
     TRY(dnnl_memory_desc_init_by_tag(&p->w, 4, wd, dnnl_f32, dnnl_oihw), "memory desc");
     TRY(dnnl_memory_desc_init_by_tag(&p->b, 1, bd, dnnl_f32, dnnl_x), "memory desc");
     TRY(dnnl_memory_desc_init_by_tag(&p->dst, 4, dd, dnnl_f32, dnnl_nchw), "memory desc");
-    TRY(dnnl_memory_desc_init_by_tag(&p->any_src, 4, sd, dnnl_f32, dnnl_format_tag_any),
+    TRY(dnnl_memory_desc_init_by_tag(&p->any_src, 4, sd, op, dnnl_format_tag_any),
         "memory desc");
-    TRY(dnnl_memory_desc_init_by_tag(&p->any_w, 4, wd, dnnl_f32, dnnl_format_tag_any),
+    TRY(dnnl_memory_desc_init_by_tag(&p->any_w, 4, wd, op, dnnl_format_tag_any),
         "memory desc");
     TRY(dnnl_memory_desc_init_by_tag(&p->any_dst, 4, dd, dnnl_f32, dnnl_format_tag_any),
+        "memory desc");
+    TRY(dnnl_memory_desc_init_by_tag(&p->any_dsrc, 4, sd, dnnl_f32, dnnl_format_tag_any),
+        "memory desc");
+    TRY(dnnl_memory_desc_init_by_tag(&p->any_dw, 4, wd, dnnl_f32, dnnl_format_tag_any),
+        "memory desc");
+    TRY(dnnl_memory_desc_init_by_tag(&p->any_ddst, 4, dd, op, dnnl_format_tag_any),
         "memory desc");
     p->strides[0] = p->strides[1] = d->stride;
     p->pad_l[0] = p->pad_l[1] = d->pad;
@@ -177,13 +195,13 @@ static sgm_status make_pds(dnnl_primitive_desc_t pd[3], sgm__dnnl_conv *c, const
                                                p->strides, p->pad_l, p->pad_r);
     if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd[0], &fd, attr, c->eng, NULL);
     if (s == dnnl_success)
-        s = dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &p->any_src,
-                                                     &p->any_w, &p->any_dst, p->strides,
+        s = dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &p->any_dsrc,
+                                                     &p->any_w, &p->any_ddst, p->strides,
                                                      p->pad_l, p->pad_r);
     if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd[1], &bd, attr, c->eng, pd[0]);
     if (s == dnnl_success)
         s = dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &p->any_src,
-                                                        &p->any_w, &p->b, &p->any_dst,
+                                                        &p->any_dw, &p->b, &p->any_ddst,
                                                         p->strides, p->pad_l, p->pad_r);
     if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd[2], &wd, attr, c->eng, pd[0]);
     dnnl_primitive_attr_destroy(attr);
@@ -299,7 +317,7 @@ static sgm_status set_batch(sgm__dnnl_conv *c, int n, sgm_error *err) {
     if (c->n == n) return SGM_OK;
     free_shape(c);
     plain p;
-    sgm_status st = make_plain(&p, &c->d, n, err);
+    sgm_status st = make_plain(&p, &c->d, n, c->bf16, err);
     if (st != SGM_OK) return st;
     dnnl_primitive_desc_t pd[3];
     st = make_pds(pd, c, &p, err);
@@ -334,12 +352,13 @@ static sgm_status set_batch(sgm__dnnl_conv *c, int n, sgm_error *err) {
     return SGM_OK;
 }
 
-sgm_status sgm__dnnl_conv_create(sgm__dnnl_conv **out, const sgm_nn_conv2d_dims *d,
+sgm_status sgm__dnnl_conv_create(sgm__dnnl_conv **out, const sgm_nn_conv2d_dims *d, int bf16,
                                  size_t *scratch_floats, sgm_error *err) {
     *out = NULL;
     sgm__dnnl_conv *c = sgm__calloc(1, sizeof *c);
     if (!c) return sgm__set_error(err, SGM_ERR_NOMEM, "conv2d (oneDNN): out of memory");
     c->d = *d;
+    c->bf16 = bf16 != 0;
     dnnl_status_t s = dnnl_engine_create(&c->eng, dnnl_cpu, 0);
     if (s == dnnl_success) s = dnnl_stream_create(&c->st, c->eng, dnnl_stream_default_flags);
     if (s != dnnl_success) {
@@ -351,7 +370,7 @@ sgm_status sgm__dnnl_conv_create(sgm__dnnl_conv **out, const sgm_nn_conv2d_dims 
      * (set_batch checks it) */
     plain p;
     dnnl_primitive_desc_t pd[3];
-    sgm_status st = make_plain(&p, d, d->N, err);
+    sgm_status st = make_plain(&p, d, d->N, bf16, err);
     if (st == SGM_OK) st = make_pds(pd, c, &p, err);
     if (st != SGM_OK) {
         sgm__dnnl_conv_free(c);
@@ -508,6 +527,11 @@ sgm_status sgm__dnnl_conv_backward(sgm__dnnl_conv *c, float *dinp, float *dweigh
         if (!c->kept) return sgm__set_error(err, SGM_ERR_NOMEM, "conv2d (oneDNN): out of memory");
     }
     return SGM_OK;
+}
+
+int sgm__dnnl_have_bf16(void) {
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    return (isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) == (unsigned)dnnl_cpu_isa_avx512_core_bf16;
 }
 
 void sgm__dnnl_conv_keep_input(sgm__dnnl_conv *c, int on) {

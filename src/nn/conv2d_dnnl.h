@@ -9,9 +9,14 @@
 typedef struct sgm__dnnl_conv sgm__dnnl_conv;
 
 /* d->N is the largest batch; *scratch_floats receives the caller scratch a
- * call with any batch up to d->N needs. */
-sgm_status sgm__dnnl_conv_create(sgm__dnnl_conv **c, const sgm_nn_conv2d_dims *d,
+ * call with any batch up to d->N needs. bf16: the products read bf16
+ * copies of their operands (input, weights, output gradient; rounded to
+ * nearest even by the reorders) and accumulate and write f32. */
+sgm_status sgm__dnnl_conv_create(sgm__dnnl_conv **c, const sgm_nn_conv2d_dims *d, int bf16,
                                  size_t *scratch_floats, sgm_error *err);
+/* 1 when oneDNN runs bf16 natively on this CPU (AVX512-BF16 or newer, as
+ * oneDNN sees it: DNNL_MAX_CPU_ISA lowers it) */
+int sgm__dnnl_have_bf16(void);
 void sgm__dnnl_conv_free(sgm__dnnl_conv *c);
 sgm_status sgm__dnnl_conv_forward(sgm__dnnl_conv *c, float *out, float *scratch, const float *inp,
                                   const float *weight, const float *bias, int N, sgm_error *err);

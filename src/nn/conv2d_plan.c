@@ -3,8 +3,11 @@
  * convolutions (conv2d_dnnl.c, when sgm is built with SGM_HAVE_DNNL).
  * Which one AUTO picks was decided by measurement (docs/bench-train.md):
  * oneDNN ran the default U-Net's convolutions 2.2x (1 thread) to 2.8x
- * (2 threads) faster than GEMM, forward + backward (bench/bench_conv.c). */
+ * (2 threads) faster than GEMM, forward + backward (bench/bench_conv.c).
+ * Also the precision switch (fp32, or bf16 products on oneDNN) and the
+ * check whether this CPU runs bf16 natively. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/internal.h"
 #include "nn/conv2d_dnnl.h"
@@ -15,6 +18,8 @@ struct sgm_nn_conv2d_plan {
     sgm_nn_conv2d_backend backend;
     size_t scratch;       /* floats */
     sgm__dnnl_conv *dnnl; /* DNNL backend state, else NULL */
+    sgm_nn_precision precision;
+    int keep;             /* sgm_nn_conv2d_plan_keep_input */
 };
 
 int sgm_nn_conv2d_have_dnnl(void) {
@@ -55,7 +60,7 @@ sgm_status sgm_nn_conv2d_plan_create(sgm_nn_conv2d_plan **plan, const sgm_nn_con
         p->scratch = sgm_nn_conv2d_scratch_size(d);
     } else {
 #ifdef SGM_HAVE_DNNL
-        sgm_status st = sgm__dnnl_conv_create(&p->dnnl, d, &p->scratch, err);
+        sgm_status st = sgm__dnnl_conv_create(&p->dnnl, d, 0, &p->scratch, err);
         if (st != SGM_OK) {
             free(p);
             return st;
@@ -79,11 +84,70 @@ sgm_nn_conv2d_backend sgm_nn_conv2d_plan_backend(const sgm_nn_conv2d_plan *plan)
 }
 
 void sgm_nn_conv2d_plan_keep_input(sgm_nn_conv2d_plan *plan, int on) {
+    if (plan) plan->keep = on != 0;
 #ifdef SGM_HAVE_DNNL
     if (plan && plan->dnnl) sgm__dnnl_conv_keep_input(plan->dnnl, on);
 #else
     (void)plan, (void)on;
 #endif
+}
+
+int sgm_nn_have_bf16(void) {
+#ifdef SGM_HAVE_DNNL
+    return sgm__dnnl_have_bf16();
+#else
+    return 0;
+#endif
+}
+
+const char *sgm_nn_precision_name(sgm_nn_precision p) {
+    return p == SGM_NN_FP32 ? "fp32" : p == SGM_NN_BF16 ? "bf16" : "?";
+}
+
+sgm_status sgm_nn_precision_from_name(const char *name, sgm_nn_precision *out) {
+    if (!name || !out) return SGM_ERR_INVALID_ARG;
+    if (strcmp(name, "fp32") == 0 || strcmp(name, "float32") == 0) {
+        *out = SGM_NN_FP32;
+    } else if (strcmp(name, "bf16") == 0 || strcmp(name, "bfloat16") == 0) {
+        *out = SGM_NN_BF16;
+    } else {
+        return SGM_ERR_UNKNOWN_NAME;
+    }
+    return SGM_OK;
+}
+
+sgm_nn_precision sgm_nn_precision_resolve(sgm_nn_precision want, int no_bf16) {
+    return want == SGM_NN_BF16 && !no_bf16 && sgm_nn_have_bf16() ? SGM_NN_BF16 : SGM_NN_FP32;
+}
+
+sgm_status sgm_nn_conv2d_plan_set_precision(sgm_nn_conv2d_plan *plan, sgm_nn_precision p,
+                                            sgm_error *err) {
+    if (!plan) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "conv2d plan: NULL argument");
+    if (p != SGM_NN_FP32 && p != SGM_NN_BF16)
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG, "conv2d plan: unknown precision %d",
+                              (int)p);
+    if (p == plan->precision) return SGM_OK;
+    if (plan->backend != SGM_NN_CONV2D_DNNL)
+        return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
+                              "conv2d plan: bf16 needs the oneDNN backend");
+#ifdef SGM_HAVE_DNNL
+    sgm__dnnl_conv *c = NULL;
+    size_t scratch = 0;
+    sgm_status st = sgm__dnnl_conv_create(&c, &plan->d, p == SGM_NN_BF16, &scratch, err);
+    if (st != SGM_OK) return st;
+    sgm__dnnl_conv_free(plan->dnnl);
+    plan->dnnl = c;
+    plan->scratch = scratch;
+    plan->precision = p;
+    sgm__dnnl_conv_keep_input(c, plan->keep);
+    return SGM_OK;
+#else
+    return sgm__set_error(err, SGM_ERR_UNSUPPORTED, "conv2d: built without oneDNN");
+#endif
+}
+
+sgm_nn_precision sgm_nn_conv2d_plan_precision(const sgm_nn_conv2d_plan *plan) {
+    return plan->precision;
 }
 
 size_t sgm_nn_conv2d_plan_scratch_size(const sgm_nn_conv2d_plan *plan) { return plan->scratch; }

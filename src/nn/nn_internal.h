@@ -140,6 +140,8 @@ typedef struct sgm__unet_tape {
                         * gradient when backward runs the tape in reverse
                         * (-1 none); backward clears the gradient right
                         * before that op, when it is hot in cache for it */
+    sgm_nn_conv2d_backend backend; /* the last sgm_unet_set_conv_backend request */
+    sgm_nn_precision precision;    /* of the convolutions (sgm_unet_set_precision) */
 } sgm__unet_tape;
 
 /* 1 for the ops whose backward can set the input gradient instead of

@@ -386,6 +386,7 @@ sgm_status sgm_unet_set_conv_backend(sgm_unet *u, sgm_nn_conv2d_backend backend,
                                      sgm_error *err) {
     if (!u || !u->impl_) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "unet: NULL argument");
     sgm__unet_tape *t = u->impl_;
+    t->backend = backend;
     size_t conv_s = 1; /* the scratch serves the convolutions and the linear
                         * layers' transposed weights (gemm_det.c) */
     for (int i = 0; i < t->n_ops; i++) {
@@ -399,6 +400,10 @@ sgm_status sgm_unet_set_conv_backend(sgm_unet *u, sgm_nn_conv2d_backend backend,
         if (st != SGM_OK) return st;
         /* activations stay untouched between forward and backward */
         sgm_nn_conv2d_plan_keep_input(o->plan, 1);
+        if (t->precision != SGM_NN_FP32) {
+            st = sgm_nn_conv2d_plan_set_precision(o->plan, t->precision, err);
+            if (st != SGM_OK) return st;
+        }
         size_t s = sgm_nn_conv2d_plan_scratch_size(o->plan);
         if (s > conv_s) conv_s = s;
     }
@@ -407,6 +412,26 @@ sgm_status sgm_unet_set_conv_backend(sgm_unet *u, sgm_nn_conv2d_backend backend,
     free(t->scratch);
     t->scratch = scr;
     return SGM_OK;
+}
+
+sgm_status sgm_unet_set_precision(sgm_unet *u, sgm_nn_precision p, sgm_error *err) {
+    if (!u || !u->impl_) return sgm__set_error(err, SGM_ERR_INVALID_ARG, "unet: NULL argument");
+    if (p != SGM_NN_FP32 && p != SGM_NN_BF16)
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG, "unet: unknown precision %d", (int)p);
+    sgm__unet_tape *t = u->impl_;
+    if (p == t->precision) return SGM_OK;
+    sgm_nn_precision old = t->precision;
+    t->precision = p;
+    sgm_status st = sgm_unet_set_conv_backend(u, t->backend, err);
+    if (st != SGM_OK) { /* back to the previous, working plans */
+        t->precision = old;
+        (void)sgm_unet_set_conv_backend(u, t->backend, NULL);
+    }
+    return st;
+}
+
+sgm_nn_precision sgm_unet_precision(const sgm_unet *u) {
+    return u && u->impl_ ? ((const sgm__unet_tape *)u->impl_)->precision : SGM_NN_FP32;
 }
 
 int sgm_unet_find(const sgm_unet *u, const char *name) {

@@ -80,6 +80,9 @@ static sgm_status build(const sgm_train_config *cfg, const double *data, size_t 
     if ((rc = sgm_net_create(&cfg->net, d, cfg->batch, cfg->seed, &t->net, err)) != SGM_OK)
         goto fail;
     t->cfg.net = *sgm_net_get_config(t->net);
+    if (cfg->precision != SGM_NN_FP32 &&
+        (rc = sgm_net_set_precision(t->net, cfg->precision, cfg->no_bf16, NULL, err)) != SGM_OK)
+        goto fail;
     t->P = sgm_net_params(t->net), t->G = sgm_net_grads(t->net), t->np = sgm_net_n_params(t->net);
     size_t np = t->np, B = (size_t)cfg->batch, D = (size_t)d;
     t->lab = sgm__calloc(B, sizeof(int));
@@ -144,6 +147,8 @@ sgm_status sgm_trainer_create(const sgm_train_config *cfg, const double *data, s
     if (cols < 1 || cols > 1 << 20) return sgm__set_error(err, SGM_ERR_SHAPE, "bad data width");
     return build(cfg, data, rows, (int)cols, NULL, NULL, out, err);
 }
+
+sgm_nn_precision sgm_trainer_precision(const sgm_trainer *t) { return sgm_net_precision(t->net); }
 
 void sgm_trainer_free(sgm_trainer *t) {
     if (!t) return;

@@ -57,6 +57,7 @@
 #include "dist.h"
 #include "guide.h"
 #include "model.h"
+#include "precision.h"
 #include "sgm/sgm_ckpt.h"
 #include "sgm/sgm_png.h"
 
@@ -100,6 +101,7 @@ static const cli_opt sample_opts_table[] = {
     {"rng", "KIND", "philox", "philox (per-sample streams) | torch (torch.manual_seed(S) + randn: one stream, whole batch)"},
     {"dtype", "f64|f32", "f64", "arithmetic of the sampler state"},
     {"threads", "N", "0 (OpenMP default)", "threads"},
+    {"precision", "fp32|bf16", "fp32", "ckpt: " CLI_PRECISION_HELP},
     {"init", "X.npy", NULL, "x_T exactly as given, shape [N, ...] (ckpt: standardized units)"},
     {"n", "N", NULL, "number of samples (x_T drawn from --seed)"},
     {"seed", "S", "0", "random seed (x_T and sampler noise)"},
@@ -617,12 +619,28 @@ static int setup_classes(cli_args *a, sample_opts *o, sample_job *j) {
     return 0;
 }
 
+/* --precision: the network's products (a checkpoint's; the mixture is exact) */
+static int setup_precision(cli_args *a, sample_job *j) {
+    sgm_nn_precision want = SGM_NN_FP32, used;
+    if (cli_get_precision(a, &want) < 0) return -1;
+    if (want == SGM_NN_FP32) return 0;
+    if (!j->model.net) return cli_fail(a, "--precision bf16 applies to network (ckpt:) models");
+    sgm_net *net = sgm_model_net(j->model.net);
+    sgm_error err = {0};
+    if (sgm_net_set_precision(net, want, 0, &used, &err) != SGM_OK)
+        return cli_fail(a, "--precision: %s", err.msg);
+    if (cli_dist_rank() == 0)
+        cli_precision_note("sample", want, used, sgm_net_get_config(net)->arch != SGM_ARCH_MLP);
+    return 0;
+}
+
 /* The model, process, x_T, schedule and sampler; -1 (a->err set) on bad input. */
 static int prepare_sample(cli_args *a, sample_opts *o, sample_job *j) {
     if (cli_model_load(cli_get(a, "model"), &j->model, a->err, sizeof a->err) < 0) return -1;
     j->pred = SGM_PRED_X0;
     if (cli_model_prediction(a, &j->model, &j->pred) < 0) return -1;
     if (cli_model_process(a, &j->model, &j->proc) < 0) return -1;
+    if (setup_precision(a, j) < 0) return -1;
     if (o->report && !j->model.gmm) return cli_fail(a, "--report needs a gmm: model");
     j->d = j->model.dim;
     j->n = o->n;

@@ -19,6 +19,7 @@
 #include "args.h"
 #include "cli.h"
 #include "dist.h"
+#include "precision.h"
 #include "train_eval.h"
 #include "train_preview.h"
 #include "sgm/sgm_train.h"
@@ -63,7 +64,8 @@ static const cli_opt train_opts_table[] = {
     {"clip", "C", "1", "global gradient-norm clip (0: off)"},
     {"ema", "D", "0.999", "EMA decay of the weights"},
     {"seed", "S", "0", "seed of the initialisation and the training noise"},
-    {"resume", "CKPT", NULL, "continue from a checkpoint (bit for bit); its configuration wins over the options, only --data (default: the recorded source), --steps, --out, --log, --save-every, --max-time, --save-every-time, --preview apply"},
+    {"precision", "fp32|bf16", "fp32", CLI_PRECISION_HELP},
+    {"resume", "CKPT", NULL, "continue from a checkpoint (bit for bit); its configuration wins over the options, only --data (default: the recorded source), --steps, --out, --log, --save-every, --max-time, --save-every-time, --preview, --precision apply"},
     {"save-every", "N", "1000", "checkpoint period in steps (0: only at the end)"},
     {"log", "FILE.jsonl", NULL, "JSON lines log (one line per --log-every steps)"},
     {"log-every", "N", "50", "log / progress period"},
@@ -236,7 +238,9 @@ static int parse_train_args(cli_args *a, int argc, char **argv, train_opts *o) {
     o->steps = 2000, o->save_every = 1000, o->log_every = 50;
     o->eval_n = 2000;
     o->eval_data = cli_get(a, "eval-data");
-    if (parse_numbers(a, o) < 0 || parse_unet_opts(a, o) < 0) return -1;
+    if (parse_numbers(a, o) < 0 || parse_unet_opts(a, o) < 0 ||
+        cli_get_precision(a, &o->c.precision) < 0)
+        return -1;
     if (o->preview > 0 && (train_preview_path(o->out, o->preview_png, sizeof o->preview_png) < 0 ||
                            cli_check_out(a, "out", o->preview_png) < 0))
         return cli_fail(a, "--preview: cannot write %s next to --out", o->preview_png);
@@ -342,6 +346,12 @@ static int make_trainer(const train_opts *o, train_data *td, sgm_trainer **tr) {
         rc = sgm_trainer_set_labels(*tr, td->labels, td->rows, &err);
     free(td->labels);
     td->labels = NULL;
+    /* a resumed trainer runs fp32 until told (precision is not recorded) */
+    if (rc == SGM_OK && o->resume && o->c.precision != SGM_NN_FP32)
+        rc = sgm_net_set_precision(sgm_trainer_net(*tr), o->c.precision, 0, NULL, &err);
+    if (rc == SGM_OK && cli_dist_rank() == 0)
+        cli_precision_note("train", o->c.precision, sgm_trainer_precision(*tr),
+                           sgm_net_get_config(sgm_trainer_net(*tr))->arch != SGM_ARCH_MLP);
     if (rc != SGM_OK) {
         fprintf(stderr, "sgm train: %s\n", err.msg);
         sgm_trainer_free(*tr);
@@ -359,8 +369,11 @@ static void report_step(const train_opts *o, sgm_trainer *tr, FILE *log, long s,
         fprintf(stderr, "\rstep %ld/%d  loss %.5f  ema %.5f  %.1f it/s  ETA %.0f s   ", s,
                 o->steps, loss, sgm_trainer_ema_loss(tr), ips, (double)(o->steps - s) / ips);
     if (log)
-        fprintf(log, "{\"step\":%ld,\"loss\":%.9g,\"ema_loss\":%.9g,\"it_s\":%.4g,\"time_s\":%.4g}\n",
-                s, loss, sgm_trainer_ema_loss(tr), ips, el);
+        fprintf(log,
+                "{\"step\":%ld,\"loss\":%.9g,\"ema_loss\":%.9g,\"it_s\":%.4g,\"time_s\":%.4g,"
+                "\"precision\":\"%s\"}\n",
+                s, loss, sgm_trainer_ema_loss(tr), ips, el,
+                sgm_nn_precision_name(sgm_trainer_precision(tr)));
     if (log) fflush(log); /* a running job's log can be followed */
 }
 
