@@ -72,6 +72,11 @@ static int n_classes(const sgm_net *n) {
     return 0;
 }
 
+static int cond_dim(const sgm_net *n) {
+    (void)n;
+    return 0;
+}
+
 static int image_shape(const sgm_net *n, int *c, int *h, int *w) {
     (void)n, (void)c, (void)h, (void)w;
     return 0;
