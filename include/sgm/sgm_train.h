@@ -27,6 +27,9 @@
  * Huang et al. 2021). Since g^2 = sigma^2 d log(sigma^2/alpha^2)/dt for every
  * process, q(t) ~ -d lambda/dt: lambda is drawn uniformly on
  * [lambda(t_hi), lambda(t_lo)] and mapped back with t_of_lambda (exact).
+ * The mean-reverting process (SGM_PROCESS_MR) trains a restoration model on
+ * (x0, mu = degrade(x0)) pairs, mu as extra input channels, t uniform by
+ * default (sgm_train_config.degrade below; docs/conditioning.md).
  * All randomness is a pure function of (seed, step) through Philox, so a run
  * resumed from a checkpoint continues bit for bit. */
 #ifndef SGM_TRAIN_H

@@ -23,15 +23,15 @@ static void config_default(sgm_net_config *c) { c->unet = sgm_unet_config_defaul
 static sgm_status create(sgm_net *n, uint64_t seed, sgm_error *err) {
     const sgm_unet_config *uc = &n->cfg.unet;
     const int oc = uc->out_ch ? uc->out_ch : uc->in_ch;
-    if (uc->out_ch < 0 || (long)oc * uc->height * uc->width != n->d)
-        return sgm__set_error(err, SGM_ERR_SHAPE,
-                              "the U-Net outputs %d x %d x %d images but the data have %d columns",
-                              oc, uc->height, uc->width, n->d);
-    if (uc->in_ch < oc)
+    if (uc->out_ch < 0 || uc->in_ch < oc)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG,
                               "a denoising U-Net takes at least the channels it outputs "
                               "(in_ch %d, out_ch %d; extra input channels are a condition)",
                               uc->in_ch, uc->out_ch);
+    if ((long)oc * uc->height * uc->width != n->d)
+        return sgm__set_error(err, SGM_ERR_SHAPE,
+                              "the U-Net outputs %d x %d x %d images but the data have %d columns",
+                              oc, uc->height, uc->width, n->d);
     sgm_unet *u = calloc(1, sizeof *u);
     if (!u) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
     sgm_status rc = sgm_unet_init(u, uc, n->max_batch, seed, err);

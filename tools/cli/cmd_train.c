@@ -378,6 +378,14 @@ static int load_train_data(train_opts *o, train_data *td) {
     return code;
 }
 
+/* --resume of an MR checkpoint with --preview / --eval-every (parse_mr
+ * refuses them for a new run) */
+static sgm_status mr_refusal(sgm_error *err) {
+    snprintf(err->msg, sizeof err->msg, "--process mr: --preview / --eval-* sample without a "
+                                        "condition; restore with `sgm sample --mu`");
+    return SGM_ERR_INVALID_ARG;
+}
+
 /* A new trainer, or the --resume one, on the data (which it consumes). */
 static int make_trainer(const train_opts *o, train_data *td, sgm_trainer **tr) {
     sgm_error err = {0};
@@ -390,6 +398,8 @@ static int make_trainer(const train_opts *o, train_data *td, sgm_trainer **tr) {
         rc = sgm_trainer_set_labels(*tr, td->labels, td->rows, &err);
     free(td->labels);
     td->labels = NULL;
+    if (rc == SGM_OK && sgm_trainer_config(*tr)->degrade[0] && (o->preview > 0 || o->eval_every > 0))
+        rc = mr_refusal(&err);
     if (rc != SGM_OK) {
         fprintf(stderr, "sgm train: %s\n", err.msg);
         sgm_trainer_free(*tr);
