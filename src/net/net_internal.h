@@ -56,8 +56,9 @@ struct sgm__net_arch {
 #define SGM__NET_ARCH_ENTRY(name_, id_, chunk_)                                               \
     .name = name_, .id = id_, .chunk = chunk_, .config_default = config_default,             \
     .create = create, .destroy = destroy, .tensor = tensor, .forward = forward,              \
-    .backward = backward, .n_classes = n_classes, .cond_dim = cond_dim, .image_shape = image_shape,                \
-    .config_to_json = config_to_json, .config_from_json = config_from_json
+    .backward = backward, .n_classes = n_classes, .cond_dim = cond_dim,                      \
+    .image_shape = image_shape, .config_to_json = config_to_json,                            \
+    .config_from_json = config_from_json
 
 extern const sgm__net_arch sgm__net_arch_mlp;
 extern const sgm__net_arch sgm__net_arch_unet;

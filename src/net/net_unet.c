@@ -6,8 +6,8 @@
  * (unet_emb_*). in_ch > out_ch: the extra input channels are a condition
  * concatenated at the input (the degraded image mu of an MR restoration
  * model, as IR-SDE concatenates it): a row is (out_ch + cond, H, W) in,
- * (out_ch, H, W) out, and the net's d is out_ch H W. Tensors are written flat (the PyTorch shape is implied by
- * the name; see tools/ref/gen_unet.py). */
+ * (out_ch, H, W) out, and the net's d is out_ch H W. Tensors are written
+ * flat (the PyTorch shape is implied by the name; see tools/ref/gen_unet.py). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
