@@ -2,8 +2,8 @@
  * Luo et al. 2023; sgm_train.h, cfg.degrade with SGM_PROCESS_MR): the
  * degradations of degrade.c (parsing and its errors, determinism, row
  * independence, each stage against its definition), the trainer's
- * refusals (MR without a degradation, a degradation without MR, the mlp, a
- * U-Net without condition channels), bit-exact determinism and resume of a
+ * refusals (MR without a degradation, a degradation without MR, a net
+ * without condition inputs), the mlp with mu as extra features, bit-exact determinism and resume of a
  * tiny 8x8 U-Net, the checkpoint (condition width, the recorded process
  * parameters and degradation), the trained model as a denoiser with its
  * condition (refused without it; sgm_model_set_cond errors), and that after
@@ -116,9 +116,9 @@ static void test_refusals(const double *x) {
     CHECK(sgm_trainer_create(&c, x, NIMG, D, &t, &e) == SGM_ERR_INVALID_ARG && !t,
           "a degradation without MR: %s", e.msg);
     c = mr_config();
-    c.net.arch = SGM_ARCH_MLP;
-    CHECK(sgm_trainer_create(&c, x, NIMG, D, &t, &e) == SGM_ERR_UNSUPPORTED && !t,
-          "MR with the mlp: %s", e.msg);
+    c.net.arch = SGM_ARCH_MLP; /* d_cond 0: no place for mu */
+    CHECK(sgm_trainer_create(&c, x, NIMG, D, &t, &e) == SGM_ERR_INVALID_ARG && !t,
+          "MR mlp without condition features: %s", e.msg);
     c = mr_config();
     c.net.unet.in_ch = 1, c.net.unet.out_ch = 0;
     CHECK(sgm_trainer_create(&c, x, NIMG, D, &t, &e) == SGM_ERR_INVALID_ARG && !t,
@@ -143,6 +143,36 @@ static sgm_trainer *train(const double *x, int steps, sgm_error *e) {
     return t;
 }
 
+/* the mlp with mu as d_cond extra input features: rows of D values
+   (degraded as 1 x 1 x D), finite steps, two runs bit-identical, and the
+   checkpoint serves a model with the condition width */
+static void test_mlp(const double *x, const char *path) {
+    sgm_error e = {0};
+    sgm_trainer *t[2] = {NULL, NULL};
+    for (int r = 0; r < 2; r++) {
+        sgm_train_config c = mr_config();
+        c.net = sgm_net_config_default(SGM_ARCH_MLP);
+        c.net.mlp.width = 32, c.net.mlp.n_blocks = 1, c.net.mlp.d_emb = 16;
+        c.net.mlp.d_cond = D;
+        CHECK(sgm_trainer_create(&c, x, NIMG, D, &t[r], &e) == SGM_OK, "MR mlp: %s", e.msg);
+        double loss = NAN;
+        for (int s = 0; t[r] && s < 5; s++) sgm_trainer_step(t[r], &loss, &e);
+        CHECK(isfinite(loss), "MR mlp loss %g", loss);
+    }
+    if (!t[0] || !t[1]) return;
+    sgm_net *n0 = sgm_trainer_net(t[0]);
+    CHECK(sgm_net_cond_dim(n0) == D && same_floats(sgm_net_params(n0),
+                                                   sgm_net_params(sgm_trainer_net(t[1])),
+                                                   sgm_net_n_params(n0)),
+          "MR mlp: condition width %d, two runs bit-identical", sgm_net_cond_dim(n0));
+    CHECK(sgm_trainer_save(t[0], path, &e) == SGM_OK, "save: %s", e.msg);
+    sgm_model *m = NULL;
+    CHECK(sgm_model_load(path, 1, 0, &m, &e) == SGM_OK && sgm_model_cond_dim(m) == D,
+          "MR mlp model: %s", e.msg);
+    sgm_model_free(m);
+    sgm_trainer_free(t[0]), sgm_trainer_free(t[1]);
+}
+
 int main(void) {
     static double x[NIMG * D];
     static int labels[NIMG];
@@ -156,6 +186,7 @@ int main(void) {
     snprintf(pa, sizeof pa, "%s/a.safetensors", dir);
     snprintf(pb, sizeof pb, "%s/b.safetensors", dir);
     sgm_error e = {0};
+    test_mlp(x, pa);
 
     /* determinism: two runs agree bit for bit; 4 + resume 2 = 6 straight */
     sgm_trainer *t1 = train(x, 6, &e), *t2 = train(x, 4, &e);

@@ -71,7 +71,8 @@ int sgm_net_max_batch(const sgm_net *n);
 int sgm_net_n_classes(const sgm_net *n);              /* 0: no class input */
 /* Condition columns of each input row (0: none): a U-Net with in_ch >
  * out_ch takes rows [x (d), condition ((in_ch - out_ch) H W)], i.e. the
- * condition as extra input channels (an MR restoration model's mu). The
+ * condition as extra input channels (an MR restoration model's mu); an mlp
+ * with mlp.d_cond > 0 takes [x (d), condition (d_cond)] as features. The
  * x of forward and the dx of backward are then (N, d + cond_dim); out and
  * dout stay (N, d); sgm_net_vjp is SGM_ERR_UNSUPPORTED. */
 int sgm_net_cond_dim(const sgm_net *n);

@@ -119,9 +119,11 @@ typedef struct sgm_train_config {
     /* Mean-reverting restoration (process.kind SGM_PROCESS_MR, appended):
        the degradation (sgm_degrade_apply spec, e.g. "blur:1.5,noise:0.05")
        that makes the condition mu of each training image; required with MR
-       and refused otherwise. The network must be a U-Net whose input has
-       the condition as extra channels: in_ch = 2 out_ch, out_ch * H * W =
-       the data width (sgm_net_cond_dim). mu is degrade(x0) with Philox seed
+       and refused otherwise. The network must take the condition as input
+       (sgm_net_cond_dim = the data width): a U-Net with extra channels,
+       in_ch = 2 out_ch, out_ch * H * W = the data width; an mlp with
+       d_cond = the data width (rows that are not images are degraded as
+       1 x 1 x d images). mu is degrade(x0) with Philox seed
        degrade_seed at the row index, fixed for the run (rebuilt on resume);
        a step trains on y0 = x0 - mu, y_t = alpha y0 + sigma eps (the MR
        process's coordinates, docs/conditioning.md) with the network input

@@ -71,24 +71,24 @@ static sgm_status validate(const sgm_train_config *c, sgm_error *err) {
                               mr ? "the MR process needs a degradation (cfg.degrade) that makes "
                                    "the condition mu of each image"
                                  : "a degradation (cfg.degrade) applies to the MR process only");
-    if (mr && c->net.arch != SGM_ARCH_UNET)
-        return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
-                              "MR restoration training needs the U-Net (the condition mu enters "
-                              "as extra input channels)");
     return SGM_OK;
 }
 
 /* MR (cfg.degrade): the condition mu of every row, degrade(x0), as float,
-   and the check that the network takes it as its condition channels */
+   and the check that the network takes it (U-Net: extra input channels;
+   mlp: d_cond extra input columns); rows that are not images are degraded
+   as 1 x 1 x d */
 static sgm_status build_mu(sgm_trainer *t, const double *data, sgm_error *err) {
     const sgm_train_config *c = &t->cfg;
-    int ic, ih, iw;
+    int ic = 1, ih = 1, iw = t->d;
     size_t D = (size_t)t->d;
-    if (!sgm_net_image_shape(t->net, &ic, &ih, &iw) || (size_t)sgm_net_cond_dim(t->net) != D)
+    sgm_net_image_shape(t->net, &ic, &ih, &iw);
+    if ((size_t)sgm_net_cond_dim(t->net) != D)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG,
-                              "MR training: the U-Net must take the condition mu as extra input "
-                              "channels (in_ch = 2 out_ch; got in_ch %d, out_ch %d)",
-                              c->net.unet.in_ch, c->net.unet.out_ch);
+                              "MR training: the network must take the condition mu as input "
+                              "(U-Net: in_ch = 2 out_ch, got in_ch %d, out_ch %d; mlp: d_cond = "
+                              "%d, got %d)",
+                              c->net.unet.in_ch, c->net.unet.out_ch, t->d, c->net.mlp.d_cond);
     t->mu = sgm__calloc(t->rows * D, sizeof(float));
     double *buf = sgm__calloc(D, sizeof(double));
     sgm_status rc = (t->mu && buf) ? SGM_OK : sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");

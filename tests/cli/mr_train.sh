@@ -4,10 +4,11 @@
 # images (a tiny net, 3 steps), then `sgm sample` from that checkpoint with
 # --mu-from (the checkpoint's own degradation of clean rows; --save-mu) and
 # with --mu: [N, 1, 28, 28] finite restorations, the same bytes on a rerun
-# and from the saved mu, the recorded default path (mrs_ode). Bad input
+# and from the saved mu; the mlp variant (mu as extra features) on the 2-D
+# rings data, trained and restored. Bad input
 # exits 2 with one stderr line and writes nothing: --degrade (or
 # --degrade-seed) without --process mr, an unknown or malformed degradation,
-# --process mr without --degrade, with the mlp or with --classes; at sampling
+# --process mr without --degrade or with --classes; at sampling
 # mu of the wrong shape, --mu with --mu-from, --mu-from with a gmm: model,
 # --save-mu without --process mr, a contradicting --mr-lambda. Skipped (77)
 # without Debian's dataset-fashion-mnist.
@@ -88,6 +89,19 @@ else
     bad "one mu for all rows / default sampler"
 fi
 
+# the mlp: mu as extra input features (2-D rings data, degraded as 1 x 1 x 2)
+if "$SGM" train --data rings --n-data 512 --process mr --degrade noise:0.3 --width 32 --depth 1 \
+    --batch 64 --steps 3 --quiet --out "$T/mlp.safetensors" >/dev/null 2>"$T/err" &&
+    npy z2 "(4, 2)" /dev/null 0 && head -c 64 /dev/zero >>"$T/in_z2.npy" &&
+    "$SGM" sample --model "ckpt:$T/mlp.safetensors" --mu-from "$T/in_z2.npy" --n 4 --quiet \
+        --out "$T/rm.npy" >/dev/null 2>>"$T/err" &&
+    [ "$(values "$T/rm.npy" | wc -l)" -eq 8 ] && ! values "$T/rm.npy" | grep -qi -e nan -e inf; then
+    ok
+else
+    bad "mlp MR train + restore"
+    cat "$T/err"
+fi
+
 B=(train "${NET[@]}" --steps 1 --out "$T/x.safetensors")
 expect_bad "degrade without mr" "--degrade applies to --process mr" "${B[@]}" --degrade noise:0.1
 expect_bad "degrade-seed without mr" "--degrade applies" "${B[@]}" --degrade-seed 3
@@ -97,8 +111,6 @@ expect_bad "malformed degradation" "blur needs a number" "${B[@]}" --process mr 
 expect_bad "noise < 0" "out of range" "${B[@]}" --process mr --degrade noise:-1
 expect_bad "down not dividing" "does not divide" "${B[@]}" --process mr --degrade down:3
 expect_bad "mr without degrade" "needs --degrade" "${B[@]}" --process mr
-expect_bad "mr mlp" "needs --arch unet" train --data ring --process mr --degrade noise:0.1 \
-    --steps 1 --out "$T/x.safetensors"
 expect_bad "mr classes" "--classes" "${B[@]}" --process mr --degrade noise:0.1 --classes
 expect_bad "mr lambda 0" "--mr-lambda" "${B[@]}" --process mr --degrade noise:0.1 --mr-lambda 0
 expect_bad "mr options without mr" "--mr-lambda" "${B[@]}" --mr-lambda 2

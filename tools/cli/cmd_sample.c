@@ -474,12 +474,11 @@ static int degrade_rows(cli_args *a, sample_job *j, sgm_array *x) {
     sgm_ckpt_info info;
     sgm_error err = {0};
     uint64_t seed = 0;
-    int c, h, w;
+    int c = 1, h = 1, w = (int)j->d; /* rows that are not images: 1 x 1 x d, as in training */
     if (cli_get_u64(a, "seed", &seed) < 0) return -1;
     if (sgm_ckpt_read_info(ckpt_path_of(cli_get(a, "model")), &info, &err) != SGM_OK)
         return cli_fail(a, "--mu-from: %s", err.msg);
-    if (!sgm_model_image_shape(j->model.net, &c, &h, &w))
-        return cli_fail(a, "--mu-from needs an image checkpoint");
+    sgm_model_image_shape(j->model.net, &c, &h, &w);
     if (sgm_degrade_apply(info.train.degrade, (size_t)c, (size_t)h, (size_t)w, x->shape[0],
                           x->data, x->data, seed ^ 0xD6E8FEB86659FD93ull, 0, &err) != SGM_OK)
         return cli_fail(a, "--mu-from: %s", err.msg);

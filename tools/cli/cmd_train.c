@@ -165,7 +165,7 @@ static int parse_unet_opts(cli_args *a, train_opts *o) {
 
 /* --process mr: the degradation (syntax here, the image shape when the
  * trainer is built) and the process options; they are refused elsewhere */
-static int parse_mr(cli_args *a, train_opts *o, int mr, int unet) {
+static int parse_mr(cli_args *a, train_opts *o, int mr) {
     const char *dg = cli_get(a, "degrade");
     if (!mr) {
         if (dg || cli_has(a, "degrade-seed"))
@@ -178,9 +178,6 @@ static int parse_mr(cli_args *a, train_opts *o, int mr, int unet) {
     if (!dg)
         return cli_fail(a, "--process mr needs --degrade SPEC (the degradation that makes the "
                            "condition mu, e.g. blur:1.5,noise:0.05)");
-    if (!unet)
-        return cli_fail(a, "--process mr needs --arch unet and image data (mu enters as extra "
-                           "input channels)");
     if (cli_has(a, "classes")) return cli_fail(a, "--process mr: --classes is not supported");
     if (cli_has(a, "preview") || cli_has(a, "eval-every") || cli_has(a, "eval-data"))
         return cli_fail(a, "--process mr: --preview / --eval-* sample without a condition; "
@@ -260,7 +257,7 @@ static int parse_train_args(cli_args *a, int argc, char **argv, train_opts *o) {
         cli_get_enum(a, "prediction", SGM_ENUM_PARAM, &par) < 0)
         return -1;
     o->c = sgm_train_config_default((sgm_process_kind)kind, (sgm_param)par);
-    if (parse_mr(a, o, kind == SGM_PROCESS_MR, arch == SGM_ARCH_UNET) < 0) return -1;
+    if (parse_mr(a, o, kind == SGM_PROCESS_MR) < 0) return -1;
     int w = (int)o->c.weighting, ts = (int)o->c.tsampling;
     if (cli_get_enum(a, "weighting", SGM_ENUM_WEIGHTING, &w) < 0 ||
         cli_get_enum(a, "t-sampling", SGM_ENUM_TSAMPLING, &ts) < 0)
@@ -366,6 +363,8 @@ static int load_train_data(train_opts *o, train_data *td) {
         fprintf(stderr, "sgm train: %s\n", err.msg);
         code = 2;
     }
+    if (code == 0 && o->c.degrade[0] && !o->unet) /* MR mlp: mu as extra input features */
+        o->c.net.mlp.d_cond = (int)td->cols;
     for (size_t i = 0; code == 0 && i < td->rows * td->cols; i++)
         if (!isfinite(td->x[i])) {
             fprintf(stderr, "sgm train: non-finite value in the data (row %zu)\n", i / td->cols);
