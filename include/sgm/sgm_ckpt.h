@@ -47,6 +47,8 @@ typedef struct sgm_ckpt_sampling {
     char schedule[32]; /* "karras" */
     int steps;         /* 20 */
     double sigma_min, sigma_max;
+    int order;         /* the sampler's order (key "order", absent in files before
+                          it: 0 = the sampler's default); 3 for unipc */
 } sgm_ckpt_sampling;
 
 /* The rule: log-normal noise levels ln s ~ N(P_mean, P_std^2) cover

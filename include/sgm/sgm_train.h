@@ -96,7 +96,9 @@ typedef struct sgm_train_config {
     sgm_net_config net;
     /* optimisation */
     int batch;                  /* 1024 */
-    double lr, lr_min;          /* 1e-3; lr_min < 0: = lr (constant after warmup) */
+    double lr, lr_min;          /* 1e-3, 1e-5: cosine decay from lr to lr_min over
+                                   lr_total steps (docs/training-defaults.md);
+                                   lr_min < 0: = lr (constant after warmup) */
     long warmup;                /* 100 */
     long lr_total;              /* cosine end step; 0: no decay (constant lr after the
                                    warmup) until sgm_trainer_set_total; sgm train sets

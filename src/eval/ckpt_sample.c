@@ -36,9 +36,10 @@ sgm_status sgm_ckpt_sample_default(const char *path, int steps, size_t n, uint64
     shc.steps = steps > 0 ? steps : p->steps;
     shc.sigma_min = p->sigma_min, shc.sigma_max = p->sigma_max;
     if ((rc = sgm_schedule_create(&shc, proc, &sched, err)) != SGM_OK ||
-        (rc = sgm_sampler_config_default(p->sampler, &sc, err)) != SGM_OK ||
-        (rc = sgm_sampler_create(&sc, proc, n, d, &smp, err)) != SGM_OK)
+        (rc = sgm_sampler_config_default(p->sampler, &sc, err)) != SGM_OK)
         goto done;
+    if (p->order > 0) sc.order = p->order;
+    if ((rc = sgm_sampler_create(&sc, proc, n, d, &smp, err)) != SGM_OK) goto done;
     sgm_rng_normal_rows_f64(seed, 0, 0, n, d, out);
     double std0 = sgm_process_sigma(proc, sched->t[0]);
     for (size_t i = 0; i < n * d; i++) out[i] *= std0;

@@ -37,7 +37,7 @@ sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param
        three members of the mixture family (docs/training-defaults.md) and
        did not win on all of them (gap 0.31 -> 0.26, 0.93 -> 0.79, but
        5.3 -> 9.5 nats in 16-D), so it stays an option (--lr-min) */
-    c.lr = 1e-3, c.lr_min = -1, c.warmup = 100, c.lr_total = 0;
+    c.lr = 1e-3, c.lr_min = 1e-5, c.warmup = 100, c.lr_total = 0;
     sgm_nn_adam a = sgm_nn_adam_defaults(0);
     c.beta1 = a.beta1, c.beta2 = a.beta2, c.adam_eps = a.eps, c.weight_decay = a.weight_decay;
     c.decoupled = 0;

@@ -40,9 +40,9 @@ else
 fi
 
 # a 1.0 file records no sampling path: the rule of sgm_ckpt_sampling_default
-# applied to its training configuration gives dpmpp_2m / Karras / 20 steps
+# applied to its training configuration gives UniPC-3 / Karras / 20 steps
 if "$SGM" sample --model "ckpt:$D/mlp_v1_0.safetensors" --n 8 --out "$T/mlp_path.npy" \
-    >"$T/out" 2>"$T/err" && grep -q "dpmpp_2m, 20 steps" "$T/out"; then
+    >"$T/out" 2>"$T/err" && grep -q "unipc, 20 steps" "$T/out"; then
     ok
 else
     bad "mlp 1.0 checkpoint without sampler options: $(cat "$T/err" "$T/out")"
@@ -60,7 +60,8 @@ if "$SGM" train --resume "$D/mlp_v1_0.safetensors" --steps 5 --out "$T/r.safeten
     --quiet 2>"$T/err"; then
     if grep -aq '"format_version":"1.2"' "$T/r.safetensors" &&
         grep -aq '\\"ema_warmup\\":0' "$T/r.safetensors" &&
-        grep -aq '\\"sampler\\":\\"dpmpp_2m\\"' "$T/r.safetensors" &&
+        grep -aq '\\"sampler\\":\\"unipc\\"' "$T/r.safetensors" &&
+        grep -aq '\\"order\\":3' "$T/r.safetensors" &&
         grep -aq '\\"betas\\":\\"linear\\"' "$T/r.safetensors" &&
         grep -aq '\\"interp\\":\\"log_alpha\\"' "$T/r.safetensors" &&
         "$SGM" sample --model "ckpt:$T/r.safetensors" --sampler euler --schedule karras \

@@ -15,7 +15,10 @@ ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
-COMMON="--data moons --n-data 2000 --width 32 --depth 1 --emb 16 --batch 64 --warmup 5 --seed 3 --quiet"
+# --lr-min -1: a constant learning rate after the warm-up, so that a run
+# extended by --resume (--steps 20, then 40) equals one straight run of 40 (the
+# default cosine decay ends at the first run's --steps, which a resume keeps)
+COMMON="--data moons --n-data 2000 --width 32 --depth 1 --emb 16 --batch 64 --warmup 5 --seed 3 --lr-min -1 --quiet"
 
 "$SGM" train $COMMON --steps 40 --out "$T/a.safetensors" --log "$T/a.jsonl" --log-every 10 2>"$T/err"
 check "train runs" '[ $? -eq 0 ] && [ -s "$T/a.safetensors" ]'

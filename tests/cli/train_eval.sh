@@ -41,7 +41,7 @@ done
 
 # the recorded sampling path fills --sampler / --schedule / --steps
 "$SGM" sample --model "ckpt:$T/a.safetensors" --n 50 --out "$T/s.npy" >"$T/out" 2>/dev/null
-check "sample with the recorded path" '[ $? -eq 0 ] && grep -q "dpmpp_2m, 20 steps" "$T/out"'
+check "sample with the recorded path" '[ $? -eq 0 ] && grep -q "unipc, 20 steps" "$T/out"'
 "$SGM" sample --model "ckpt:$T/a.safetensors" --steps 7 --n 50 --out "$T/s.npy" >"$T/out" 2>/dev/null
 check "--steps overrides the recorded count" 'grep -q "7 steps" "$T/out"'
 

@@ -9,7 +9,10 @@
 set -u
 source "${SGM_SOURCE_DIR:?}/tests/mpi/mpi_lib.bash"
 DIFF="$SGM_SOURCE_DIR/tests/mpi/ckpt_diff.py"
-C=(train --data moons --n-data 2000 --width 32 --depth 1 --emb 16 --batch 64 --warmup 5 --seed 3
+# --lr-min -1: constant learning rate, so that the run resumed from 50 to
+# 100 steps follows the straight run's schedule (the default cosine decay
+# ends at the first run's --steps)
+C=(train --data moons --n-data 2000 --width 32 --depth 1 --emb 16 --batch 64 --warmup 5 --seed 3 --lr-min -1
     --quiet --save-every 0)
 
 # TOL: largest |w_P - w_1| / (|w_1| + 1e-3) over every weight. The ranks sum

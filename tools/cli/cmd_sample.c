@@ -410,7 +410,7 @@ typedef struct sample_opts {
        not given; use_range: the schedule came from it, so does its range */
     sgm_ckpt_sampling path;
     int use_range;
-    char steps_buf[16];
+    char steps_buf[16], order_buf[16];
 } sample_opts;
 
 /* Everything set up before sampling (freed by free_job). */
@@ -581,6 +581,10 @@ static int ckpt_path_defaults(cli_args *a, sample_opts *o) {
         return cli_fail(a, "model %s: %s", path, err.msg);
     o->path = info.sampling;
     if (o->path.steps < 1) return 0; /* nothing recorded: the options are required */
+    if (!cli_has(a, "sampler") && o->path.order > 0) { /* the recorded sampler's order */
+        snprintf(o->order_buf, sizeof o->order_buf, "%d", o->path.order);
+        cli_set_default(a, "order", o->order_buf);
+    }
     cli_set_default(a, "sampler", o->path.sampler);
     if (!cli_has(a, "schedule") && !cli_has(a, "sigmas") && !cli_has(a, "times")) {
         cli_set_default(a, "schedule", o->path.schedule);

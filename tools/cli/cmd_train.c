@@ -64,7 +64,7 @@ static const cli_opt train_opts_table[] = {
     {"steps", "N", "2000", "train until this global step"},
     {"batch", "B", "1024", "batch size"},
     {"lr", "LR", "1e-3", "peak learning rate"},
-    {"lr-min", "LR", "= lr", "final learning rate of the cosine decay"},
+    {"lr-min", "LR", "1e-5", "final learning rate of the cosine decay over --steps (negative: constant lr)"},
     {"warmup", "N", "100", "linear warmup steps"},
     {"adamw", NULL, NULL, "decoupled weight decay (AdamW)"},
     {"weight-decay", "WD", "0", "weight decay"},
@@ -241,7 +241,7 @@ static int parse_numbers(cli_args *a, train_opts *o) {
         c->decoupled = 1;
         if (!wd_given) c->weight_decay = 1e-2;
     }
-    if (cli_has(a, "lr-min")) c->lr_total = o->steps;
+    if (c->lr_min >= 0) c->lr_total = o->steps; /* the cosine decay ends with the run */
     return 0;
 }
 
