@@ -1,12 +1,14 @@
 # cli_lib.bash - helpers shared by the shell tests in tests/cli/ (sourced,
-# not a test itself): pass/fail counters, a float64 .npy writer for crafted
-# inputs, a reader of an .npy's values, and the check that a command is
-# refused (exit 2, one line on stderr, nothing written). Expects $T (a temp
-# dir) and, for refused, $SGM.
+# not a test itself): pass/fail counters and check, a float64 .npy writer
+# for crafted inputs, a reader of an .npy's values, and the check that a
+# command is refused (exit 2, one line on stderr, nothing written). Expects
+# $T (a temp dir) and, for refused, $SGM.
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+# check NAME CONDITION: ok when the shell condition (a string, eval'd) holds
+check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 # npy NAME SHAPE SRC.npy NBYTES: $T/in_NAME.npy, float64 of the given shape,
 # data bytes copied from SRC's data

@@ -9,11 +9,7 @@ SGM="${SGM_BUILD_DIR:?}/sgm"
 DATA="${SGM_SOURCE_DIR:?}/tests/data"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
 COMMON="--data moons --n-data 2000 --width 32 --depth 1 --emb 16 --batch 64 --warmup 5 --seed 3 --quiet"
 

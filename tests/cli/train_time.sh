@@ -10,11 +10,7 @@ set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 png_size() { od -A n -t u1 -j 16 -N 8 "$1" | awk '{print $2 * 65536 + $3 * 256 + $4, $6 * 65536 + $7 * 256 + $8}'; }
 
 MLP=(--data moons --n-data 2000 --width 32 --depth 1 --emb 16 --batch 64 --seed 1)
