@@ -27,7 +27,9 @@ typedef struct sgm__arow {
     size_t attempts;
 } sgm__arow;
 
-/* The batch seen as one row (s->n = 1, s->count = s->d) and back. */
+/* The batch seen as one row (s->n = 1, s->count = s->d; the caller moves
+ * s->row0 to the row) and back; also the per-sample mode of rk45 (rk45.c)
+ * and dpm_solver_adaptive (dpm_solver_adaptive.c). */
 typedef struct sgm__batch {
     size_t n, count;
     uint64_t row0;
