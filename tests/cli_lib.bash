@@ -1,14 +1,22 @@
 # cli_lib.bash - helpers shared by the shell tests in tests/cli/ (sourced,
-# not a test itself): pass/fail counters and check, a float64 .npy writer
-# for crafted inputs, a reader of an .npy's values, and the check that a
-# command is refused (exit 2, one line on stderr, nothing written). Expects
-# $T (a temp dir) and, for refused, $SGM.
+# not a test itself): pass/fail counters and check, whether the
+# fashion-mnist files are installed, a float64 .npy writer for crafted
+# inputs, a reader of an .npy's values, and the check that a command is
+# refused (exit 2, one line on stderr, nothing written). Expects $T (a temp
+# dir) and, for refused, $SGM.
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 # check NAME CONDITION: ok when the shell condition (a string, eval'd) holds
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
+
+# have_fashion_mnist: the Debian dataset-fashion-mnist files (that
+# scripts/install-deps.sh installs) are there
+have_fashion_mnist() {
+    [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] ||
+        [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte ]
+}
 
 # npy NAME SHAPE SRC.npy NBYTES: $T/in_NAME.npy, float64 of the given shape,
 # data bytes copied from SRC's data

@@ -11,14 +11,13 @@
 # the Debian dataset-fashion-mnist files are missing.
 set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"
-if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] &&
-    [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte ]; then
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
+if ! have_fashion_mnist; then
     echo "fashion-mnist not installed: skipped"
     exit 77
 fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
 NET=(--arch unet --data fashion-mnist --n-data 32 --unet-base 8 --unet-mult 1,2
     --unet-groups 4 --unet-res 1 --batch 8 --steps 3 --quiet)

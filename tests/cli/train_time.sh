@@ -41,8 +41,7 @@ for bad_opt in "--max-time -1" "--max-time nan" "--save-every-time -0.5" "--prev
 done
 
 # the U-Net: an image grid (1 channel, 28 x 28, scale 2) when the data set is there
-if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] ||
-    [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte ]; then
+if have_fashion_mnist; then
     "$SGM" train --arch unet --data fashion-mnist --n-data 64 --unet-base 8 --unet-mult 1,2 \
         --unet-res 1 --unet-groups 4 --batch 8 --steps 2 --preview 4 --quiet \
         --out "$T/u.safetensors" 2>"$T/eu"

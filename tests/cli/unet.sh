@@ -10,14 +10,13 @@
 # scripts/install-deps.sh installs are missing.
 set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"
-if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] &&
-    [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte ]; then
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
+if ! have_fashion_mnist; then
     echo "fashion-mnist not installed: skipped"
     exit 77
 fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
 # refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
 REFUSED_OUT=("$T/out.npy" "$T/out.png" "$T/x.safetensors")
