@@ -154,7 +154,28 @@ static void test_errors(void) {
               strstr(e.msg, "1 x 8 x 8"),
           "U-Net on the wrong width: %s", e.msg);
     c.unet.out_ch = 2;
-    CHECK(sgm_net_create(&c, d, 2, 0, &n, &e) == SGM_ERR_INVALID_ARG, "out_ch != in_ch: %s", e.msg);
+    CHECK(sgm_net_create(&c, d, 2, 0, &n, &e) == SGM_ERR_INVALID_ARG, "out_ch > in_ch: %s", e.msg);
+    /* in_ch > out_ch: the extra channels are a condition (MR restoration):
+       input rows [x, cond] of 2 d, output d, no input VJP */
+    c.unet.in_ch = 2, c.unet.out_ch = 1;
+    CHECK(sgm_net_create(&c, d, 2, 0, &n, &e) == SGM_OK && sgm_net_cond_dim(n) == d &&
+              sgm_net_dim(n) == d,
+          "condition channels: %s", e.msg);
+    if (n && n != (sgm_net *)1) {
+        float *xc = calloc((size_t)(4 * d), sizeof *xc), *oc = calloc((size_t)(2 * d), sizeof *oc);
+        float *vj = calloc((size_t)(2 * d), sizeof *vj), cn[2] = {0.1f, -0.2f};
+        for (int i = 0; xc && i < 4 * d; i++) xc[i] = (float)sin(0.37 * i);
+        CHECK(xc && oc && vj && sgm_net_forward(n, oc, xc, cn, NULL, 2, &e) == SGM_OK,
+              "forward on [x, cond] rows: %s", e.msg);
+        int fin = 1;
+        for (int i = 0; oc && i < 2 * d; i++) fin &= isfinite(oc[i]) != 0;
+        CHECK(fin, "finite output");
+        CHECK(xc && sgm_net_vjp(n, oc, vj, xc, cn, NULL, oc, 2, &e) == SGM_ERR_UNSUPPORTED,
+              "no input VJP with a condition");
+        free(xc), free(oc), free(vj);
+        sgm_net_free(n);
+    }
+    c = small(SGM_ARCH_UNET, &d);
     c = small(SGM_ARCH_MLP, &d);
     c.mlp.d_emb = 1;
     CHECK(sgm_net_create(&c, d, 2, 0, &n, &e) == SGM_ERR_INVALID_ARG && strstr(e.msg, "emb"),

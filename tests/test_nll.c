@@ -296,7 +296,7 @@ static void test_mlp(void) {
     const size_t d = 4, n = 32, maxb = 64;
     mlpw w;
     memset(&w, 0, sizeof w);
-    sgm_nn_mlp_config mc = {(int)d, 8, 32, 1, sgm_nn_sinusoidal_defaults()};
+    sgm_nn_mlp_config mc = {(int)d, 8, 32, 1, sgm_nn_sinusoidal_defaults(), 0};
     sgm_error err;
     if (sgm_nn_mlp_init(&w.m, &mc, (int)maxb, 1, &err)) {
         CHECK(0, "mlp init: %s", err.msg);

@@ -468,7 +468,7 @@ static void bwd_mlp(gc *g, int io) {
 }
 static void test_mlp(int n_blocks, const char *name) {
     sgm_nn_mlp m;
-    sgm_nn_mlp_config cfg = {3, 5, 8, n_blocks, sgm_nn_sinusoidal_defaults()};
+    sgm_nn_mlp_config cfg = {3, 5, 8, n_blocks, sgm_nn_sinusoidal_defaults(), 0};
     int N = 4;
     CHECK(sgm_nn_mlp_init(&m, &cfg, 6, 42, NULL) == SGM_OK, "mlp init");
     float *own_p = m.params, *own_g = m.grads;

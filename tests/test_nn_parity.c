@@ -376,7 +376,7 @@ static void test_mlp(void) {
         return;
     }
     sgm_nn_mlp_config cfg = {(int)fx_cfg(&x, 0), (int)fx_cfg(&x, 1), (int)fx_cfg(&x, 2),
-                             (int)fx_cfg(&x, 3), sgm_nn_sinusoidal_defaults()};
+                             (int)fx_cfg(&x, 3), sgm_nn_sinusoidal_defaults(), 0};
     cfg.emb.flip_sin_to_cos = (int)fx_cfg(&x, 4);
     cfg.emb.downscale_freq_shift = fx_cfg(&x, 5);
     cfg.emb.scale = fx_cfg(&x, 6);

@@ -125,6 +125,14 @@ sgm_status sgm_model_set_labels(sgm_model *n, const int *labels, size_t count, d
 /* Classes of the network (0: unconditional or an mlp), and the image shape
  * (1 for a U-Net, 0 for an mlp: c, h, w untouched). */
 int sgm_model_n_classes(const sgm_model *n);
+/* A network with a condition input (an MR restoration model of sgm_train.h,
+ * trained with a degradation: the condition is the degraded image mu):
+ * cond_dim is its width (0: none); set_cond copies `rows` condition rows
+ * [rows, cond_dim] in the model's (standardized) units, and query row r
+ * (sgm_eval.row0 + i) uses row r % rows. Such a model's denoiser fails
+ * until they are set; its input derivatives are not available. */
+size_t sgm_model_cond_dim(const sgm_model *n);
+sgm_status sgm_model_set_cond(sgm_model *n, const double *cond, size_t rows, sgm_error *err);
 int sgm_model_image_shape(const sgm_model *n, int *c, int *h, int *w);
 /* The process the network was trained with (create it with sgm_process_create). */
 const sgm_process_config *sgm_model_process_config(const sgm_model *n);

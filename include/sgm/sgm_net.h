@@ -69,6 +69,13 @@ const sgm_net_config *sgm_net_get_config(const sgm_net *n);
 int sgm_net_dim(const sgm_net *n);                    /* d: the row width */
 int sgm_net_max_batch(const sgm_net *n);
 int sgm_net_n_classes(const sgm_net *n);              /* 0: no class input */
+/* Condition columns of each input row (0: none): a U-Net with in_ch >
+ * out_ch takes rows [x (d), condition ((in_ch - out_ch) H W)], i.e. the
+ * condition as extra input channels (an MR restoration model's mu); an mlp
+ * with mlp.d_cond > 0 takes [x (d), condition (d_cond)] as features. The
+ * x of forward and the dx of backward are then (N, d + cond_dim); out and
+ * dout stay (N, d); sgm_net_vjp is SGM_ERR_UNSUPPORTED. */
+int sgm_net_cond_dim(const sgm_net *n);
 /* (C, H, W) of an image network (returns 1), or 0 (c, h, w untouched). */
 int sgm_net_image_shape(const sgm_net *n, int *c, int *h, int *w);
 

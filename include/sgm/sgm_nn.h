@@ -419,6 +419,9 @@ typedef struct sgm_nn_mlp_config {
     int width;                /* Hd: hidden width */
     int n_blocks;             /* residual blocks (>= 0) */
     sgm_nn_sinusoidal emb;    /* embedding convention */
+    int d_cond;               /* Dc: condition columns appended to each input row (an
+                                 MR restoration model's mu; default 0): x is (N, D + Dc),
+                                 in.weight (Hd, D + Dc + E), the output stays (N, D) */
 } sgm_nn_mlp_config;
 
 #define SGM_NN_MLP_MAX_TENSORS 512

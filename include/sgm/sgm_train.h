@@ -27,6 +27,9 @@
  * Huang et al. 2021). Since g^2 = sigma^2 d log(sigma^2/alpha^2)/dt for every
  * process, q(t) ~ -d lambda/dt: lambda is drawn uniformly on
  * [lambda(t_hi), lambda(t_lo)] and mapped back with t_of_lambda (exact).
+ * The mean-reverting process (SGM_PROCESS_MR) trains a restoration model on
+ * (x0, mu = degrade(x0)) pairs, mu as extra input channels, t uniform by
+ * default (sgm_train_config.degrade below; docs/conditioning.md).
  * All randomness is a pure function of (seed, step) through Philox, so a run
  * resumed from a checkpoint continues bit for bit. */
 #ifndef SGM_TRAIN_H
@@ -121,6 +124,20 @@ typedef struct sgm_train_config {
        the caller sets it on sgm_trainer_net. */
     sgm_nn_precision precision;
     int no_bf16;                /* nonzero: act as on a CPU without bf16 (tests) */
+    /* Mean-reverting restoration (process.kind SGM_PROCESS_MR, appended):
+       the degradation (sgm_degrade_apply spec, e.g. "blur:1.5,noise:0.05")
+       that makes the condition mu of each training image; required with MR
+       and refused otherwise. The network must take the condition as input
+       (sgm_net_cond_dim = the data width): a U-Net with extra channels,
+       in_ch = 2 out_ch, out_ch * H * W = the data width; an mlp with
+       d_cond = the data width (rows that are not images are degraded as
+       1 x 1 x d images). mu is degrade(x0) with Philox seed
+       degrade_seed at the row index, fixed for the run (rebuilt on resume);
+       a step trains on y0 = x0 - mu, y_t = alpha y0 + sigma eps (the MR
+       process's coordinates, docs/conditioning.md) with the network input
+       [c_in y_t, mu] and the parameterization's target on y0. */
+    char degrade[128];
+    uint64_t degrade_seed;
 } sgm_train_config;
 
 sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param);
@@ -178,6 +195,23 @@ sgm_status sgm_trainer_set_shard(sgm_trainer *t, const sgm_train_shard *shard, s
 /* Writes a checkpoint atomically. */
 sgm_status sgm_trainer_save(const sgm_trainer *t, const char *path, sgm_error *err);
 void sgm_trainer_free(sgm_trainer *t);
+
+/* ------------------------------- degradations for MR restoration (degrade.c) --- */
+
+/* A built-in degradation of images (C, H, W) rows, the stages of `spec`
+ * ("stage,stage,...", at most 8) applied in order:
+ *   blur:S    Gaussian blur with std S pixels (SGM_OP_BLUR of sgm_guidance.h)
+ *   down:F    F x F average pooling then nearest upsampling (F divides H, W)
+ *   mask:P    each pixel (every channel) set to 0 with probability P in [0, 1)
+ *   noise:S   + S n, n standard normal
+ * y may alias x. Random stages draw from Philox (seed, stage index, global
+ * row row0 + i): a row's output does not depend on n. check: the syntax
+ * and ranges (and, with h, w > 0, that down:F divides them).
+ * SGM_ERR_UNKNOWN_NAME for an unknown stage, SGM_ERR_INVALID_ARG otherwise. */
+sgm_status sgm_degrade_check(const char *spec, size_t c, size_t h, size_t w, sgm_error *err);
+sgm_status sgm_degrade_apply(const char *spec, size_t c, size_t h, size_t w, size_t n,
+                             const double *x, double *y, uint64_t seed, uint64_t row0,
+                             sgm_error *err);
 
 #ifdef __cplusplus
 }

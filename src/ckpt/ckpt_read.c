@@ -128,6 +128,20 @@ static sgm_status read_process(const cJSON *p, const char *path, sgm_process_con
     pc->interp = (sgm_vp_interp)interp;
     pc->rescale_zero_snr = (int)rz;
     pc->clip_lambda = (int)cl;
+    if (kind == SGM_PROCESS_MR) { /* absent: the defaults */
+        if (cJSON_GetObjectItemCaseSensitive(p, "mr_lambda") &&
+            !num_key(&c, "mr_lambda", 0, big, 1, 1, &pc->mr_lambda))
+            return SGM_ERR_FORMAT;
+        if (cJSON_GetObjectItemCaseSensitive(p, "mr_alpha_T") &&
+            !num_key(&c, "mr_alpha_T", 0, 1, 1, 1, &pc->mr_alpha_T))
+            return SGM_ERR_FORMAT;
+        const char *th = sgm__json_str(p, "mr_theta");
+        if (th && strcmp(th, "cosine") != 0 && strcmp(th, "constant") != 0)
+            return sgm__set_error(err, SGM_ERR_FORMAT,
+                                  "%s: process metadata 'mr_theta' is not cosine or constant", path);
+        if (th) pc->mr_theta = strcmp(th, "constant") == 0 ? SGM_MR_THETA_CONSTANT
+                                                           : SGM_MR_THETA_COSINE;
+    }
     /* the relations between the values: sigma_min < sigma_max for every
        kind (schedules read them), the rest by the process's own check,
        whose message names them */
@@ -187,6 +201,18 @@ static sgm_status read_training(const cJSON *tr, const cJSON *op, const cJSON *a
     if (!(cfg->label_dropout >= 0 && cfg->label_dropout <= 1))
         return sgm__set_error(err, SGM_ERR_FORMAT, "%s: label_dropout %g outside [0, 1]", path,
                               cfg->label_dropout);
+    /* MR restoration: the degradation of the training images (parsed, with
+       the image shape, where it is used: sgm_degrade_apply) */
+    const char *dg = sgm__json_str(tr, "degrade"), *dgs = sgm__json_str(tr, "degrade_seed");
+    if (dg && strlen(dg) >= sizeof cfg->degrade)
+        return sgm__set_error(err, SGM_ERR_FORMAT, "%s: training metadata 'degrade' is too long",
+                              path);
+    if (dg) snprintf(cfg->degrade, sizeof cfg->degrade, "%s", dg);
+    if (dgs) cfg->degrade_seed = strtoull(dgs, NULL, 10);
+    if ((cfg->process.kind == SGM_PROCESS_MR) != (cfg->degrade[0] != 0))
+        return sgm__set_error(err, SGM_ERR_FORMAT,
+                              "%s: an MR checkpoint records its degradation ('degrade'), and "
+                              "only an MR checkpoint does", path);
     return SGM_OK;
 }
 

@@ -47,8 +47,11 @@ sgm_status sgm_ckpt_sampling_default(const sgm_train_config *c, sgm_ckpt_samplin
     if (!(lo > 0 && hi > lo && isfinite(hi)))
         return sgm__set_error(err, SGM_ERR_INVALID_ARG,
                               "no finite trained sigma range ([%g, %g])", lo, hi);
-    snprintf(out->sampler, sizeof out->sampler, "dpmpp_2m");
-    snprintf(out->schedule, sizeof out->schedule, "karras");
+    /* MR: the MR Sampler (its data-prediction ODE, the library's default
+       form) on a grid uniform in log-SNR, over the whole trained range */
+    const int mr = c->process.kind == SGM_PROCESS_MR;
+    snprintf(out->sampler, sizeof out->sampler, mr ? "mrs_ode" : "dpmpp_2m");
+    snprintf(out->schedule, sizeof out->schedule, mr ? "logsnr" : "karras");
     out->steps = 20;
     out->sigma_min = lo, out->sigma_max = hi;
     return SGM_OK;

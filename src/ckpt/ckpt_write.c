@@ -37,6 +37,13 @@ static cJSON *process_json(const sgm_process_config *p) {
     ok &= cJSON_AddStringToObject(o, "interp", sgm_vp_interp_name(p->interp)) != NULL;
     ok &= cJSON_AddNumberToObject(o, "rescale_zero_snr", p->rescale_zero_snr) != NULL;
     ok &= cJSON_AddNumberToObject(o, "clip_lambda", p->clip_lambda) != NULL;
+    if (p->kind == SGM_PROCESS_MR) { /* the mean-reverting process's own parameters */
+        ok &= cJSON_AddNumberToObject(o, "mr_lambda", p->mr_lambda) != NULL;
+        ok &= cJSON_AddNumberToObject(o, "mr_alpha_T", p->mr_alpha_T) != NULL;
+        ok &= cJSON_AddStringToObject(o, "mr_theta", p->mr_theta == SGM_MR_THETA_CONSTANT
+                                                         ? "constant"
+                                                         : "cosine") != NULL;
+    }
     return json_done(o, ok);
 }
 
@@ -54,6 +61,12 @@ static cJSON *training_json(const sgm_train_config *c) {
     ok &= cJSON_AddNumberToObject(o, "t_hi", c->t_hi) != NULL;
     ok &= cJSON_AddNumberToObject(o, "batch", c->batch) != NULL;
     ok &= cJSON_AddNumberToObject(o, "label_dropout", c->label_dropout) != NULL;
+    if (c->degrade[0]) { /* MR restoration: how mu was made from the training images */
+        char sb[32];
+        snprintf(sb, sizeof sb, "%llu", (unsigned long long)c->degrade_seed);
+        ok &= cJSON_AddStringToObject(o, "degrade", c->degrade) != NULL;
+        ok &= cJSON_AddStringToObject(o, "degrade_seed", sb) != NULL;
+    }
     return json_done(o, ok);
 }
 

@@ -8,7 +8,9 @@
  * F = (1 + w) F(x, c) - w F(x, null) (Ho & Salimans 2022, eq. 6; linear in
  * the output, so it holds for every parameterization). Samples live in
  * standardized units (mean 0, std 1 for images: no change); 
- * sgm_model_unstandardize maps them back to data units. */
+ * sgm_model_unstandardize maps them back to data units. A network with a
+ * condition input (an MR restoration U-Net, sgm_net_cond_dim) gets row r's
+ * condition (mu) from sgm_model_set_cond, mu[r % rows], after c_in x_t. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,9 @@ struct sgm_model {
     sgm_process *proc;
     sgm_net *net;
     int d, max_batch;
+    size_t dc;             /* condition columns of the net's input (sgm_net_cond_dim) */
+    float *cond;           /* [n_cond, dc] the condition rows (MR: mu), NULL: none */
+    size_t n_cond;
     double *mean, *std;
     float *xin, *cn, *out, *out2;
     int *lab, *lab_null;   /* [max_batch] */
@@ -44,6 +49,7 @@ void sgm_model_free(sgm_model *n) {
     sgm_net_free(n->net);
     free(n->mean), free(n->std), free(n->xin), free(n->cn), free(n->out);
     free(n->out2), free(n->lab), free(n->lab_null), free(n->labels), free(n->vjp_buf);
+    free(n->cond);
     free(n);
 }
 
@@ -70,7 +76,8 @@ sgm_status sgm_model_load(const char *path, int use_ema, int max_batch, sgm_mode
                               sgm_net_params(n->net), err)) != SGM_OK)
         goto fail;
     size_t B = (size_t)max_batch, D = (size_t)n->d;
-    n->xin = sgm__calloc(B * D, sizeof(float));
+    n->dc = (size_t)sgm_net_cond_dim(n->net);
+    n->xin = sgm__calloc(B * (D + n->dc), sizeof(float));
     n->cn = sgm__calloc(B, sizeof(float));
     n->out = sgm__calloc(B * D, sizeof(float));
     n->out2 = sgm__calloc(B * D, sizeof(float));
@@ -102,7 +109,8 @@ static sgm_prediction pred_of(sgm_param p) {
 static int net_fn(const sgm_eval *q, void *outp, void *user) {
     sgm_model *n = user;
     size_t D = (size_t)n->d;
-    if (q->d != D) return 1;
+    if (q->d != D || (n->dc > 0 && !n->cond)) return 1; /* a condition net needs its rows */
+    const size_t W = D + n->dc; /* input row: [c_in x_t, condition] */
     const int f32 = q->dtype == SGM_F32;
     const float *xf = q->x;
     const double *xd = q->x;
@@ -126,8 +134,15 @@ static int net_fn(const sgm_eval *q, void *outp, void *user) {
     if (!isfinite(k.c_noise) || !isfinite(k.c_in)) return 1;
     for (size_t r0 = 0; r0 < q->n; r0 += (size_t)n->max_batch) {
         size_t m = q->n - r0 < (size_t)n->max_batch ? q->n - r0 : (size_t)n->max_batch;
-        for (size_t i = 0; i < m * D; i++)
-            n->xin[i] = (float)(k.c_in * (f32 ? xf[r0 * D + i] : xd[r0 * D + i]));
+        for (size_t i = 0; i < m; i++) {
+            for (size_t j = 0; j < D; j++) {
+                size_t s = (r0 + i) * D + j;
+                n->xin[i * W + j] = (float)(k.c_in * (f32 ? xf[s] : xd[s]));
+            }
+            if (n->dc)
+                memcpy(n->xin + i * W + D, n->cond + ((q->row0 + r0 + i) % n->n_cond) * n->dc,
+                       n->dc * sizeof(float));
+        }
         for (size_t i = 0; i < m; i++) n->cn[i] = (float)k.c_noise;
         int cond = 0;
         for (size_t i = 0; i < m; i++) {
@@ -139,7 +154,7 @@ static int net_fn(const sgm_eval *q, void *outp, void *user) {
         if (sgm_net_forward(n->net, n->out, n->xin, n->cn, cond ? n->lab : NULL, (int)m, NULL) !=
             SGM_OK)
             return 1;
-        if (!cond) n->tape_rows = (int)m, n->tape_calls = sgm__net_calls(n->net);
+        if (!cond && !n->dc) n->tape_rows = (int)m, n->tape_calls = sgm__net_calls(n->net);
         if (cond && n->guidance != 0) { /* F = (1 + w) F_c - w F_null (per row) */
             if (sgm_net_forward(n->net, n->out2, n->xin, n->cn, n->lab_null, (int)m, NULL) !=
                 SGM_OK)
@@ -198,6 +213,29 @@ sgm_status sgm_model_set_labels(sgm_model *n, const int *labels, size_t count, d
 
 int sgm_model_n_classes(const sgm_model *n) { return sgm_net_n_classes(n->net); }
 
+size_t sgm_model_cond_dim(const sgm_model *n) { return n->dc; }
+
+sgm_status sgm_model_set_cond(sgm_model *n, const double *cond, size_t rows, sgm_error *err) {
+    if (n->dc == 0)
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG, "the network takes no condition");
+    if (!cond || rows == 0)
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG, "condition: need at least one row");
+    float *c = malloc(rows * n->dc * sizeof *c);
+    if (!c) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < rows * n->dc; i++) {
+        if (!isfinite(cond[i])) {
+            free(c);
+            return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                                  "condition: value %zu (row %zu) is not finite", i, i / n->dc);
+        }
+        c[i] = (float)cond[i];
+    }
+    free(n->cond);
+    n->cond = c;
+    n->n_cond = rows;
+    return SGM_OK;
+}
+
 int sgm_model_image_shape(const sgm_model *n, int *c, int *h, int *w) {
     return sgm_net_image_shape(n->net, c, h, w);
 }
@@ -218,6 +256,10 @@ static int conditioned(const sgm_model *n, int *guided) {
 
 sgm_status sgm_model_density_check(const sgm_model *n, sgm_error *err) {
     int guided;
+    if (n->dc > 0)
+        return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
+                              "likelihood: the network takes a condition input (an MR "
+                              "restoration model): its input derivatives are not available");
     if (!conditioned(n, &guided)) return SGM_OK;
     if (guided)
         return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
@@ -243,7 +285,7 @@ sgm__model_tape sgm__model_get_tape(sgm_model *n) {
 sgm__model_parts sgm__model_get_parts(sgm_model *n) {
     int guided;
     sgm__model_parts p = {n->net, &n->cfg, n->proc, n->d, n->max_batch,
-                          n->mean, n->std, conditioned(n, &guided)};
+                          n->mean, n->std, conditioned(n, &guided) || n->dc > 0};
     return p;
 }
 sgm_param sgm_model_param(const sgm_model *n) { return n->cfg.param; }

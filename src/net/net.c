@@ -113,6 +113,7 @@ sgm_status sgm_net_set_precision(sgm_net *n, sgm_nn_precision want, int no_bf16,
 }
 
 sgm_nn_precision sgm_net_precision(const sgm_net *n) { return n->precision; }
+int sgm_net_cond_dim(const sgm_net *n) { return n->arch->cond_dim(n); }
 int sgm_net_image_shape(const sgm_net *n, int *c, int *h, int *w) {
     return n->arch->image_shape(n, c, h, w);
 }
@@ -155,6 +156,9 @@ sgm_status sgm_net_backward(sgm_net *n, float *dx, float *dc, const float *dout,
 
 sgm_status sgm_net_vjp(sgm_net *n, float *out, float *vjp, const float *x, const float *c,
                        const int *labels, const float *v, int N, sgm_error *err) {
+    if (n->arch->cond_dim(n) > 0) /* vjp is (N, d): the condition has no place in it */
+        return sgm__set_error(err, SGM_ERR_UNSUPPORTED,
+                              "%s: input VJP of a network with a condition input", n->arch->name);
     sgm_status rc = sgm_net_forward(n, out, x, c, labels, N, err);
     if (rc != SGM_OK) return rc;
     memset(vjp, 0, (size_t)N * (size_t)n->d * sizeof *vjp);

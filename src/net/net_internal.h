@@ -41,6 +41,7 @@ struct sgm__net_arch {
     sgm_status (*backward)(sgm_net *n, float *dx, float *dc, const float *dout, int N,
                            int param_grads, sgm_error *err);
     int (*n_classes)(const sgm_net *n);
+    int (*cond_dim)(const sgm_net *n); /* condition columns after the d of a row */
     int (*image_shape)(const sgm_net *n, int *c, int *h, int *w);
     /* checkpoint metadata ("arch_config"): adds the configuration's keys to
        o (0, or -1 when cJSON ran out of memory); reads them back for rows of
@@ -59,8 +60,9 @@ struct sgm__net_arch {
 #define SGM__NET_ARCH_ENTRY(name_, id_, chunk_)                                               \
     .name = name_, .id = id_, .chunk = chunk_, .config_default = config_default,             \
     .create = create, .destroy = destroy, .tensor = tensor, .forward = forward,              \
-    .backward = backward, .n_classes = n_classes, .image_shape = image_shape,                \
-    .config_to_json = config_to_json, .config_from_json = config_from_json
+    .backward = backward, .n_classes = n_classes, .cond_dim = cond_dim,                      \
+    .image_shape = image_shape, .config_to_json = config_to_json,                            \
+    .config_from_json = config_from_json
 
 extern const sgm__net_arch sgm__net_arch_mlp;
 extern const sgm__net_arch sgm__net_arch_unet;

@@ -2,7 +2,9 @@
  * interface (sgm_net.h): any row width, no class input. Checkpoint keys:
  * d_emb, width, n_blocks and the sinusoidal embedding (emb_scale,
  * emb_max_period, emb_downscale_freq_shift, emb_flip_sin_to_cos). Weights
- * are written as 2-D (out, in) tensors, PyTorch's nn.Linear layout. */
+ * are written as 2-D (out, in) tensors, PyTorch's nn.Linear layout.
+ * d_cond > 0 (key "d_cond"): input rows [x, condition] (concatenated
+ * features: an MR restoration model's mu), output d. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,10 +25,11 @@ static void config_default(sgm_net_config *c) {
 
 static sgm_status create(sgm_net *n, uint64_t seed, sgm_error *err) {
     const sgm_nn_mlp_config *c = &n->cfg.mlp;
-    if (c->width < 1 || c->n_blocks < 0 || c->d_emb < 2)
+    if (c->width < 1 || c->n_blocks < 0 || c->d_emb < 2 || c->d_cond < 0 || c->d_cond > 1 << 24)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG,
-                              "mlp: need width >= 1, depth >= 0, emb >= 2 (got %d, %d, %d)",
-                              c->width, c->n_blocks, c->d_emb);
+                              "mlp: need width >= 1, depth >= 0, emb >= 2, 0 <= d_cond (got %d, "
+                              "%d, %d, %d)",
+                              c->width, c->n_blocks, c->d_emb, c->d_cond);
     sgm_nn_mlp *m = calloc(1, sizeof *m);
     if (!m) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
     n->cfg.mlp.d_in = n->d;
@@ -72,6 +75,8 @@ static int n_classes(const sgm_net *n) {
     return 0;
 }
 
+static int cond_dim(const sgm_net *n) { return n->cfg.mlp.d_cond; }
+
 static int image_shape(const sgm_net *n, int *c, int *h, int *w) {
     (void)n, (void)c, (void)h, (void)w;
     return 0;
@@ -87,6 +92,7 @@ static int config_to_json(const sgm_net_config *c, cJSON *o) {
     ok &= cJSON_AddNumberToObject(o, "emb_max_period", m->emb.max_period) != NULL;
     ok &= cJSON_AddNumberToObject(o, "emb_downscale_freq_shift", m->emb.downscale_freq_shift) != NULL;
     ok &= cJSON_AddNumberToObject(o, "emb_flip_sin_to_cos", m->emb.flip_sin_to_cos) != NULL;
+    if (m->d_cond > 0) ok &= cJSON_AddNumberToObject(o, "d_cond", m->d_cond) != NULL;
     return ok ? 0 : -1;
 }
 
@@ -103,7 +109,11 @@ static int config_from_json(const cJSON *o, int d, sgm_net_config *c) {
     if (cJSON_GetObjectItemCaseSensitive(o, "emb_flip_sin_to_cos") &&
         !sgm__json_int(o, "emb_flip_sin_to_cos", 0, 1, &flip))
         return 1;
+    long dc = 0; /* condition columns (MR restoration); absent: none */
+    if (cJSON_GetObjectItemCaseSensitive(o, "d_cond") && !sgm__json_int(o, "d_cond", 0, 1 << 24, &dc))
+        return 1;
     m->d_in = d, m->d_emb = (int)de, m->width = (int)dw, m->n_blocks = (int)db;
+    m->d_cond = (int)dc;
     m->emb.flip_sin_to_cos = (int)flip;
     c->arch = SGM_ARCH_MLP;
     return 0;

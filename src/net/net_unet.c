@@ -3,8 +3,11 @@
  * labels (the null class -1 when NULL). Checkpoint keys: in_ch, out_ch,
  * image_height, image_width, base_ch, n_levels, mult, attn, mid_attn, n_res,
  * groups, heads, emb_dim, n_classes and the embedding convention
- * (unet_emb_*). Tensors are written flat (the PyTorch shape is implied by
- * the name; see tools/ref/gen_unet.py). */
+ * (unet_emb_*). in_ch > out_ch: the extra input channels are a condition
+ * concatenated at the input (the degraded image mu of an MR restoration
+ * model, as IR-SDE concatenates it): a row is (out_ch + cond, H, W) in,
+ * (out_ch, H, W) out, and the net's d is out_ch H W. Tensors are written
+ * flat (the PyTorch shape is implied by the name; see tools/ref/gen_unet.py). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +22,16 @@ static void config_default(sgm_net_config *c) { c->unet = sgm_unet_config_defaul
 
 static sgm_status create(sgm_net *n, uint64_t seed, sgm_error *err) {
     const sgm_unet_config *uc = &n->cfg.unet;
-    if ((long)uc->in_ch * uc->height * uc->width != n->d)
-        return sgm__set_error(err, SGM_ERR_SHAPE,
-                              "the U-Net takes %d x %d x %d images but the data have %d columns",
-                              uc->in_ch, uc->height, uc->width, n->d);
-    if (uc->out_ch != 0 && uc->out_ch != uc->in_ch)
+    const int oc = uc->out_ch ? uc->out_ch : uc->in_ch;
+    if (uc->out_ch < 0 || uc->in_ch < oc)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG,
-                              "a denoising U-Net outputs as many channels as it takes "
-                              "(in_ch %d, out_ch %d)",
+                              "a denoising U-Net takes at least the channels it outputs "
+                              "(in_ch %d, out_ch %d; extra input channels are a condition)",
                               uc->in_ch, uc->out_ch);
+    if ((long)oc * uc->height * uc->width != n->d)
+        return sgm__set_error(err, SGM_ERR_SHAPE,
+                              "the U-Net outputs %d x %d x %d images but the data have %d columns",
+                              oc, uc->height, uc->width, n->d);
     sgm_unet *u = calloc(1, sizeof *u);
     if (!u) return sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
     sgm_status rc = sgm_unet_init(u, uc, n->max_batch, seed, err);
@@ -64,8 +68,13 @@ static sgm_status backward(sgm_net *n, float *dx, float *dc, const float *dout, 
 
 static int n_classes(const sgm_net *n) { return n->cfg.unet.n_classes; }
 
+static int cond_dim(const sgm_net *n) {
+    const sgm_unet_config *u = &n->cfg.unet;
+    return (u->in_ch - u->out_ch) * u->height * u->width; /* out_ch resolved by create */
+}
+
 static int image_shape(const sgm_net *n, int *c, int *h, int *w) {
-    if (c) *c = n->cfg.unet.in_ch;
+    if (c) *c = n->cfg.unet.out_ch; /* the data's channels (out_ch resolved by create) */
     if (h) *h = n->cfg.unet.height;
     if (w) *w = n->cfg.unet.width;
     return 1;
@@ -124,7 +133,8 @@ static int config_from_json(const cJSON *o, int d, sgm_net_config *c) {
     u->n_res = (int)v[7], u->groups = (int)v[8], u->heads = (int)v[9], u->emb_dim = (int)v[10];
     u->n_classes = (int)v[11];
     u->emb.flip_sin_to_cos = (int)v[12];
-    if ((long)u->in_ch * u->height * u->width != d) return 1;
+    int oc = u->out_ch ? u->out_ch : u->in_ch;
+    if ((long)oc * u->height * u->width != d || u->in_ch < oc) return 1;
     const cJSON *mu = cJSON_GetObjectItemCaseSensitive(o, "mult"),
                 *at = cJSON_GetObjectItemCaseSensitive(o, "attn");
     if (!cJSON_IsArray(mu) || !cJSON_IsArray(at) || cJSON_GetArraySize(mu) != u->n_levels ||

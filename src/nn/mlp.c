@@ -5,7 +5,9 @@
  * residual networks") and an output projection after a final SiLU. Forward
  * keeps every activation; backward runs the chain in reverse, accumulating
  * into the parameter-gradient block (llm.c's gpt2_forward / gpt2_backward
- * pattern). The PyTorch twin is MLP in tools/ref/gen_nn.py. */
+ * pattern). The PyTorch twin is MLP in tools/ref/gen_nn.py. d_cond > 0:
+ * each input row carries d_cond condition columns after x (concatenated
+ * features, an MR restoration model's mu); the output has d_in columns. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +37,14 @@ typedef struct mlp_acts {
 
 /* floats of the largest weight: the forward transposes each in turn */
 static size_t wt_size(const sgm_nn_mlp_config *c) {
-    size_t D = (size_t)c->d_in, E = (size_t)c->d_emb, H = (size_t)c->width;
+    size_t D = (size_t)(c->d_in + c->d_cond), E = (size_t)c->d_emb, H = (size_t)c->width;
     size_t s = (D + E) * H;
     if (H * H > s) s = H * H;
     return s; /* the output layer, H x D, is smaller than the input one */
 }
 
 static size_t acts_layout(const sgm_nn_mlp_config *c, size_t B, size_t *off) {
-    size_t D = (size_t)c->d_in, E = (size_t)c->d_emb, H = (size_t)c->width,
+    size_t D = (size_t)(c->d_in + c->d_cond), E = (size_t)c->d_emb, H = (size_t)c->width,
            L = (size_t)c->n_blocks;
     size_t cnt[N_ACTS] = {B * E,     B * (D + E), (L + 1) * B * H, L * B * H,
                           L * B * H, L * B * H,   B * H,           B * H,
@@ -69,7 +71,7 @@ static float *G(const sgm_nn_mlp *m, int i) { return m->grads + m->off[i]; }
 sgm_status sgm_nn_mlp_init(sgm_nn_mlp *m, const sgm_nn_mlp_config *cfg, int max_batch,
                            uint64_t seed, sgm_error *err) {
     memset(m, 0, sizeof *m);
-    if (!cfg || cfg->d_in < 1 || cfg->d_emb < 2 || cfg->width < 1 || cfg->n_blocks < 0 ||
+    if (!cfg || cfg->d_in < 1 || cfg->d_cond < 0 || cfg->d_emb < 2 || cfg->width < 1 || cfg->n_blocks < 0 ||
         max_batch < 1 || 4 + 4 * cfg->n_blocks > SGM_NN_MLP_MAX_TENSORS)
         return sgm__set_error(err, SGM_ERR_INVALID_ARG,
                               "mlp: bad config (d_in >= 1, d_emb >= 2, width >= 1, "
@@ -77,10 +79,11 @@ sgm_status sgm_nn_mlp_init(sgm_nn_mlp *m, const sgm_nn_mlp_config *cfg, int max_
                               (SGM_NN_MLP_MAX_TENSORS - 4) / 4);
     m->cfg = *cfg;
     m->max_batch = max_batch;
-    size_t D = (size_t)cfg->d_in, E = (size_t)cfg->d_emb, H = (size_t)cfg->width;
+    size_t D = (size_t)cfg->d_in, DI = D + (size_t)cfg->d_cond, E = (size_t)cfg->d_emb,
+           H = (size_t)cfg->width;
     int L = cfg->n_blocks, nt = 4 + 4 * L;
     m->n_tensors = nt;
-    m->count[0] = H * (D + E);
+    m->count[0] = H * (DI + E);
     m->count[1] = H;
     for (int b = 0; b < L; b++) {
         m->count[2 + 4 * b] = H * H;
@@ -101,7 +104,7 @@ sgm_status sgm_nn_mlp_init(sgm_nn_mlp *m, const sgm_nn_mlp_config *cfg, int max_
     m->acts = blk + 2 * m->n_params;
     /* torch.nn.Linear default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
     for (int i = 0; i < nt; i++) {
-        size_t fan_in = i < 2 ? D + E : H;
+        size_t fan_in = i < 2 ? DI + E : H;
         float bound = (float)(1.0 / sqrt((double)fan_in));
         sgm_nn_fill_uniform(P(m, i), m->count[i], -bound, bound, seed, (uint64_t)i);
     }
@@ -136,19 +139,20 @@ sgm_status sgm_nn_mlp_forward(sgm_nn_mlp *m, float *out, const float *x, const f
         return sgm__set_error(err, SGM_ERR_SHAPE, "mlp: batch %d outside [1, %d]", N,
                               m->max_batch);
     int D = m->cfg.d_in, E = m->cfg.d_emb, H = m->cfg.width, L = m->cfg.n_blocks, nt = m->n_tensors;
+    int DI = D + m->cfg.d_cond; /* input row: [x, condition] */
     size_t BH = (size_t)N * (size_t)H;
     mlp_acts a = acts_view(m);
     memcpy(a.c, c, (size_t)N * sizeof(float));
     sgm_nn_sinusoidal_forward(a.emb, c, N, E, &m->cfg.emb);
     for (int n = 0; n < N; n++) { /* h0 = [x, e] */
-        memcpy(a.h0 + (size_t)n * (size_t)(D + E), x + (size_t)n * (size_t)D,
-               (size_t)D * sizeof(float));
-        memcpy(a.h0 + (size_t)n * (size_t)(D + E) + D, a.emb + (size_t)n * (size_t)E,
+        memcpy(a.h0 + (size_t)n * (size_t)(DI + E), x + (size_t)n * (size_t)DI,
+               (size_t)DI * sizeof(float));
+        memcpy(a.h0 + (size_t)n * (size_t)(DI + E) + DI, a.emb + (size_t)n * (size_t)E,
                (size_t)E * sizeof(float));
     }
     /* products by sgm__nn_linear_forward_det: a sample's output does not
      * depend on the batch it is in or the thread count */
-    sgm__nn_linear_forward_det(a.hs, a.wt, a.h0, P(m, 0), P(m, 1), N, D + E, H);
+    sgm__nn_linear_forward_det(a.hs, a.wt, a.h0, P(m, 0), P(m, 1), N, DI + E, H);
     for (int b = 0; b < L; b++) {
         float *h = a.hs + (size_t)b * BH, *hn = h + BH;
         float *ab = a.a + (size_t)b * BH, *ub = a.u + (size_t)b * BH, *a2b = a.a2 + (size_t)b * BH;
@@ -195,15 +199,16 @@ sgm_status sgm_nn_mlp_backward(sgm_nn_mlp *m, float *dx, float *dc, const float 
         sgm_nn_silu_backward(a.dh, a.t1, h, BH);
     }
     if (!pg && !dx && !dc) return SGM_OK;
-    size_t nh0 = (size_t)N * (size_t)(D + E);
+    const int DI = D + m->cfg.d_cond; /* dx rows: [x, condition] */
+    size_t nh0 = (size_t)N * (size_t)(DI + E);
     sgm_nn_zero(a.dh0, nh0);
     sgm_nn_linear_backward((dx || dc) ? a.dh0 : NULL, pg ? G(m, 0) : NULL, pg ? G(m, 1) : NULL,
-                           a.dh, a.h0, P(m, 0), N, D + E, H);
+                           a.dh, a.h0, P(m, 0), N, DI + E, H);
     for (int n = 0; n < N; n++) {
-        const float *r = a.dh0 + (size_t)n * (size_t)(D + E);
+        const float *r = a.dh0 + (size_t)n * (size_t)(DI + E);
         if (dx)
-            for (int j = 0; j < D; j++) dx[(size_t)n * (size_t)D + (size_t)j] += r[j];
-        memcpy(a.demb + (size_t)n * (size_t)E, r + D, (size_t)E * sizeof(float));
+            for (int j = 0; j < DI; j++) dx[(size_t)n * (size_t)DI + (size_t)j] += r[j];
+        memcpy(a.demb + (size_t)n * (size_t)E, r + DI, (size_t)E * sizeof(float));
     }
     if (dc) sgm_nn_sinusoidal_backward(dc, a.demb, a.c, N, E, &m->cfg.emb);
     return SGM_OK;

@@ -19,6 +19,8 @@ struct sgm_trainer {
     size_t rows;
     int d;
     float *z;
+    float *mu;        /* MR: [rows, d] the condition of each row (standardized units) */
+    size_t dc;        /* condition columns of the network input (sgm_net_cond_dim) */
     double *mean, *std;
     long step;
     double ema_loss;

@@ -8,7 +8,9 @@
  * min-SNR-gamma of Hang et al. 2023 arXiv:2303.09556, EDM eq. 8), the
  * network's forward and backward through sgm_net, clipping, Adam(W) with
  * warmup + cosine LR, and the EMA. Class labels are replaced by the null
- * class with probability label_dropout (Ho & Salimans 2022). */
+ * class with probability label_dropout (Ho & Salimans 2022). The MR process
+ * (restoration, Luo et al. 2023 arXiv:2301.11699) trains on y0 = x0 - mu
+ * with the condition mu as extra input channels (sgm_train.h). */
 #include <math.h>
 #include <stdint.h>
 
@@ -95,7 +97,18 @@ sgm_status sgm_trainer_step(sgm_trainer *tr, double *loss_out, sgm_error *err) {
                                                                    : SGM_UNET_NULL_LABEL;
         const float *z = tr->z + row * (size_t)D;
         const double *g = tr->gn + (size_t)i * (size_t)D;
-        float *xi = tr->xin + (size_t)i * (size_t)D, *tg = tr->tgt + (size_t)i * (size_t)D;
+        const size_t W = (size_t)D + tr->dc; /* input row: [c_in x_t, condition] */
+        float *xi = tr->xin + (size_t)i * W, *tg = tr->tgt + (size_t)i * (size_t)D;
+        if (tr->mu) { /* MR: y0 = x0 - mu, y_t = alpha y0 + sigma eps; input [c_in y_t, mu] */
+            const float *mu = tr->mu + row * (size_t)D;
+            for (int j = 0; j < D; j++) {
+                double y0 = (double)z[j] - (double)mu[j];
+                xi[j] = (float)(k.c_in * (al * y0 + sg * g[j]));
+                xi[D + j] = mu[j];
+                tg[j] = (float)(k.a_x0 * y0 + k.a_eps * g[j]);
+            }
+            continue;
+        }
         for (int j = 0; j < D; j++) {
             double xt = al * z[j] + sg * g[j];
             xi[j] = (float)(k.c_in * xt);

@@ -27,6 +27,10 @@ sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param
        log-normal vs 14 nats with uniform t after 500-2000 steps */
     c.tsampling = SGM_TS_LOGNORMAL;
     c.p_mean = -1.2, c.p_std = 1.2;
+    /* MR restoration: t uniform, as IR-SDE draws its timesteps (Luo et al.
+       2023); its terminal state mu + lambda n is far from the log-normal's
+       noise levels when lambda is small */
+    if (kind == SGM_PROCESS_MR) c.tsampling = SGM_TS_UNIFORM;
     c.net = sgm_net_config_default(SGM_ARCH_MLP);
     c.batch = 1024;
     /* constant after the warmup: a cosine decay to lr / 10 was measured on
@@ -61,7 +65,45 @@ static sgm_status validate(const sgm_train_config *c, sgm_error *err) {
     if (!(c->label_dropout >= 0 && c->label_dropout <= 1))
         return sgm__set_error(err, SGM_ERR_INVALID_ARG, "label dropout %g outside [0, 1]",
                               c->label_dropout);
+    const int mr = c->process.kind == SGM_PROCESS_MR;
+    if (mr != (c->degrade[0] != 0))
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                              mr ? "the MR process needs a degradation (cfg.degrade) that makes "
+                                   "the condition mu of each image"
+                                 : "a degradation (cfg.degrade) applies to the MR process only");
     return SGM_OK;
+}
+
+/* MR (cfg.degrade): the condition mu of every row, degrade(x0), as float,
+   and the check that the network takes it (U-Net: extra input channels;
+   mlp: d_cond extra input columns); rows that are not images are degraded
+   as 1 x 1 x d */
+static sgm_status build_mu(sgm_trainer *t, const double *data, sgm_error *err) {
+    const sgm_train_config *c = &t->cfg;
+    int ic = 1, ih = 1, iw = t->d;
+    size_t D = (size_t)t->d;
+    sgm_net_image_shape(t->net, &ic, &ih, &iw);
+    if ((size_t)sgm_net_cond_dim(t->net) != D)
+        return sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                              "MR training: the network must take the condition mu as input "
+                              "(U-Net: in_ch = 2 out_ch, got in_ch %d, out_ch %d; mlp: d_cond = "
+                              "%d, got %d)",
+                              c->net.unet.in_ch, c->net.unet.out_ch, t->d, c->net.mlp.d_cond);
+    t->mu = sgm__calloc(t->rows * D, sizeof(float));
+    double *buf = sgm__calloc(D, sizeof(double));
+    sgm_status rc = (t->mu && buf) ? SGM_OK : sgm__set_error(err, SGM_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SGM_OK && i < t->rows; i++) {
+        rc = sgm_degrade_apply(c->degrade, (size_t)ic, (size_t)ih, (size_t)iw, 1, data + i * D,
+                               buf, c->degrade_seed, i, err);
+        for (size_t j = 0; rc == SGM_OK && j < D; j++) {
+            if (!isfinite(buf[j]))
+                rc = sgm__set_error(err, SGM_ERR_INVALID_ARG,
+                                    "MR training: mu of row %zu is not finite", i);
+            t->mu[i * D + j] = (float)((buf[j] - t->mean[j]) / t->std[j]);
+        }
+    }
+    free(buf);
+    return rc;
 }
 
 static sgm_status build(const sgm_train_config *cfg, const double *data, size_t rows, int d,
@@ -98,7 +140,8 @@ static sgm_status build(const sgm_train_config *cfg, const double *data, size_t 
     t->gl = sgm__calloc(B, sizeof(double));
     t->w = sgm__calloc(B, sizeof(double));
     t->eps = sgm__calloc(B * D, sizeof(float));
-    t->xin = sgm__calloc(B * D, sizeof(float));
+    t->dc = (size_t)sgm_net_cond_dim(t->net);
+    t->xin = sgm__calloc(B * (D + t->dc), sizeof(float));
     t->cn = sgm__calloc(B, sizeof(float));
     t->out = sgm__calloc(B * D, sizeof(float));
     t->tgt = sgm__calloc(B * D, sizeof(float));
@@ -122,6 +165,7 @@ static sgm_status build(const sgm_train_config *cfg, const double *data, size_t 
     for (size_t i = 0; i < rows; i++)
         for (size_t j = 0; j < D; j++)
             t->z[i * D + j] = (float)((data[i * D + j] - t->mean[j]) / t->std[j]);
+    if (cfg->degrade[0] && (rc = build_mu(t, data, err)) != SGM_OK) goto fail;
     /* training time range */
     if ((rc = sgm__train_t_range(cfg, t->proc, &t->t_lo, &t->t_hi, err)) != SGM_OK) goto fail;
     /* importance density q(t) ~ g^2 / sigma^2 = -2 d lambda / dt (g^2 = sigma^2
@@ -154,7 +198,7 @@ void sgm_trainer_free(sgm_trainer *t) {
     if (!t) return;
     sgm_process_free(t->proc);
     sgm_net_free(t->net);
-    free(t->labels), free(t->lab), free(t->ud);
+    free(t->labels), free(t->lab), free(t->ud), free(t->mu);
     free(t->ema), free(t->m), free(t->v), free(t->z), free(t->mean), free(t->std);
     free(t->u), free(t->gn), free(t->gl), free(t->w);
     free(t->eps), free(t->xin), free(t->cn), free(t->out), free(t->tgt), free(t->dout);

@@ -4,7 +4,8 @@
 # samples whose component masses match the mixture (x_0 does not depend on
 # mu); and bad input (issue 9 item 5): --process mr without --mu, --mu of the
 # wrong width or row count, --mu without --process mr, --mr-lambda <= 0 or
-# NaN, --mr-alpha-T outside (0, 1), `sgm train --process mr` (not supported)
+# NaN, --mr-alpha-T outside (0, 1), `sgm train --process mr` without --degrade
+# (training itself: tests/cli/mr_train.sh)
 # give exit 2, one stderr line naming the problem, and no output file.
 set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"

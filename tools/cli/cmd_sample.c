@@ -28,7 +28,10 @@
  * --process mr (the mean-reverting IR-SDE, docs/conditioning.md): --mu MU.npy
  * ([N, d] or [1, d]) is the condition; x_T = mu + sigma(t_0) n (or --init,
  * in data coordinates), the sampler runs on y = x - mu with the exact MR
- * denoiser of a gmm: model, and the output is y + mu.
+ * denoiser of a gmm: model or an MR checkpoint (sgm train --process mr,
+ * which takes mu as extra input channels), and the output is y + mu. With an
+ * MR checkpoint --mu-from CLEAN.npy makes mu with the checkpoint's own
+ * degradation (--save-mu writes it).
  *
  * Under `mpirun -np P` (dist.h) each process samples its block of rows
  * (the same global row indices, so the same noise) and rank 0 gathers them
@@ -116,6 +119,8 @@ static const cli_opt sample_opts_table[] = {
     {"quiet", NULL, "off", "no progress lines"},
     {"report", NULL, "off", "gmm: compare sample moments and component masses with the model"},
     {"mu", "MU.npy", NULL, "--process mr: the condition mu, [N, d] or [1, d] (x_T = mu + lambda n; --init is x_T)"},
+    {"mu-from", "CLEAN.npy", NULL, "MR checkpoint: mu = its recorded degradation of these clean rows (noise from --seed)"},
+    {"save-mu", "MU.npy", NULL, "also write the mu used (data units; with --mu-from: the degraded rows)"},
     {NULL, NULL, NULL, NULL}};
 
 typedef struct progress {
@@ -398,7 +403,7 @@ typedef struct sample_opts {
     size_t n, batch; /* n: 0 with --init (its rows); batch 0: min(N, 4096) */
     int out_f32, quiet, report, grid_cols;
     double guidance;
-    const char *out, *save_init, *png;
+    const char *out, *save_init, *png, *save_mu;
     int has_init;
     cli_guide guide; /* guidance wrapper and thresholding (guide.h) */
     /* a checkpoint's recorded sampling path (sgm_ckpt.h), for the options
@@ -428,7 +433,10 @@ typedef struct sample_job {
     int ndim;
     double std0; /* sigma(t_0): x_T = std0 * normals */
     progress prog;
-    sgm_gmm_mr *mr; /* --process mr: the exact denoiser holding mu (sampling runs on x - mu) */
+    sgm_gmm_mr *mr; /* --process mr, gmm: the exact denoiser holding mu */
+    double *mu;     /* --process mr: [mu_rows, d] mu in model units (sampling runs on x - mu) */
+    sgm_array mu_data; /* mu in data units, for --save-mu */
+    size_t mu_rows;
 } sample_job;
 
 /* What the sampling loop saw. */
@@ -450,40 +458,89 @@ static void free_job(sample_job *j) {
     free(j->labels);
     cli_guided_free(&j->gd);
     sgm_gmm_mr_free(j->mr);
+    free(j->mu);
+    sgm_array_free(&j->mu_data);
 }
 
-/* --process mr: mu ([N, d] or [1, d], finite) and the exact MR denoiser of
- * the mixture; --mu without --process mr is an error */
+/* the checkpoint path of a --model spec (ckpt:FILE or FILE.safetensors), or NULL */
+static const char *ckpt_path_of(const char *spec) {
+    size_t n = strlen(spec);
+    if (strncmp(spec, "ckpt:", 5) == 0) return spec + 5;
+    if (!strchr(spec, ':') && n > 12 && strcmp(spec + n - 12, ".safetensors") == 0) return spec;
+    return NULL;
+}
+
+/* --mu-from: mu = the MR checkpoint's recorded degradation of the clean rows
+ * (in place, data units), its noise from --seed (a stream of its own) */
+static int degrade_rows(cli_args *a, sample_job *j, sgm_array *x) {
+    sgm_ckpt_info info;
+    sgm_error err = {0};
+    uint64_t seed = 0;
+    int c = 1, h = 1, w = (int)j->d; /* rows that are not images: 1 x 1 x d, as in training */
+    if (cli_get_u64(a, "seed", &seed) < 0) return -1;
+    if (sgm_ckpt_read_info(ckpt_path_of(cli_get(a, "model")), &info, &err) != SGM_OK)
+        return cli_fail(a, "--mu-from: %s", err.msg);
+    sgm_model_image_shape(j->model.net, &c, &h, &w);
+    if (sgm_degrade_apply(info.train.degrade, (size_t)c, (size_t)h, (size_t)w, x->shape[0],
+                          x->data, x->data, seed ^ 0xD6E8FEB86659FD93ull, 0, &err) != SGM_OK)
+        return cli_fail(a, "--mu-from: %s", err.msg);
+    return 0;
+}
+
+/* --process mr: mu ([N, d] or [1, d], finite; --mu, or --mu-from with an MR
+ * checkpoint) and the denoiser that takes it (the exact MR denoiser of a
+ * mixture, or the checkpoint's condition input); --mu without --process mr
+ * is an error */
 static int setup_mr(cli_args *a, sample_job *j) {
     int is_mr = sgm_process_get_config(j->proc)->kind == SGM_PROCESS_MR;
-    const char *mp = cli_get(a, "mu");
-    if (!is_mr) return mp ? cli_fail(a, "--mu applies to --process mr only") : 0;
-    if (!mp) return cli_fail(a, "--process mr needs the condition --mu MU.npy");
-    if (!j->model.gmm)
-        return cli_fail(a, "--process mr: only gmm: models (training an MR network is not "
-                           "supported yet)");
-    sgm_array mu = {0};
+    const char *mp = cli_get(a, "mu"), *mf = cli_get(a, "mu-from");
+    if (!is_mr) {
+        if (mp) return cli_fail(a, "--mu applies to --process mr only");
+        if (mf || cli_has(a, "save-mu"))
+            return cli_fail(a, "--mu-from / --save-mu apply to --process mr only");
+        return 0;
+    }
+    if (mp && mf) return cli_fail(a, "give --mu or --mu-from, not both");
+    if (!mp && !mf)
+        return cli_fail(a, "--process mr needs the condition --mu MU.npy (or --mu-from "
+                           "CLEAN.npy with an MR checkpoint)");
+    if (mf && !j->model.net)
+        return cli_fail(a, "--mu-from needs an MR checkpoint (it applies the checkpoint's "
+                           "degradation)");
+    if (j->model.net && sgm_model_cond_dim(j->model.net) != j->d)
+        return cli_fail(a, "--process mr: the checkpoint takes no condition mu of width %zu",
+                        j->d);
+    const char *opt = mp ? "--mu" : "--mu-from", *path = mp ? mp : mf;
+    sgm_array *mu = &j->mu_data;
     sgm_error err = {0};
-    if (sgm_npy_load(mp, &mu, &err)) return cli_fail(a, "--mu: %s", err.msg);
+    if (sgm_npy_load(path, mu, &err)) return cli_fail(a, "%s: %s", opt, err.msg);
     size_t dd = 1;
-    for (int i = 1; i < mu.ndim; i++) dd *= mu.shape[i];
-    int rc = 0;
-    if (mu.ndim < 2 || dd != j->d || (mu.shape[0] != 1 && mu.shape[0] != j->n))
-        rc = cli_fail(a, "--mu %s: shape must be [N, %zu] or [1, %zu] with N = %zu samples", mp,
-                      j->d, j->d, j->n);
-    for (size_t i = 0; rc == 0 && i < mu.count; i++)
-        if (!isfinite(mu.data[i])) rc = cli_fail(a, "--mu %s: value %zu is not finite", mp, i);
-    if (rc == 0 && sgm_gmm_mr_create(j->model.gmm, mu.data, mu.shape[0], &j->mr, &err))
-        rc = cli_fail(a, "--mu: %s", err.msg);
-    sgm_array_free(&mu);
-    return rc;
+    for (int i = 1; i < mu->ndim; i++) dd *= mu->shape[i];
+    if (mu->ndim < 2 || dd != j->d || (mu->shape[0] != 1 && mu->shape[0] != j->n))
+        return cli_fail(a, "%s %s: shape must be [N, %zu] or [1, %zu] with N = %zu samples", opt,
+                        path, j->d, j->d, j->n);
+    for (size_t i = 0; i < mu->count; i++)
+        if (!isfinite(mu->data[i]))
+            return cli_fail(a, "%s %s: value %zu is not finite", opt, path, i);
+    if (mf && degrade_rows(a, j, mu) < 0) return -1;
+    j->mu_rows = mu->shape[0];
+    if (!(j->mu = malloc(mu->count * sizeof *j->mu))) return cli_fail(a, "out of memory");
+    memcpy(j->mu, mu->data, mu->count * sizeof *j->mu);
+    cli_model_from_data(&j->model, j->mu_rows, j->mu); /* checkpoints: standardized units */
+    if (j->model.net) {
+        if (sgm_model_set_cond(j->model.net, j->mu, j->mu_rows, &err))
+            return cli_fail(a, "%s: %s", opt, err.msg);
+    } else if (sgm_gmm_mr_create(j->model.gmm, j->mu, j->mu_rows, &j->mr, &err)) {
+        return cli_fail(a, "%s: %s", opt, err.msg);
+    }
+    return 0;
 }
 
 /* x -> x + sign mu for rows [r0, r0 + m) (MR: data <-> process coordinates) */
 static void mr_shift(const sample_job *j, size_t r0, size_t m, double *xb, double sign) {
-    if (!j->mr) return;
+    if (!j->mu) return;
     for (size_t i = 0; i < m; i++) {
-        const double *mu = sgm_gmm_mr_mu(j->mr, r0 + i);
+        const double *mu = j->mu + ((r0 + i) % j->mu_rows) * j->d;
         for (size_t k = 0; k < j->d; k++) xb[i * j->d + k] += sign * mu[k];
     }
 }
@@ -505,6 +562,8 @@ static int parse_outputs(cli_args *a, sample_opts *o) {
                            "picture with --png %s", grid, grid);
     o->png = cli_get(a, "png");
     if (o->png && cli_check_out(a, "png", o->png) < 0) return -1;
+    o->save_mu = cli_get(a, "save-mu");
+    if (o->save_mu && cli_check_out(a, "save-mu", o->save_mu) < 0) return -1;
     return 0;
 }
 
@@ -513,10 +572,7 @@ static int parse_outputs(cli_args *a, sample_opts *o) {
  * range only when the schedule is the recorded one too. */
 static int ckpt_path_defaults(cli_args *a, sample_opts *o) {
     const char *spec = cli_get(a, "model");
-    const char *path = strncmp(spec, "ckpt:", 5) == 0 ? spec + 5 : NULL;
-    size_t n = strlen(spec);
-    if (!path && !strchr(spec, ':') && n > 12 && strcmp(spec + n - 12, ".safetensors") == 0)
-        path = spec;
+    const char *path = ckpt_path_of(spec);
     if (!path || (cli_has(a, "sampler") && cli_has(a, "schedule") && cli_has(a, "steps")))
         return 0;
     sgm_ckpt_info info;
@@ -777,6 +833,8 @@ static int gather_sample(sample_job *j, int rc) {
 static int write_sample(const sample_opts *o, sample_job *j) {
     sgm_error err = {0};
     if ((j->x_init && sgm_npy_save(o->save_init, j->ndim, j->shape, j->x_init, 0, &err)) ||
+        (o->save_mu && j->mu_data.data &&
+         sgm_npy_save(o->save_mu, j->mu_data.ndim, j->mu_data.shape, j->mu_data.data, 0, &err)) ||
         sgm_npy_save(o->out, j->ndim, j->shape, j->x, o->out_f32, &err) ||
         (o->png && write_grid(o->png, &j->model, j->x, j->n, j->d, o->grid_cols, &err))) {
         fprintf(stderr, "sgm sample: %s\n", err.msg);

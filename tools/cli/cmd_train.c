@@ -9,7 +9,9 @@
  * training stops and the last good checkpoint is kept). Under `mpirun -np P`
  * the global --batch is shared by the P processes (dist.h, docs/scaling.md):
  * gradients are summed by an all-reduce, rank 0 writes the checkpoints and
- * the log. */
+ * the log. --process mr trains a mean-reverting restoration U-Net (IR-SDE,
+ * Luo et al. 2023) on pairs (x0, mu = --degrade of x0): the condition mu
+ * enters as extra input channels (sgm_train.h, docs/conditioning.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +49,16 @@ static const cli_opt train_opts_table[] = {
     {"depth", "L", "4", "mlp residual blocks"},
     {"emb", "E", "128", "noise-level embedding width"},
     {"process", "NAME", "vp", "{process}"},
+    {"degrade", "SPEC", NULL, "--process mr: the degradation making mu, stages blur:S,down:F,mask:P,noise:S (e.g. blur:1.5,noise:0.05)"},
+    {"degrade-seed", "S", "0", "--process mr: seed of the degradation's noise / mask"},
+    {"mr-lambda", "L", "1", "--process mr: stationary std lambda (x_T ~ N(mu, lambda^2))"},
+    {"mr-alpha-T", "A", "0.005", "--process mr: exp(-thetabar(1)), IR-SDE's eps"},
+    {"mr-theta", "KIND", "cosine", "--process mr: theta schedule cosine|constant"},
     {"prediction", "NAME", "eps", "{param}"},
     {"sigma-data", "SD", "1", "EDM sigma_data / input scaling"},
     {"weighting", "NAME", "uniform", "{weighting}"},
     {"min-snr-gamma", "G", "5", "gamma of min_snr"},
-    {"t-sampling", "NAME", "lognormal", "{tsampling}"},
+    {"t-sampling", "NAME", "lognormal (mr: uniform)", "{tsampling}"},
     {"p-mean", "M", "-1.2", "log-normal mean of ln sigma"},
     {"p-std", "S", "1.2", "log-normal std of ln sigma"},
     {"steps", "N", "2000", "train until this global step"},
@@ -158,6 +165,45 @@ static int parse_unet_opts(cli_args *a, train_opts *o) {
     return parse_unet_levels(a, u);
 }
 
+/* --process mr: the degradation (syntax here, the image shape when the
+ * trainer is built) and the process options; they are refused elsewhere */
+static int parse_mr(cli_args *a, train_opts *o, int mr) {
+    const char *dg = cli_get(a, "degrade");
+    if (!mr) {
+        if (dg || cli_has(a, "degrade-seed"))
+            return cli_fail(a, "--degrade applies to --process mr only");
+        if (cli_has(a, "mr-lambda") || cli_has(a, "mr-alpha-T") || cli_has(a, "mr-theta"))
+            return cli_fail(a, "--mr-lambda/--mr-alpha-T/--mr-theta apply to --process mr only");
+        return 0;
+    }
+    if (cli_has(a, "resume")) return 0; /* the checkpoint's configuration wins */
+    if (!dg)
+        return cli_fail(a, "--process mr needs --degrade SPEC (the degradation that makes the "
+                           "condition mu, e.g. blur:1.5,noise:0.05)");
+    if (cli_has(a, "classes")) return cli_fail(a, "--process mr: --classes is not supported");
+    if (cli_has(a, "preview") || cli_has(a, "eval-every") || cli_has(a, "eval-data"))
+        return cli_fail(a, "--process mr: --preview / --eval-* sample without a condition; "
+                           "restore with `sgm sample --mu`");
+    sgm_error err = {0};
+    if (strlen(dg) >= sizeof o->c.degrade || sgm_degrade_check(dg, 0, 0, 0, &err) != SGM_OK)
+        return cli_fail(a, "--degrade %s: %s", dg, err.msg[0] ? err.msg : "too long");
+    snprintf(o->c.degrade, sizeof o->c.degrade, "%s", dg);
+    sgm_process_config *pc = &o->c.process;
+    static const char *const th[] = {"cosine", "constant", NULL};
+    int ti = (int)pc->mr_theta;
+    if (cli_get_u64(a, "degrade-seed", &o->c.degrade_seed) < 0 ||
+        cli_get_double(a, "mr-lambda", &pc->mr_lambda) < 0 ||
+        cli_get_double(a, "mr-alpha-T", &pc->mr_alpha_T) < 0 ||
+        cli_get_choice(a, "mr-theta", th, &ti) < 0)
+        return -1;
+    pc->mr_theta = (sgm_mr_theta)ti;
+    if (!(pc->mr_lambda > 0 && isfinite(pc->mr_lambda)))
+        return cli_fail(a, "--mr-lambda must be finite and > 0 (got %g)", pc->mr_lambda);
+    if (!(pc->mr_alpha_T > 0 && pc->mr_alpha_T < 1))
+        return cli_fail(a, "--mr-alpha-T must be in (0, 1) (got %g)", pc->mr_alpha_T);
+    return 0;
+}
+
 /* the numbers of the loss, the optimiser and the run */
 static int parse_numbers(cli_args *a, train_opts *o) {
     sgm_train_config *c = &o->c;
@@ -212,10 +258,8 @@ static int parse_train_args(cli_args *a, int argc, char **argv, train_opts *o) {
         cli_get_enum(a, "process", SGM_ENUM_PROCESS, &kind) < 0 ||
         cli_get_enum(a, "prediction", SGM_ENUM_PARAM, &par) < 0)
         return -1;
-    if (kind == SGM_PROCESS_MR) /* the network would need mu as an input (issue 9 item 5) */
-        return cli_fail(a, "--process mr: training a mean-reverting restoration model is not "
-                           "supported yet (sample with a gmm: model and --mu)");
     o->c = sgm_train_config_default((sgm_process_kind)kind, (sgm_param)par);
+    if (parse_mr(a, o, kind == SGM_PROCESS_MR) < 0) return -1;
     int w = (int)o->c.weighting, ts = (int)o->c.tsampling;
     if (cli_get_enum(a, "weighting", SGM_ENUM_WEIGHTING, &w) < 0 ||
         cli_get_enum(a, "t-sampling", SGM_ENUM_TSAMPLING, &ts) < 0)
@@ -292,6 +336,7 @@ static int load_images(train_opts *o, train_data *td) {
     free(xf);
     sgm_unet_config *u = &o->c.net.unet;
     u->in_ch = ic, u->height = ih, u->width = iw;
+    if (o->c.degrade[0]) u->in_ch = 2 * ic, u->out_ch = ic; /* MR: [x_t, mu] in, x out */
     if (o->classes) {
         int K = 0;
         for (size_t i = 0; i < td->rows; i++)
@@ -322,6 +367,8 @@ static int load_train_data(train_opts *o, train_data *td) {
         fprintf(stderr, "sgm train: %s\n", err.msg);
         code = 2;
     }
+    if (code == 0 && o->c.degrade[0] && !o->unet) /* MR mlp: mu as extra input features */
+        o->c.net.mlp.d_cond = (int)td->cols;
     for (size_t i = 0; code == 0 && i < td->rows * td->cols; i++)
         if (!isfinite(td->x[i])) {
             fprintf(stderr, "sgm train: non-finite value in the data (row %zu)\n", i / td->cols);
@@ -332,6 +379,14 @@ static int load_train_data(train_opts *o, train_data *td) {
         td->x = NULL, td->labels = NULL;
     }
     return code;
+}
+
+/* --resume of an MR checkpoint with --preview / --eval-every (parse_mr
+ * refuses them for a new run) */
+static sgm_status mr_refusal(sgm_error *err) {
+    snprintf(err->msg, sizeof err->msg, "--process mr: --preview / --eval-* sample without a "
+                                        "condition; restore with `sgm sample --mu`");
+    return SGM_ERR_INVALID_ARG;
 }
 
 /* A new trainer, or the --resume one, on the data (which it consumes). */
@@ -352,6 +407,8 @@ static int make_trainer(const train_opts *o, train_data *td, sgm_trainer **tr) {
     if (rc == SGM_OK && cli_dist_rank() == 0)
         cli_precision_note("train", o->c.precision, sgm_trainer_precision(*tr),
                            sgm_net_get_config(sgm_trainer_net(*tr))->arch != SGM_ARCH_MLP);
+    if (rc == SGM_OK && sgm_trainer_config(*tr)->degrade[0] && (o->preview > 0 || o->eval_every > 0))
+        rc = mr_refusal(&err);
     if (rc != SGM_OK) {
         fprintf(stderr, "sgm train: %s\n", err.msg);
         sgm_trainer_free(*tr);

@@ -134,6 +134,18 @@ int cli_model_process(cli_args *a, const cli_model *m, sgm_process **out) {
                cli_has(a, "n-train") || cli_has(a, "interp") || cli_has(a, "rescale-zero-snr")) {
         return cli_fail(a, "vp-discrete options contradict the checkpoint (process %s)", kn);
     }
+    if (pc.kind == SGM_PROCESS_MR) {
+        if (same_double(a, "mr-lambda", pc.mr_lambda) < 0 ||
+            same_double(a, "mr-alpha-T", pc.mr_alpha_T) < 0)
+            return -1;
+        static const char *const th[] = {"cosine", "constant", NULL};
+        int ti = (int)pc.mr_theta;
+        if (cli_get_choice(a, "mr-theta", th, &ti) < 0) return -1;
+        if (ti != (int)pc.mr_theta) return cli_fail(a, "--mr-theta contradicts the checkpoint");
+    } else if (cli_has(a, "mr-lambda") || cli_has(a, "mr-alpha-T") || cli_has(a, "mr-theta")) {
+        return cli_fail(a, "--mr-lambda/--mr-alpha-T/--mr-theta contradict the checkpoint "
+                           "(process %s)", kn);
+    }
     /* the time range may be narrowed */
     if (cli_get_double(a, "t-eps", &pc.t_eps) < 0 || cli_get_double(a, "t-max", &pc.t_max) < 0)
         return -1;
