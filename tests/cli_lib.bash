@@ -55,16 +55,19 @@ values() {
 #   REFUSED_STDOUT empty: stdout must be empty too
 #   REFUSED_MATCH  fixed: TEXT is a fixed string, case-sensitive; icase: TEXT
 #                  is a grep pattern matched in any case
+#   REFUSED_RUN    the command that runs sgm (default "$SGM"; the MPI tests:
+#                  a function running it as several processes)
 REFUSED_OUT=()
 REFUSED_CLEAN=0
 REFUSED_KEEP=()
 REFUSED_STDOUT=any
 REFUSED_MATCH=fixed
+REFUSED_RUN=""
 refused() {
     local name="$1" text="$2"
     shift 2
     [ "${#REFUSED_OUT[@]}" -eq 0 ] || rm -f "${REFUSED_OUT[@]}"
-    "$SGM" "$@" >"$T/stdout" 2>"$T/stderr"
+    "${REFUSED_RUN:-$SGM}" "$@" >"$T/stdout" 2>"$T/stderr"
     local rc=$? n why="" f files="" keep=(-e stdout -e stderr)
     n=$(wc -l <"$T/stderr")
     [ "$rc" -eq 2 ] || why+=" exit $rc (want 2);"
