@@ -86,6 +86,7 @@
 #include <time.h>
 
 #include "sgm.h"
+#include "test_order.h"
 #include "test_util.h"
 
 #define S_MAX_SIGMA 20.0 /* start of the sigma-uniform grid */
@@ -204,26 +205,6 @@ static const conv_case cases[] = {
     {"mrs_ode-2-noise", "mrs_ode", 2, D_, NOISE, D_, 0, 0, 2, LAM, 16, 7},
 };
 
-/* ------------------------------------------------------------ model --- */
-
-static sgm_gmm *smooth_ring(void) {
-    char path[4096];
-    sgm_error err = {0};
-    sgm_gmm *g0 = NULL, *g = NULL;
-    if (sgm_gmm_load(tu_src("tests/data/models/gmm2d.json", path, sizeof path), &g0, &err)) {
-        fprintf(stderr, "cannot load gmm2d.json: %s\n", err.msg);
-        return NULL;
-    }
-    size_t k = sgm_gmm_components(g0), d = sgm_gmm_dim(g0);
-    double *stds = malloc(sizeof(double) * k * d);
-    for (size_t i = 0; i < k * d; i++) stds[i] = 1.0;
-    if (sgm_gmm_create(k, d, sgm_gmm_weights(g0), sgm_gmm_means(g0), stds, &g, &err))
-        fprintf(stderr, "gmm create: %s\n", err.msg);
-    free(stds);
-    sgm_gmm_free(g0);
-    return g;
-}
-
 /* ------------------------------------------------------- reference --- */
 
 /* classic RK4 in lambda on dx/dlambda = D(x, e^{-lambda}) - x */
@@ -275,28 +256,6 @@ static double max_abs_diff(const double *a, const double *b, size_t n) {
 
 /* ------------------------------------------------------------ runs --- */
 
-static sgm_schedule *make_grid(const sgm_process *proc, grid_kind gk, double smax, int steps) {
-    double *sig = malloc(sizeof(double) * (size_t)(steps + 1));
-    for (int i = 0; i <= steps; i++) {
-        double f = (double)i / steps;
-        if (gk == G_LAMBDA)
-            sig[i] = exp(log(smax) + f * (log(S_MIN) - log(smax)));
-        else
-            sig[i] = smax + f * (S_MIN - smax);
-    }
-    sig[0] = smax;
-    sig[steps] = S_MIN;
-    sgm_schedule_config sc = sgm_schedule_config_default(SGM_SCHEDULE_USER_SIGMAS);
-    sc.user = sig;
-    sc.n_user = (size_t)steps + 1;
-    sc.final_point = SGM_FINAL_NONE;
-    sgm_schedule *s = NULL;
-    sgm_error err = {0};
-    if (sgm_schedule_create(&sc, proc, &s, &err)) fprintf(stderr, "grid: %s\n", err.msg);
-    free(sig);
-    return s;
-}
-
 /* DPM-Solver-v3 statistics for the "ems" cases (set in main) */
 static sgm_dpmv3_ems g_ems;
 
@@ -332,7 +291,7 @@ static sgm_status run_case(const conv_case *c, const sgm_process *proc, const sg
         sgm_sampler_free(s);
         return st;
     }
-    sgm_schedule *sch = make_grid(proc, c->grid, smax, steps);
+    sgm_schedule *sch = tu_sigma_grid(proc, smax, S_MIN, steps, c->grid == G_LAMBDA);
     sgm_denoiser den = sgm_gmm_denoiser(g);
     sgm_rng rng = sgm_rng_init(7);
     st = sch ? sgm_sampler_run(s, sch, &den, &rng, 0, ROWS, x, err) : SGM_ERR_INVALID_ARG;
@@ -367,27 +326,6 @@ static int rk45_reference(const sgm_process *proc, const sgm_gmm *g, double smax
     sgm_schedule_free(sch);
     sgm_sampler_free(s);
     return rc;
-}
-
-/* least-squares slope of log2(err) over log2(steps) (steps double per level) */
-static double fit_order(const double *e, int n_lev, double floor_, int *used) {
-    /* the last up-to-4 levels with errors above the floor */
-    int last = n_lev - 1;
-    while (last >= 0 && !(e[last] > floor_)) last--;
-    int first = last - 3 < 0 ? 0 : last - 3;
-    *used = last - first + 1;
-    if (*used < 2) return NAN;
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    int n = 0;
-    for (int k = first; k <= last; k++) {
-        double xk = k, yk = log2(e[k]);
-        sx += xk;
-        sy += yk;
-        sxx += xk * xk;
-        sxy += xk * yk;
-        n++;
-    }
-    return -(n * sxy - sx * sy) / (n * sxx - sx * sx);
 }
 
 /* Reference at s_min for x_T = smax z: RK4 with 8192 steps; the rk45
@@ -482,7 +420,7 @@ static void dpmv3_checks(const sgm_process *proc, const sgm_gmm *g, const double
 
 int main(void) {
     sgm_error err = {0};
-    sgm_gmm *g = smooth_ring();
+    sgm_gmm *g = tu_smooth_ring();
     CHECK(g != NULL, "model");
     if (!g) TEST_MAIN_END();
     sgm_process_config pc = sgm_process_config_default(SGM_PROCESS_VE);
@@ -529,7 +467,7 @@ int main(void) {
             continue;
         }
         int used = 0;
-        double p = fit_order(e, lev, ERR_FLOOR, &used);
+        double p = tu_fit_order(e, lev, ERR_FLOOR, &used);
         printf("%-24s %-6s n0=%-3d err:", c->label, c->grid == G_LAMBDA ? "lambda" : "sigma",
                c->n0);
         for (int k = 0; k < lev; k++) printf(" %.2e", e[k]);

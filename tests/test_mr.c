@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "sgm.h"
+#include "test_order.h"
 #include "test_util.h"
 
 #define ROWS 32
@@ -43,24 +44,6 @@
 #define ERR_FLOOR 1e-10
 /* acceptance: |observed - theoretical| <= 0.3 */
 #define ORDER_TOL 0.3
-
-static sgm_gmm *smooth_ring(void) {
-    char path[4096];
-    sgm_error err = {0};
-    sgm_gmm *g0 = NULL, *g = NULL;
-    if (sgm_gmm_load(tu_src("tests/data/models/gmm2d.json", path, sizeof path), &g0, &err)) {
-        fprintf(stderr, "cannot load gmm2d.json: %s\n", err.msg);
-        return NULL;
-    }
-    size_t k = sgm_gmm_components(g0), d = sgm_gmm_dim(g0);
-    double *stds = malloc(sizeof(double) * k * d);
-    for (size_t i = 0; i < k * d; i++) stds[i] = 1.0;
-    if (sgm_gmm_create(k, d, sgm_gmm_weights(g0), sgm_gmm_means(g0), stds, &g, &err))
-        fprintf(stderr, "gmm create: %s\n", err.msg);
-    free(stds);
-    sgm_gmm_free(g0);
-    return g;
-}
 
 /* ---------------------------------------------------------- process --- */
 
@@ -188,40 +171,6 @@ static void rk4(const sgm_process *p, const sgm_gmm_mr *m, double smax, double *
     free(k);
 }
 
-static sgm_schedule *lambda_grid(const sgm_process *p, double smax, double smin, int steps) {
-    double *sig = malloc(sizeof(double) * (size_t)(steps + 1));
-    for (int i = 0; i <= steps; i++)
-        sig[i] = exp(log(smax) + (double)i / steps * (log(smin) - log(smax)));
-    sig[0] = smax;
-    sig[steps] = smin;
-    sgm_schedule_config sc = sgm_schedule_config_default(SGM_SCHEDULE_USER_SIGMAS);
-    sc.user = sig;
-    sc.n_user = (size_t)steps + 1;
-    sc.final_point = SGM_FINAL_NONE;
-    sgm_schedule *s = NULL;
-    sgm_error err = {0};
-    if (sgm_schedule_create(&sc, p, &s, &err)) fprintf(stderr, "grid: %s\n", err.msg);
-    free(sig);
-    return s;
-}
-
-static double fit_order(const double *e, int n_lev, int *used) {
-    int last = n_lev - 1;
-    while (last >= 0 && !(e[last] > ERR_FLOOR)) last--;
-    int first = last - 3 < 0 ? 0 : last - 3;
-    *used = last - first + 1;
-    if (*used < 2) return NAN;
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    int n = 0;
-    for (int k = first; k <= last; k++, n++) {
-        sx += k;
-        sy += log2(e[k]);
-        sxx += (double)k * k;
-        sxy += k * log2(e[k]);
-    }
-    return -(n * sxy - sx * sy) / (n * sxx - sx * sx);
-}
-
 static void test_orders(const sgm_process *p, const sgm_gmm *g) {
     sgm_error err = {0};
     size_t c = ROWS * DIM;
@@ -260,7 +209,7 @@ static void test_orders(const sgm_process *p, const sgm_gmm *g) {
             sgm_sampler *s = NULL;
             CHECK(sgm_sampler_create(&cfg, p, ROWS, DIM, &s, &err) == SGM_OK, "create: %s",
                   err.msg);
-            sgm_schedule *sch = lambda_grid(p, smax, S_MIN, steps);
+            sgm_schedule *sch = tu_sigma_grid(p, smax, S_MIN, steps, 1);
             sgm_denoiser den = sgm_gmm_mr_denoiser(m);
             if (oc->vpred) den = (sgm_denoiser){v_fn, &vw, SGM_PRED_V};
             /* the sampler takes process coordinates y = alpha x~ */
@@ -281,7 +230,7 @@ static void test_orders(const sgm_process *p, const sgm_gmm *g) {
             }
         }
         int used = 0;
-        double ord = fit_order(e, lev, &used);
+        double ord = tu_fit_order(e, lev, ERR_FLOOR, &used);
         printf("%s order %d %s%s err:", oc->method, oc->order,
                oc->alg == SGM_DPM_DATA ? "data" : "noise", oc->vpred ? " (v model)" : "");
         for (int k = 0; k < lev; k++) printf(" %.2e", e[k]);
@@ -340,7 +289,7 @@ static void test_sde(const sgm_process *p, const sgm_gmm *g) {
             sgm_sampler *s = NULL;
             CHECK(sgm_sampler_create(&cfg, p, N_SDE, DIM, &s, &err) == SGM_OK, "create: %s",
                   err.msg);
-            sgm_schedule *sch = lambda_grid(p, smax, S_MIN, SDE_STEPS(order));
+            sgm_schedule *sch = tu_sigma_grid(p, smax, S_MIN, SDE_STEPS(order), 1);
             sgm_denoiser den = sgm_gmm_mr_denoiser(m);
             sgm_rng rng = sgm_rng_init(11 + (uint64_t)(2 * order + alg));
             sgm_status st = s && sch ? sgm_sampler_run(s, sch, &den, &rng, 0, N_SDE, x, &err)
@@ -377,7 +326,7 @@ static void test_sde(const sgm_process *p, const sgm_gmm *g) {
 int main(void) {
     sgm_error err = {0};
     test_process();
-    sgm_gmm *g = smooth_ring();
+    sgm_gmm *g = tu_smooth_ring();
     CHECK(g != NULL, "model");
     sgm_process_config pc = sgm_process_config_default(SGM_PROCESS_MR);
     pc.mr_lambda = LAM;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "sgm.h"
+#include "test_noise_util.h"
 #include "test_util.h"
 
 #define N 14
@@ -50,52 +51,17 @@ static int philox_fn(double s_from, double s_to, size_t n, size_t d, uint64_t ro
     return 0;
 }
 
-/* SGM_ERR_UNSUPPORTED etc. from create are returned as is (the caller skips) */
-static sgm_status run(const char *method, sgm_dtype dt, const sgm_process *p,
-                      const sgm_schedule *sc, hook *h, void *x, sgm_error *err) {
-    sgm_sampler_config c;
-    if (sgm_sampler_config_default(method, &c, err)) return SGM_ERR_UNKNOWN_NAME;
-    c.eta = 1;
-    c.noise = SGM_NOISE_INDEPENDENT;
-    c.dtype = dt;
-    c.n_threads = h ? 1 : 2;
-    if (h) {
-        c.noise_fn = philox_fn;
-        c.noise_user_data = h;
-    }
-    sgm_sampler *s = NULL;
-    sgm_status st = sgm_sampler_create(&c, p, N, D, &s, err);
-    if (st) return st;
-    double *x0 = malloc(sizeof(double) * N * D);
-    sgm_rng_normal_rows_f64(SEED, 0, ROW0, N, D, x0);
-    for (size_t i = 0; i < (size_t)N * D; i++) {
-        if (dt == SGM_F64) ((double *)x)[i] = 80 * x0[i];
-        else ((float *)x)[i] = (float)(80 * x0[i]);
-    }
-    free(x0);
-    sgm_rng rng = {SEED, 1};
-    sgm_denoiser den = {normal_data, NULL, SGM_PRED_X0};
-    st = sgm_sampler_run(s, sc, &den, &rng, ROW0, N, x, err);
-    sgm_sampler_free(s);
-    return st;
-}
-
 int main(void) {
     sgm_error err;
-    sgm_process_config pc = sgm_process_config_default(SGM_PROCESS_VE);
-    pc.sigma_min = 1e-3;
-    pc.sigma_max = 100;
     sgm_process *p = NULL;
     sgm_schedule *sc = NULL;
-    sgm_schedule_config scc = sgm_schedule_config_default(SGM_SCHEDULE_KARRAS);
-    scc.steps = 10;
-    scc.sigma_min = 0.002;
-    scc.sigma_max = 80;
-    scc.final_point = SGM_FINAL_ZERO;
-    if (sgm_process_create(&pc, &p, &err) || sgm_schedule_create(&scc, p, &sc, &err)) {
+    if (tu_ve_karras(10, &p, &sc, &err)) {
         fprintf(stderr, "setup: %s\n", err.msg);
         return 2;
     }
+    const sgm_denoiser den = {normal_data, NULL, SGM_PRED_X0};
+    /* the fused run on 2 threads, the hook run on 1 */
+    const tu_noise_case u = {p, sc, &den, N, D, ROW0, SEED};
     static const char *const noisy[] = {"euler_a",      "dpm2_a", "dpmpp_2s_a",
                                         "dpmpp_2m_sde", "er_sde", "res_multistep_a",
                                         "ddpm",         "lcm",    "em"};
@@ -106,13 +72,14 @@ int main(void) {
         size_t bytes = (size_t)N * D * (t ? sizeof(float) : sizeof(double));
         for (size_t m = 0; m < sizeof noisy / sizeof noisy[0]; m++) {
             hook h = {{SEED, 1}, 0};
-            sgm_status st = run(noisy[m], dt, p, sc, NULL, a, &err);
+            sgm_status st = tu_noise_run(&u, noisy[m], dt, 2, NULL, NULL, a, &err);
             if (st == SGM_ERR_UNSUPPORTED || st == SGM_ERR_INVALID_ARG) {
                 printf("skip %s: %s\n", noisy[m], err.msg);
                 continue;
             }
             CHECK(st == SGM_OK, "%s: %s", noisy[m], err.msg);
-            CHECK(run(noisy[m], dt, p, sc, &h, b, &err) == SGM_OK, "%s: %s", noisy[m], err.msg);
+            CHECK(tu_noise_run(&u, noisy[m], dt, 1, philox_fn, &h, b, &err) == SGM_OK, "%s: %s",
+                  noisy[m], err.msg);
             CHECK(h.calls > 0, "%s: no noise drawn", noisy[m]);
             CHECK(memcmp(a, b, bytes) == 0, "%s dtype %d: the fused noise update differs from "
                   "draw-then-update", noisy[m], t);

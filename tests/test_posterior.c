@@ -509,6 +509,19 @@ static void approx_methods(size_t side, size_t N, int steps, int table) {
     free_env(&e);
 }
 
+/* the configurations of the batch tests below: the method's defaults with
+ * sigma_y 0.05 and RePaint's jump length 3, 2 resamplings (short runs) */
+static void batch_configs(const method_case *mc, sgm_posterior_config *pc,
+                          sgm_sampler_config *cfg) {
+    sgm_posterior_method pm;
+    sgm_posterior_method_from_name(mc->name, &pm);
+    *pc = sgm_posterior_config_default(pm);
+    pc->sigma_y = 0.05;
+    pc->jump_length = 3;
+    pc->resample = 2;
+    sgm_sampler_config_default(mc->sampler, cfg, NULL);
+}
+
 /* Same seed, same rows: one batch of 8 or two of 4 (row0 0 and 4) give the
  * same samples, for every method (per-row noise streams and step sizes). */
 static void test_batch_independence(void) {
@@ -521,14 +534,9 @@ static void test_batch_independence(void) {
     sgm_denoiser den = sgm_gmm_denoiser(g);
     sgm_denoiser_grad gr = sgm_gmm_denoiser_grad(g);
     for (size_t k = 0; k < N_METHODS; k++) {
-        sgm_posterior_method pm;
-        sgm_posterior_method_from_name(METHODS[k].name, &pm);
-        sgm_posterior_config pc = sgm_posterior_config_default(pm);
-        pc.sigma_y = 0.05;
-        pc.jump_length = 3;
-        pc.resample = 2;
+        sgm_posterior_config pc;
         sgm_sampler_config cfg;
-        sgm_sampler_config_default(METHODS[k].sampler, &cfg, NULL);
+        batch_configs(&METHODS[k], &pc, &cfg);
         sgm_rng_normal_rows_f64(8, 0, 0, N, d, xa);
         memcpy(xb, xa, N * d * sizeof *xa);
         sgm_rng r1 = sgm_rng_init(5);
@@ -573,14 +581,9 @@ static void test_y_rows(void) {
             free(yi);
         }
         for (size_t k = 0; k < N_METHODS; k++) {
-            sgm_posterior_method pm;
-            sgm_posterior_method_from_name(METHODS[k].name, &pm);
-            sgm_posterior_config pc = sgm_posterior_config_default(pm);
-            pc.sigma_y = 0.05;
-            pc.jump_length = 3;
-            pc.resample = 2;
+            sgm_posterior_config pc;
             sgm_sampler_config cfg;
-            sgm_sampler_config_default(METHODS[k].sampler, &cfg, NULL);
+            batch_configs(&METHODS[k], &pc, &cfg);
             sgm_rng_normal_rows_f64(8, 0, 0, N, d, xa);
             memcpy(xb, xa, N * d * sizeof *xa);
             sgm_rng r1 = sgm_rng_init(5);

@@ -95,11 +95,11 @@ const char *sgm_enum_name(sgm_enum e, int value) {
 sgm_status sgm_enum_parse(sgm_enum e, const char *name, int *value) {
     const table *t = get(e);
     if (!t || !name) return SGM_ERR_UNKNOWN_NAME;
-    for (int i = 0; i < t->count; i++)
-        if (sgm__name_eq(name, t->names[i])) {
-            *value = i;
-            return SGM_OK;
-        }
+    int i = sgm__name_index(name, t->names, t->count);
+    if (i >= 0) {
+        *value = i;
+        return SGM_OK;
+    }
     for (const alias *a = t->aliases; a->name; a++)
         if (sgm__name_eq(name, a->name)) {
             *value = a->value;

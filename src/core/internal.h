@@ -19,6 +19,9 @@ void *sgm__calloc(size_t n, size_t size);
 int sgm__name_eq(const char *a, const char *b);
 /* 1 if `name` equals one entry of the comma-separated list. */
 int sgm__name_in_list(const char *name, const char *list);
+/* The index of the first of names[0 .. count) that `name` equals
+ * (sgm__name_eq), -1 for none or a NULL name. */
+int sgm__name_index(const char *name, const char *const *names, int count);
 
 /* The standard normal stream (src/core/normal_bm.c): elements [e0, e0 + d)
  * (e0 even) of row `row` at draw `draw` into out (float32 or float64), by

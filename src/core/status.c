@@ -67,6 +67,12 @@ int sgm__name_eq(const char *a, const char *b) {
     return *a == 0 && *b == 0;
 }
 
+int sgm__name_index(const char *name, const char *const *names, int count) {
+    for (int i = 0; i < count; i++)
+        if (sgm__name_eq(name, names[i])) return i;
+    return -1;
+}
+
 int sgm__name_in_list(const char *name, const char *list) {
     if (!name || !list) return 0;
     const char *p = list;

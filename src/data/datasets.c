@@ -24,8 +24,8 @@ const char *sgm_data_builtin_names(void) {
 }
 
 static int builtin_index(const char *name) {
-    for (int i = 0; i < 6; i++)
-        if (sgm__name_eq(name, builtin[i])) return i;
+    int i = sgm__name_index(name, builtin, 6);
+    if (i >= 0) return i;
     if (sgm__name_eq(name, "swiss_roll") || sgm__name_eq(name, "swiss-roll")) return 1;
     if (sgm__name_eq(name, "8-gaussians") || sgm__name_eq(name, "eight_gaussians")) return 3;
     return -1;

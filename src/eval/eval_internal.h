@@ -1,5 +1,6 @@
 /* eval_internal.h - helpers shared by the metric files in src/eval/
- * (validation, configuration, seeded bootstrap resampling, quantiles). */
+ * (validation, configuration, seeded bootstrap resampling, quantiles,
+ * squared distances). */
 #ifndef SGM_EVAL_INTERNAL_H
 #define SGM_EVAL_INTERNAL_H
 
@@ -14,6 +15,17 @@
 #else
 #define SGM__EV_PRAGMA(x)
 #endif
+
+/* squared Euclidean distance of two d-vectors, summed in index order
+ * (pairwise.c: MMD / energy distances, prdc.c: k-NN radii and counts) */
+static inline double sgm__ev_sqdist(const double *x, const double *y, size_t d) {
+    double s = 0;
+    for (size_t j = 0; j < d; j++) {
+        double t = x[j] - y[j];
+        s += t * t;
+    }
+    return s;
+}
 
 /* Philox draws used by the metrics (see sgm_eval.h). */
 #define SGM__EV_DRAW_DIRS 1u

@@ -29,15 +29,6 @@ typedef enum { KERN_RBF, KERN_NEGDIST } kern_kind;
 #define JB 128    /* columns per block of the bootstrap accumulation */
 #define TILE 16   /* rows per parallel work item (bootstrap: one pass over the counts) */
 
-static double sqdist(const double *x, const double *y, size_t d) {
-    double s = 0;
-    for (size_t j = 0; j < d; j++) {
-        double t = x[j] - y[j];
-        s += t * t;
-    }
-    return s;
-}
-
 static int cmp_double(const void *p, const void *q) {
     double x = *(const double *)p, y = *(const double *)q;
     return (x > y) - (x < y);
@@ -74,7 +65,7 @@ static sgm_status median_sq(const double *a, size_t na, const double *b, size_t 
         const double *zi = idx[i] < na ? a + idx[i] * d : b + (idx[i] - na) * d;
         for (size_t j = i + 1; j < m; j++) {
             const double *zj = idx[j] < na ? a + idx[j] * d : b + (idx[j] - na) * d;
-            dd[p++] = sqdist(zi, zj, d);
+            dd[p++] = sgm__ev_sqdist(zi, zj, d);
         }
     }
     qsort(dd, npairs, sizeof *dd, cmp_double);
@@ -142,7 +133,7 @@ static sgm_status two_sample(const char *what, kern_kind kind, const double *a, 
                     const double *zi = i < na ? a + i * d : b + (i - na) * d;
                     for (size_t j = 0; j < n; j++) {
                         const double *zj = j < na ? a + j * d : b + (j - na) * d;
-                        double q = sqdist(zi, zj, d);
+                        double q = sgm__ev_sqdist(zi, zj, d);
                         krow[j] = kind == KERN_RBF ? exp(-q * inv2l2) : -sqrt(q);
                     }
                     double sa = 0, sb = 0;

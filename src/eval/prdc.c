@@ -17,15 +17,6 @@
 
 #include "eval_internal.h"
 
-static double sqdist(const double *x, const double *y, size_t d) {
-    double s = 0;
-    for (size_t j = 0; j < d; j++) {
-        double t = x[j] - y[j];
-        s += t * t;
-    }
-    return s;
-}
-
 /* r2[i] = squared distance from x_i to its k-th nearest neighbour in x, for
  * the rows i in [lo, hi). */
 static int knn_radii(const double *x, size_t n, size_t d, size_t k, size_t lo, size_t hi,
@@ -44,7 +35,7 @@ static int knn_radii(const double *x, size_t n, size_t d, size_t k, size_t lo, s
             size_t nb = 0;
             for (size_t j = 0; j < n; j++) {
                 if (j == i) continue;
-                double q = sqdist(x + i * d, x + j * d, d);
+                double q = sgm__ev_sqdist(x + i * d, x + j * d, d);
                 if (nb == k && q >= best[k - 1]) continue;
                 size_t p = nb < k ? nb++ : k - 1;
                 while (p > 0 && best[p - 1] > q) {
@@ -68,7 +59,7 @@ static void inside(const double *x, const double *r2, size_t nx, const double *y
     for (size_t j = lo; j < hi; j++) {
         in[j] = 0;
         for (size_t i = 0; i < nx; i++)
-            if (sqdist(y + j * d, x + i * d, d) <= r2[i]) {
+            if (sgm__ev_sqdist(y + j * d, x + i * d, d) <= r2[i]) {
                 in[j] = 1;
                 break;
             }

@@ -34,12 +34,10 @@ struct sgm_operator {
 static const char *const kind_names[] = {"mask", "blur", "down", "proj", "tanh", "user"};
 
 sgm_status sgm_operator_kind_from_name(const char *name, sgm_operator_kind *out) {
-    for (int i = 0; i < 6; i++)
-        if (name && sgm__name_eq(name, kind_names[i])) {
-            *out = (sgm_operator_kind)i;
-            return SGM_OK;
-        }
-    return SGM_ERR_INVALID_ARG;
+    int i = sgm__name_index(name, kind_names, 6);
+    if (i < 0) return SGM_ERR_INVALID_ARG;
+    *out = (sgm_operator_kind)i;
+    return SGM_OK;
 }
 
 const char *sgm_operator_kind_name(sgm_operator_kind k) {

@@ -26,12 +26,10 @@
 static const char *const method_names[] = {"dps", "pigdm", "replace", "repaint", "reddiff"};
 
 sgm_status sgm_posterior_method_from_name(const char *name, sgm_posterior_method *out) {
-    for (int i = 0; i < 5; i++)
-        if (name && sgm__name_eq(name, method_names[i])) {
-            *out = (sgm_posterior_method)i;
-            return SGM_OK;
-        }
-    return SGM_ERR_INVALID_ARG;
+    int i = sgm__name_index(name, method_names, 5);
+    if (i < 0) return SGM_ERR_INVALID_ARG;
+    *out = (sgm_posterior_method)i;
+    return SGM_OK;
 }
 
 const char *sgm_posterior_method_name(sgm_posterior_method m) {

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 
+#include "adaptive_rows.h"
 #include "sampler_internal.h"
 #include "step_control.h"
 
@@ -157,22 +158,17 @@ static sgm_status ad_step(sgm__s *s, void *x) {
         all = a->rows[0].done;
     } else {
         /* per sample: each row is its own problem, seen through a 1-row view */
-        size_t n = s->n, count = s->count;
-        uint64_t row0 = s->row0;
         size_t stride = s->d * s->esz;
-        s->n = 1;
-        s->count = s->d;
+        sgm__batch b = sgm__rows_view(s);
         for (size_t r = 0; r < a->nrows && !e; r++) {
             if (a->rows[r].done) continue;
-            s->row0 = row0 + r;
+            s->row0 = b.row0 + r;
             e = ad_attempt(s, a, &a->rows[r], (char *)x + r * stride,
                            (char *)s->buf[SGM__DPM_XP] + r * stride,
                            (char *)s->buf[SGM__DPM_MS] + r * stride);
             if (!a->rows[r].done) all = 0;
         }
-        s->n = n;
-        s->count = count;
-        s->row0 = row0;
+        sgm__rows_restore(s, &b);
     }
     if (e) return e;
     if (!all) return SGM_OK;

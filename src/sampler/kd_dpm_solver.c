@@ -25,6 +25,8 @@
  *   over the whole batch (k-diffusion); with SGM_NORM_PER_SAMPLE every row runs
  *   its own step sequence, so its result does not depend on the batch.
  *   Optional eta: ancestral split of each step (controller order 1.5).
+ *   The per-row driver and the end of the run are adaptive_rows.h's, shared
+ *   with sde_adaptive (sde_adaptive.c).
  * Both integrate from the current schedule point to the last nonzero sigma
  * and return x there (the schedule's sigma = 0 end point, if any, is not
  * reached) unless cfg.denoise_to_zero, which returns D at the end (one NFE).
@@ -32,19 +34,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "adaptive_rows.h"
 #include "sampler_internal.h"
-#include "step_control.h"
 
 enum { B_D = 0, B_E0, B_E1, B_E2, B_U, B_XL, B_XH, B_XP, N_BUF };
-
-typedef struct row_state {
-    double lam;      /* where the row is (lambda) */
-    double h;        /* PID step size */
-    sgm__ctl_state cs; /* PID history */
-    int finished;
-    uint64_t draws;  /* noise draws (per-sample mode) */
-    size_t attempts;
-} row_state;
 
 typedef struct kd_state {
     double t_start, t_end; /* lambda range */
@@ -56,7 +49,7 @@ typedef struct kd_state {
     sgm__ctl ctl;          /* dpm_adaptive step controller */
     double *rms;           /* [n] per-row error norms (dpm_adaptive) */
     size_t n_rows;
-    row_state rows[];      /* one (batch) or n (per sample) */
+    sgm__arow rows[];      /* one (batch) or n (per sample); t is lambda */
 } kd_state;
 
 /* The vectors one solver step works on (whole batch or one row). */
@@ -160,7 +153,7 @@ static void split(double t, double t_next, double t_end, double eta, double *t_d
 
 /* draws the noise for (sigma_from -> sigma_to) into s->noise; in per-sample
  * mode each row has its own counter so rows do not depend on each other */
-static void draw_noise(sgm__s *s, kd_state *k, row_state *rs, double sf, double st,
+static void draw_noise(sgm__s *s, kd_state *k, sgm__arow *rs, double sf, double st,
                        void *z) {
     if (k->per_sample && s->cfg.noise != SGM_NOISE_BROWNIAN) {
         s->rng->counter = k->rng_base + rs->draws;
@@ -180,31 +173,10 @@ static void set_index(sgm__s *s, const kd_state *k, double lam) {
     if (i > s->i) s->i = i;
 }
 
-/* Ends the run: x~ at t_end (or D with denoise_to_zero) rescaled so that the
- * core's conversion with the final point's alpha gives process coordinates at
- * the point actually reached. */
-static sgm_status finish(sgm__s *s, kd_state *k, void *x) {
-    double alpha_reached = s->pts[k->i_end].alpha;
-    if (s->cfg.denoise_to_zero) {
-        sgm_status st = sgm__denoise(s, x, s->pts[k->i_end], s->buf[B_D]);
-        if (st) return st;
-        sgm__copy(s, x, s->buf[B_D]);
-        alpha_reached = 1;
-    }
-    double af = s->pts[s->n_pts - 1].alpha;
-    if (af > 0 && alpha_reached != af) {
-        double c = alpha_reached / af;
-        sgm__lc(s, x, 1, &c, (const void *const *)&x);
-    }
-    s->last_D = s->buf[B_D];
-    s->i = s->n_pts - 1;
-    return SGM_OK;
-}
-
 /* common begin: the lambda range from the current point to the last nonzero
  * sigma */
 static sgm_status range_begin(sgm__s *s, size_t n_rows, kd_state **out) {
-    kd_state *k = calloc(1, sizeof *k + n_rows * sizeof(row_state) + s->n * sizeof(double));
+    kd_state *k = calloc(1, sizeof *k + n_rows * sizeof(sgm__arow) + s->n * sizeof(double));
     if (!k) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
     s->mstate = k;
     k->rms = (double *)(k->rows + n_rows);
@@ -257,7 +229,7 @@ static double fast_grid(const kd_state *k, int i) {
 
 static sgm_status fast_step(sgm__s *s, void *x) {
     kd_state *k = s->mstate;
-    if (k->k >= (size_t)k->m) return finish(s, k, x);
+    if (k->k >= (size_t)k->m) return sgm__arows_finish(s, x, k->i_end, s->buf[B_D]);
     int i = (int)k->k;
     double t = fast_grid(k, i), tn = fast_grid(k, i + 1);
     double t_det = tn, su = 0;
@@ -276,7 +248,7 @@ static sgm_status fast_step(sgm__s *s, void *x) {
     }
     s->last_D = v.D;
     k->k++;
-    if (k->k >= (size_t)k->m) return finish(s, k, x);
+    if (k->k >= (size_t)k->m) return sgm__arows_finish(s, x, k->i_end, s->buf[B_D]);
     set_index(s, k, tn);
     return SGM_OK;
 }
@@ -308,7 +280,7 @@ static sgm_status adaptive_begin(sgm__s *s, void *x) {
     double pid_order = c->eta > 0 ? 1.5 : (c->order == 2 ? 2 : 3);
     k->ctl = sgm__ctl_pid(pid_order, c->pcoeff, c->icoeff, c->dcoeff, c->accept_safety);
     for (size_t r = 0; r < n_rows; r++) {
-        k->rows[r].lam = k->t_start;
+        k->rows[r].t = k->t_start;
         k->rows[r].h = fabs(s->cfg.h_init);
         sgm__ctl_reset(&k->rows[r].cs);
         k->rows[r].finished = !(k->t_start < k->t_end - 1e-5);
@@ -320,7 +292,7 @@ static sgm_status adaptive_begin(sgm__s *s, void *x) {
 
 /* Attempts steps on the current view (s->n rows) until one is accepted or
  * the range is done. */
-static sgm_status adaptive_advance(sgm__s *s, kd_state *k, row_state *rs, const view *v) {
+static sgm_status adaptive_advance(sgm__s *s, kd_state *k, sgm__arow *rs, const view *v) {
     const sgm_sampler_config *c = &s->cfg;
     int order = c->order == 2 ? 2 : 3;
     double *rms = k->rms;
@@ -334,7 +306,7 @@ static sgm_status adaptive_advance(sgm__s *s, kd_state *k, row_state *rs, const 
                            rs->attempts, c->rtol, c->atol, why);
             break;
         }
-        double t0 = rs->lam;
+        double t0 = rs->t;
         if (sgm__ctl_underflow(t0, rs->h)) {
             st = sgm__fail(s->err, fail, "dpm_adaptive: step size underflow at sigma %g%s",
                            exp(-t0), rs->cs.n_nonfinite ? " (non-finite error estimates)" : "");
@@ -368,8 +340,8 @@ static sgm_status adaptive_advance(sgm__s *s, kd_state *k, row_state *rs, const 
             } else {
                 sgm__copy(s, v->x, v->XH);
             }
-            rs->lam = t;
-            if (!(rs->lam < k->t_end - 1e-5)) rs->finished = 1;
+            rs->t = t;
+            if (!(rs->t < k->t_end - 1e-5)) rs->finished = 1;
             break;
         }
         s->stats.n_reject++;
@@ -377,42 +349,20 @@ static sgm_status adaptive_advance(sgm__s *s, kd_state *k, row_state *rs, const 
     return st;
 }
 
+static sgm_status adaptive_row(sgm__s *s, void *k, sgm__arow *rs, size_t row, void *x) {
+    view v = view_at(s, x, row);
+    return adaptive_advance(s, k, rs, &v);
+}
+
 static sgm_status adaptive_step(sgm__s *s, void *x) {
     kd_state *k = s->mstate;
-    sgm_status st = SGM_OK;
     double lam_min = k->t_end;
-    int all_done = 1;
-    if (!k->per_sample) {
-        view v = view_at(s, x, 0);
-        st = adaptive_advance(s, k, &k->rows[0], &v);
-        lam_min = k->rows[0].lam;
-        all_done = k->rows[0].finished;
-    } else {
-        size_t n = s->n, count = s->count;
-        uint64_t row0 = s->row0;
-        s->n = 1;
-        s->count = s->d;
-        for (size_t r = 0; r < n && !st; r++) {
-            row_state *rs = &k->rows[r];
-            if (!rs->finished) {
-                s->row0 = row0 + r;
-                view v = view_at(s, x, r);
-                st = adaptive_advance(s, k, rs, &v);
-            }
-            if (rs->lam < lam_min) lam_min = rs->lam;
-            if (!rs->finished) all_done = 0;
-        }
-        s->n = n;
-        s->count = count;
-        s->row0 = row0;
-        uint64_t maxd = 0;
-        for (size_t r = 0; r < n; r++)
-            if (k->rows[r].draws > maxd) maxd = k->rows[r].draws;
-        if (s->cfg.noise != SGM_NOISE_BROWNIAN) s->rng->counter = k->rng_base + maxd;
-    }
+    int all_done;
+    sgm_status st = sgm__arows_step(s, k, k->rows, k->per_sample, adaptive_row, x, k->rng_base,
+                                    s->cfg.noise != SGM_NOISE_BROWNIAN, &lam_min, &all_done);
     s->last_D = s->buf[B_D];
     if (st) return st;
-    if (all_done) return finish(s, k, x);
+    if (all_done) return sgm__arows_finish(s, x, k->i_end, s->buf[B_D]);
     set_index(s, k, lam_min);
     return SGM_OK;
 }

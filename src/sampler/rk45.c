@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adaptive_rows.h"
 #include "dopri5.h"
 #include "sampler_internal.h"
 #include "step_control.h"
@@ -202,23 +203,19 @@ static sgm_status rk_step(sgm__s *s, void *x) {
         return SGM_OK;
     }
     /* per sample: integrate every row on its own with 1-row views */
-    size_t n = s->n, count = s->count, k0 = s->k, steps = 0;
-    uint64_t row0 = s->row0;
+    size_t k0 = s->k, steps = 0;
     e = SGM_OK;
-    for (size_t r = 0; r < n && !e; r++) {
+    sgm__batch b = sgm__rows_view(s);
+    for (size_t r = 0; r < b.n && !e; r++) {
         void *xr = (char *)x + r * s->d * s->esz;
-        s->n = 1;
-        s->count = s->d;
-        s->row0 = row0 + r;
+        s->row0 = b.row0 + r;
         state_reset(s, st);
         while (!e && st->lam < st->lam_end) e = rk_advance(s, xr, st);
         steps += st->accepted;
         if (!e && !st->k_valid) e = sgm__dp5_start(&st->dp, st->lam, xr);
         if (!e) rk_finish(s, xr, st);
     }
-    s->n = n;
-    s->count = count;
-    s->row0 = row0;
+    sgm__rows_restore(s, &b);
     s->last_D = NULL; /* the D buffer holds only the last row's value */
     if (e) return e;
     /* the core adds 1 to s->k after this call: report accepted steps summed over rows */

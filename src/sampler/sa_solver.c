@@ -185,6 +185,25 @@ static double sa_tau_at(const sgm__s *s, double sv) {
     return (sv >= c->tau_sigma_min && sv <= c->tau_sigma_max) ? c->tau : 0;
 }
 
+/* The SA-Predictor from p to q of order po with noise level tau; x before
+ * the step and the noise drawn are kept for the next step's corrector.
+ * extra2: the order-2 extra terms (sa_solver; not in ComfyUI's form). */
+static void sa_predict(sgm__s *s, sa_state *ms, void *x, sgm__pt p, sgm__pt q, int po,
+                       double tau, int extra2) {
+    int depth = sa_depth(&s->cfg);
+    int b_xprev = depth, b_noise = depth + 1;
+    sgm__copy(s, s->buf[b_xprev], x);
+    const void *noise = NULL;
+    if (tau > 0 && s->cfg.s_noise > 0) {
+        sgm__noise_interval(s, p.s, q.s, s->buf[b_noise]);
+        noise = s->buf[b_noise];
+    }
+    sa_update(s, x, s->buf[b_xprev], p, q, po, tau, noise, 0, extra2);
+    ms->tau_prev = tau;
+    ms->had_noise = noise != NULL;
+    s->i++;
+}
+
 static sgm_status sa_step(sgm__s *s, void *x) {
     sa_state *ms = s->mstate;
     const sgm_sampler_config *cfg = &s->cfg;
@@ -221,19 +240,9 @@ static sgm_status sa_step(sgm__s *s, void *x) {
     if (po > s->hn) po = s->hn;
     if ((size_t)co > i + 2) co = (int)(i + 2);
 
-    double tau = sa_tau_at(s, p.s);
-    sgm__copy(s, s->buf[b_xprev], x);
-    const void *noise = NULL;
-    if (tau > 0 && cfg->s_noise > 0) {
-        sgm__noise_interval(s, p.s, q.s, s->buf[b_noise]);
-        noise = s->buf[b_noise];
-    }
-    sa_update(s, x, s->buf[b_xprev], p, q, po, tau, noise, 0, 1);
+    sa_predict(s, ms, x, p, q, po, sa_tau_at(s, p.s), 1);
     ms->have_prev = 1;
     ms->corr_order = co;
-    ms->tau_prev = tau;
-    ms->had_noise = noise != NULL;
-    s->i++;
     return SGM_OK;
 }
 
@@ -289,17 +298,7 @@ static sgm_status sac_step(sgm__s *s, void *x) {
         s->i++;
         return SGM_OK;
     }
-    double tau = sa_tau_at(s, q.s);
-    sgm__copy(s, s->buf[b_xprev], x);
-    const void *noise = NULL;
-    if (tau > 0 && cfg->s_noise > 0) {
-        sgm__noise_interval(s, p.s, q.s, s->buf[b_noise]);
-        noise = s->buf[b_noise];
-    }
-    sa_update(s, x, s->buf[b_xprev], p, q, po, tau, noise, 0, 0);
-    ms->tau_prev = tau;
-    ms->had_noise = noise != NULL;
-    s->i++;
+    sa_predict(s, ms, x, p, q, po, sa_tau_at(s, q.s), 0);
     return SGM_OK;
 }
 

@@ -25,22 +25,17 @@
  * on the batch; SGM_NORM_BATCH takes one step size for the batch (E = RMS
  * over all rows). At t_end the run returns the data prediction D(X, t_end)
  * when cfg.denoise_to_zero (default, the paper's final denoising step).
+ * The step size rule is step_control.h's (sgm__ctl_dpm_solver); the per-row
+ * driver and the end of the run are adaptive_rows.h's, shared with
+ * dpm_adaptive (kd_dpm_solver.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "adaptive_rows.h"
 #include "sampler_internal.h"
-#include "step_control.h"
 
 enum { B_D1 = 0, B_D2, B_X1, B_X2, B_XP, B_U, N_BUF };
-
-typedef struct ggf_row {
-    double t, h;
-    sgm__ctl_state cs;
-    int finished, d1_valid;
-    uint64_t draws;
-    size_t attempts;
-} ggf_row;
 
 typedef struct ggf_state {
     double t_start, t_end;
@@ -50,7 +45,7 @@ typedef struct ggf_state {
     sgm__ctl ctl;
     double *rms;
     size_t n_rows;
-    ggf_row rows[];
+    sgm__arow rows[];
 } ggf_state;
 
 typedef struct gview {
@@ -110,7 +105,7 @@ static sgm__pt ggf_pt(const sgm__s *s, const ggf_state *k, double t) {
 static sgm_status ggf_begin(sgm__s *s, void *x) {
     int per_sample = s->cfg.error_norm == SGM_NORM_PER_SAMPLE;
     size_t n_rows = per_sample ? s->n : 1;
-    ggf_state *k = calloc(1, sizeof *k + n_rows * sizeof(ggf_row) + s->n * sizeof(double));
+    ggf_state *k = calloc(1, sizeof *k + n_rows * sizeof(sgm__arow) + s->n * sizeof(double));
     if (!k) return sgm__fail(s->err, SGM_ERR_NOMEM, "out of memory");
     s->mstate = k;
     k->rms = (double *)(k->rows + n_rows);
@@ -136,7 +131,7 @@ static sgm_status ggf_begin(sgm__s *s, void *x) {
 }
 
 /* z for one attempt; per-sample Philox rows keep their own draw counters */
-static void draw(sgm__s *s, ggf_state *k, ggf_row *rs, void *z) {
+static void draw(sgm__s *s, ggf_state *k, sgm__arow *rs, void *z) {
     if (k->per_sample && s->cfg.noise == SGM_NOISE_INDEPENDENT)
         s->rng->counter = k->rng_base + rs->draws;
     sgm__randn(s, z);
@@ -155,7 +150,7 @@ static void em_update(sgm__s *s, void *out, const void *X, const void *xv, const
     sgm__lc4(s, out, 1, X, cxv, xv, cD, D, cz, z);
 }
 
-static sgm_status ggf_advance(sgm__s *s, ggf_state *k, ggf_row *rs, const gview *v) {
+static sgm_status ggf_advance(sgm__s *s, ggf_state *k, sgm__arow *rs, const gview *v) {
     const sgm_sampler_config *c = &s->cfg;
     sgm_status st = SGM_OK;
     while (!rs->finished) {
@@ -165,13 +160,13 @@ static sgm_status ggf_advance(sgm__s *s, ggf_state *k, ggf_row *rs, const gview 
                              rs->attempts);
         double left = rs->t - k->t_end;
         double h = rs->h < left ? rs->h : left;
-        if (!(h > 1e-13 * fmax(1, fabs(rs->t))))
+        if (sgm__ctl_underflow(rs->t, h))
             return sgm__fail(s->err, fail, "sde_adaptive: step size underflow at t %g", rs->t);
         int last = !(rs->h < left);
         sgm__pt p = ggf_pt(s, k, rs->t), q = last ? s->pts[k->i_end] : sgm__pt_from_t(s, rs->t - h);
-        if (!rs->d1_valid) {
+        if (!rs->d_valid) {
             if ((st = sgm__denoise(s, v->x, p, v->D1))) return st;
-            rs->d1_valid = 1;
+            rs->d_valid = 1;
         }
         draw(s, k, rs, s->noise);
         void *z = (char *)s->noise; /* the view's rows: noise is drawn for s->n rows */
@@ -198,7 +193,7 @@ static sgm_status ggf_advance(sgm__s *s, ggf_state *k, ggf_row *rs, const gview 
             sgm__copy(s, v->XP, v->X1);
             sgm__lc(s, v->x, 1, &ia, (const void *const *)&v->X2);
             rs->t = last ? k->t_end : rs->t - h;
-            rs->d1_valid = 0;
+            rs->d_valid = 0;
             if (last) rs->finished = 1;
             return SGM_OK;
         }
@@ -214,60 +209,20 @@ static void ggf_set_index(sgm__s *s, const ggf_state *k, double t) {
     if (i > s->i) s->i = i;
 }
 
-static sgm_status ggf_finish(sgm__s *s, ggf_state *k, void *x) {
-    double alpha_reached = s->pts[k->i_end].alpha;
-    if (s->cfg.denoise_to_zero) {
-        sgm_status st = sgm__denoise(s, x, s->pts[k->i_end], s->buf[B_D1]);
-        if (st) return st;
-        sgm__copy(s, x, s->buf[B_D1]);
-        alpha_reached = 1;
-    }
-    double af = s->pts[s->n_pts - 1].alpha;
-    if (af > 0 && alpha_reached != af) {
-        double c = alpha_reached / af;
-        sgm__lc(s, x, 1, &c, (const void *const *)&x);
-    }
-    s->last_D = s->buf[B_D1];
-    s->i = s->n_pts - 1;
-    return SGM_OK;
+static sgm_status ggf_row_step(sgm__s *s, void *k, sgm__arow *rs, size_t row, void *x) {
+    gview v = gview_at(s, x, row);
+    return ggf_advance(s, k, rs, &v);
 }
 
 static sgm_status ggf_step(sgm__s *s, void *x) {
     ggf_state *k = s->mstate;
-    sgm_status st = SGM_OK;
     double t_min = k->t_start;
-    int all_done = 1;
-    if (!k->per_sample) {
-        gview v = gview_at(s, x, 0);
-        st = ggf_advance(s, k, &k->rows[0], &v);
-        t_min = k->rows[0].t;
-        all_done = k->rows[0].finished;
-    } else {
-        size_t n = s->n, count = s->count;
-        uint64_t row0 = s->row0;
-        s->n = 1;
-        s->count = s->d;
-        for (size_t r = 0; r < n && !st; r++) {
-            ggf_row *rs = &k->rows[r];
-            if (!rs->finished) {
-                s->row0 = row0 + r;
-                gview v = gview_at(s, x, r);
-                st = ggf_advance(s, k, rs, &v);
-            }
-            if (rs->t < t_min) t_min = rs->t;
-            if (!rs->finished) all_done = 0;
-        }
-        s->n = n;
-        s->count = count;
-        s->row0 = row0;
-        uint64_t maxd = 0;
-        for (size_t r = 0; r < n; r++)
-            if (k->rows[r].draws > maxd) maxd = k->rows[r].draws;
-        if (s->cfg.noise == SGM_NOISE_INDEPENDENT) s->rng->counter = k->rng_base + maxd;
-    }
+    int all_done;
+    sgm_status st = sgm__arows_step(s, k, k->rows, k->per_sample, ggf_row_step, x, k->rng_base,
+                                    s->cfg.noise == SGM_NOISE_INDEPENDENT, &t_min, &all_done);
     s->last_D = s->buf[B_D1];
     if (st) return st;
-    if (all_done) return ggf_finish(s, k, x);
+    if (all_done) return sgm__arows_finish(s, x, k->i_end, s->buf[B_D1]);
     ggf_set_index(s, k, t_min);
     return SGM_OK;
 }

@@ -9,28 +9,17 @@ DATA="${SGM_SOURCE_DIR:?}/tests/data"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 M="gmm:$DATA/models/gmm2d.json"
-pass=0
-fail=0
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
-# expect_bad NAME PATTERN ARGS...: exit 2, one stderr line matching PATTERN, no $T/out.npy
-expect_bad() {
-    local name="$1" pat="$2"
-    shift 2
-    rm -f "$T/out.npy" "$T"/.*.tmp* 2>/dev/null
-    "$SGM" "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$? lines
-    lines=$(wc -l <"$T/stderr")
-    local leftovers
-    leftovers=$(ls -A "$T" | grep -v -e '^stdout$' -e '^stderr$' -e '^in_' || true)
-    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && [ -z "$leftovers" ] && [ ! -s "$T/stdout" ] &&
-        grep -qi -e "$pat" "$T/stderr"; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1))
-        echo "FAIL $name: rc=$rc (want 2), $lines stderr lines (want 1), files: [$leftovers]"
-        sed 's/^/    stderr: /' "$T/stderr"
-        sed 's/^/    stdout: /' "$T/stdout" | head -3
-    fi
+# refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
+REFUSED_OUT=("$T/out.npy")
+REFUSED_CLEAN=1
+REFUSED_KEEP=("in_.*")
+REFUSED_STDOUT=empty
+REFUSED_MATCH=icase
+expect_bad() { # NAME PATTERN ARGS...: refused, after clearing earlier temporary files
+    rm -f "$T"/.*.tmp* 2>/dev/null
+    refused "$@"
 }
 
 BASE=(--model "$M" --process vp --prediction eps --sampler euler)

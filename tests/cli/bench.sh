@@ -9,10 +9,7 @@ SGM="${SGM_BUILD_DIR:?}/sgm"
 GMM="${SGM_SOURCE_DIR:?}/tests/data/models/gmm2d.json"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
 # ---- a small grid
 if "$SGM" bench --model "gmm:$GMM" --samplers euler,heun,dpmpp_2m,euler_a --schedules karras \
@@ -37,21 +34,11 @@ if ! grep -vqE 'Suppressions used|count +bytes template|libfontconfig|^-+$|^$' "
 if ls -A "$T" | grep -q tmp; then bad "temporary files left"; else ok; fi
 
 # ---- bad input
-expect_bad() {
-    local name="$1" pat="$2"
-    shift 2
-    rm -f "$T/o.csv" "$T/o.png"
-    "$SGM" bench "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$? lines
-    lines=$(wc -l <"$T/stderr")
-    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && [ ! -s "$T/stdout" ] && [ ! -e "$T/o.csv" ] &&
-        [ ! -e "$T/o.png" ] && grep -qi -e "$pat" "$T/stderr"; then
-        ok
-    else
-        bad "$name: rc=$rc (want 2), $lines stderr lines"
-        sed 's/^/    stderr: /' "$T/stderr"
-    fi
-}
+# refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
+REFUSED_OUT=("$T/o.csv" "$T/o.png")
+REFUSED_STDOUT=empty
+REFUSED_MATCH=icase
+expect_bad() { refused "$1" "$2" bench "${@:3}"; } # NAME PATTERN ARGS...
 M="gmm:$GMM"
 O=(--csv "$T/o.csv" --plot "$T/o.png" --n 10 --quiet)
 expect_bad "unknown sampler" "unknown sampler 'nope'" --model "$M" --samplers euler,nope "${O[@]}"

@@ -18,22 +18,10 @@ trap 'rm -rf "$T"' EXIT
 . "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
 
-# expect_bad NAME PATTERN CMD ARGS...
-expect_bad() {
-    local name="$1" pat="$2"
-    shift 2
-    rm -f "$T/out.npy" "$T/out.csv"
-    "$SGM" "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$? lines
-    lines=$(wc -l <"$T/stderr")
-    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && [ ! -e "$T/out.npy" ] && [ ! -e "$T/out.csv" ] &&
-        [ ! -s "$T/stdout" ] && grep -qi -e "$pat" "$T/stderr"; then
-        ok
-    else
-        bad "$name: rc=$rc (want 2), $lines stderr lines (want 1)"
-        sed 's/^/    stderr: /' "$T/stderr"
-    fi
-}
+# refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
+REFUSED_OUT=("$T/out.npy" "$T/out.csv")
+REFUSED_STDOUT=empty
+REFUSED_MATCH=icase
 
 # ---- a tiny model (about 3 s on two cores)
 M="$T/m.safetensors"
@@ -131,26 +119,26 @@ if grep -q "^best sampler per NFE budget" "$T/bench.txt"; then ok; else bad "ben
 # ---- bad input
 head -c 200 "$M" >"$T/trunc.safetensors"
 printf 'not a checkpoint at all' >"$T/junk.safetensors"
-expect_bad "truncated" "trunc" sample --model "ckpt:$T/trunc.safetensors" --sampler euler \
+refused "truncated" "trunc" sample --model "ckpt:$T/trunc.safetensors" --sampler euler \
     --schedule karras --steps 5 --n 4 --out "$T/out.npy"
-expect_bad "junk" "junk" nll --model "$T/junk.safetensors" --data "$X" --out "$T/out.npy"
-expect_bad "missing" "no_such" encode --model "ckpt:$T/no_such.safetensors" --data "$X" \
+refused "junk" "junk" nll --model "$T/junk.safetensors" --data "$X" --out "$T/out.npy"
+refused "missing" "no_such" encode --model "ckpt:$T/no_such.safetensors" --data "$X" \
     --out "$T/out.npy"
-expect_bad "process" "contradicts" sample --model "ckpt:$M" --process ve --sampler euler \
+refused "process" "contradicts" sample --model "ckpt:$M" --process ve --sampler euler \
     --schedule karras --steps 5 --n 4 --out "$T/out.npy"
-expect_bad "prediction" "contradicts" sample --model "ckpt:$M" --prediction v --sampler euler \
+refused "prediction" "contradicts" sample --model "ckpt:$M" --prediction v --sampler euler \
     --schedule karras --steps 5 --n 4 --out "$T/out.npy"
-expect_bad "beta" "contradicts" nll --model "ckpt:$M" --beta-1 10 --data "$X" --out "$T/out.npy"
-expect_bad "nll dims" "dimension 2" nll --model "ckpt:$M" --data "$MD/a.npy" --out "$T/out.npy"
-expect_bad "init dims" "dimension 2" sample --model "ckpt:$M" --sampler euler --schedule karras \
+refused "beta" "contradicts" nll --model "ckpt:$M" --beta-1 10 --data "$X" --out "$T/out.npy"
+refused "nll dims" "dimension 2" nll --model "ckpt:$M" --data "$MD/a.npy" --out "$T/out.npy"
+refused "init dims" "dimension 2" sample --model "ckpt:$M" --sampler euler --schedule karras \
     --steps 5 --init "$MD/a.npy" --out "$T/out.npy"
 printf '{"kind": "gmm", "dim": 3, "weights": [1], "means": [[0, 0, 0]], "stds": [[1, 1, 1]]}' \
     >"$T/g3.json"
-expect_bad "bench dims" "dimension" bench --model "ckpt:$M" --gmm "$T/g3.json" \
+refused "bench dims" "dimension" bench --model "ckpt:$M" --gmm "$T/g3.json" \
     --samplers euler --nfe 5 --csv "$T/out.csv"
-expect_bad "bench process" "contradicts" bench --model "ckpt:$M" --process ve --samplers euler \
+refused "bench process" "contradicts" bench --model "ckpt:$M" --process ve --samplers euler \
     --nfe 5 --csv "$T/out.csv"
-expect_bad "kind" "unknown model kind" sample --model "foo:$M" --sampler euler \
+refused "kind" "unknown model kind" sample --model "foo:$M" --sampler euler \
     --schedule karras --steps 5 --n 4 --out "$T/out.npy"
 
 echo "$pass passed, $fail failed"

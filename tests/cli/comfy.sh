@@ -12,20 +12,9 @@ SGM="${SGM_BUILD_DIR:?}/sgm"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 . "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
+REFUSED_OUT=("$T/x.npy") # refused: exit 2, one line, no $T/x.npy
 M="gmm:$SGM_SOURCE_DIR/tests/data/models/gmm2d.json"
 S=(sample --model "$M" --process vp-discrete --steps 6 --n 4 --seed 5 --quiet)
-
-refused() { # NAME TEXT ARGS...
-    local name="$1" text="$2"
-    shift 2
-    "$SGM" "$@" >"$T/out.txt" 2>"$T/err.txt"
-    local rc=$?
-    if [ "$rc" -ne 2 ]; then bad "$name: exit $rc, expected 2"; return; fi
-    if [ "$(wc -l <"$T/err.txt")" -ne 1 ]; then bad "$name: stderr is not one line"; return; fi
-    if ! grep -qF -- "$text" "$T/err.txt"; then bad "$name: stderr lacks '$text'"; return; fi
-    if [ -e "$T/x.npy" ]; then bad "$name: wrote an output"; return; fi
-    ok
-}
 
 refused "beta alpha 0" "--beta-alpha" "${S[@]}" --sampler euler --schedule beta --beta-alpha 0 \
     --out "$T/x.npy"

@@ -8,11 +8,7 @@ set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
 "$SGM" demo --quick --quiet --out-dir "$T/out" >"$T/stdout" 2>"$T/err"
 rc=$?

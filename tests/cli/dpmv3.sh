@@ -10,6 +10,7 @@ SGM="${SGM_BUILD_DIR:?}/sgm"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 . "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
+REFUSED_OUT=("$T/x.npy") # refused: exit 2, one line, no $T/x.npy
 M="gmm:$SGM_SOURCE_DIR/tests/data/models/gmm2d.json"
 S=(sample --model "$M" --process ve --schedule logsnr --steps 8 --n 16 --seed 3 --quiet)
 
@@ -26,17 +27,6 @@ if "$SGM" "${S[@]}" --sampler dpm_solver_v3 --ems "$T/ems.npy" --out "$T/a.npy" 
 cmp -s "$T/a.npy" "$T/b.npy" && bad "--ems changed nothing" || ok
 rm -f "$T/a.npy" "$T/b.npy"
 
-refused() { # NAME TEXT ARGS...
-    local name="$1" text="$2"
-    shift 2
-    "$SGM" "$@" >"$T/out.txt" 2>"$T/err.txt"
-    local rc=$?
-    if [ "$rc" -ne 2 ]; then bad "$name: exit $rc, expected 2"; return; fi
-    if [ "$(wc -l <"$T/err.txt")" -ne 1 ]; then bad "$name: stderr is not one line"; return; fi
-    if ! grep -qF -- "$text" "$T/err.txt"; then bad "$name: stderr lacks '$text'"; return; fi
-    if [ -e "$T/x.npy" ]; then bad "$name: wrote an output"; return; fi
-    ok
-}
 refused "--ems with euler" "dpm_solver_v3 only" "${S[@]}" --sampler euler --ems "$T/ems.npy" \
     --out "$T/x.npy"
 "$SGM" "${S[@]}" --sampler euler --out "$T/wrong.npy" 2>/dev/null

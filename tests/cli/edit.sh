@@ -19,18 +19,9 @@ M="gmm:$SGM_SOURCE_DIR/tests/data/models/gmm2d.json"
 MLP="ckpt:$SGM_SOURCE_DIR/tests/data/ckpt/mlp_v1_0.safetensors"
 P=(--model "$M" --process vp --schedule karras --steps 12)
 
-refused() {
-    local name="$1" text="$2"
-    shift 2
-    "$SGM" "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$? n files
-    n=$(wc -l <"$T/stderr")
-    files=$(ls -A "$T" | grep -v -x -e stdout -e stderr -e x0.npy -e x3.npy | tr '\n' ' ')
-    if [ "$rc" -eq 2 ] && [ "$n" -eq 1 ] && [ -z "$files" ] &&
-        grep -q -F -e "$text" "$T/stderr"; then ok; else
-        bad "$name: rc=$rc (want 2), $n stderr lines (want 1), files [$files]: $(cat "$T/stderr")"
-    fi
-}
+# refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
+REFUSED_CLEAN=1
+REFUSED_KEEP=(x0.npy x3.npy)
 
 "$SGM" sample "${P[@]}" --sampler euler --n 64 --seed 3 --out "$T/x0.npy" --quiet >/dev/null ||
     bad "sample x0"

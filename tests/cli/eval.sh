@@ -13,24 +13,13 @@ trap 'rm -rf "$T"' EXIT
 . "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
 
-# expect_bad NAME PATTERN ARGS...
-expect_bad() {
-    local name="$1" pat="$2"
-    shift 2
-    rm -f "$T/out.json"
-    "$SGM" eval "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$? lines leftovers
-    lines=$(wc -l <"$T/stderr")
-    leftovers=$(ls -A "$T" | grep -v -e '^stdout$' -e '^stderr$' -e '^in_' -e '^good' || true)
-    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && [ -z "$leftovers" ] && [ ! -s "$T/stdout" ] &&
-        grep -qi -e "$pat" "$T/stderr"; then
-        ok
-    else
-        bad "$name: rc=$rc (want 2), $lines stderr lines (want 1), files: [$leftovers]"
-        sed 's/^/    stderr: /' "$T/stderr"
-        sed 's/^/    stdout: /' "$T/stdout" | head -3
-    fi
-}
+# refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
+REFUSED_OUT=("$T/out.json")
+REFUSED_CLEAN=1
+REFUSED_KEEP=("in_.*" "good.*")
+REFUSED_STDOUT=empty
+REFUSED_MATCH=icase
+expect_bad() { refused "$1" "$2" eval "${@:3}"; } # NAME PATTERN ARGS...
 
 A="$MD/a.npy"
 B="$MD/b.npy"

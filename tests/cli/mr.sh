@@ -37,38 +37,27 @@ for s in mrs_ode mrs_sde; do
     done
 done
 rm -f "$T/out.npy"
-# expect_bad NAME PATTERN ARGS...: exit 2, one stderr line matching PATTERN, no output
-expect_bad() {
-    local name="$1" pat="$2"
-    shift 2
-    rm -f "$T/out.npy"
-    "$SGM" "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$? lines leftovers
-    lines=$(wc -l <"$T/stderr")
-    leftovers=$(ls -A "$T" | grep -v -e '^stdout$' -e '^stderr$' -e '^in_' || true)
-    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && [ -z "$leftovers" ] && grep -qi -e "$pat" "$T/stderr"; then
-        ok
-    else
-        bad "$name: rc=$rc (want 2), $lines stderr lines, files: [$leftovers]"
-        sed 's/^/    stderr: /' "$T/stderr"
-    fi
-}
+# refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
+REFUSED_OUT=("$T/out.npy")
+REFUSED_CLEAN=1
+REFUSED_KEEP=("in_.*")
+REFUSED_MATCH=icase
 S=(sample "${RUN[@]}" --sampler mrs_ode --out "$T/out.npy")
-expect_bad "no mu" "needs the condition --mu" "${S[@]}"
-expect_bad "mu wrong width" "--mu.*shape" "${S[@]}" --mu "$T/in_mu1x3.npy"
-expect_bad "mu wrong rows" "--mu.*shape" "${S[@]}" --mu "$T/in_mu3.npy"
-expect_bad "mu 1-D" "--mu.*shape" "${S[@]}" --mu "$T/in_mu5.npy"
-expect_bad "mu missing file" "--mu" "${S[@]}" --mu "$T/in_nothere.npy"
-expect_bad "lambda 0" "--mr-lambda" "${S[@]}" --mu "$T/in_mu1.npy" --mr-lambda 0
-expect_bad "lambda < 0" "--mr-lambda" "${S[@]}" --mu "$T/in_mu1.npy" --mr-lambda -1
-expect_bad "lambda nan" "--mr-lambda" "${S[@]}" --mu "$T/in_mu1.npy" --mr-lambda nan
-expect_bad "alpha_T 1" "--mr-alpha-T" "${S[@]}" --mu "$T/in_mu1.npy" --mr-alpha-T 1
-expect_bad "mu without mr" "--mu applies to --process mr" sample --model "$M" --process vp \
+refused "no mu" "needs the condition --mu" "${S[@]}"
+refused "mu wrong width" "--mu.*shape" "${S[@]}" --mu "$T/in_mu1x3.npy"
+refused "mu wrong rows" "--mu.*shape" "${S[@]}" --mu "$T/in_mu3.npy"
+refused "mu 1-D" "--mu.*shape" "${S[@]}" --mu "$T/in_mu5.npy"
+refused "mu missing file" "--mu" "${S[@]}" --mu "$T/in_nothere.npy"
+refused "lambda 0" "--mr-lambda" "${S[@]}" --mu "$T/in_mu1.npy" --mr-lambda 0
+refused "lambda < 0" "--mr-lambda" "${S[@]}" --mu "$T/in_mu1.npy" --mr-lambda -1
+refused "lambda nan" "--mr-lambda" "${S[@]}" --mu "$T/in_mu1.npy" --mr-lambda nan
+refused "alpha_T 1" "--mr-alpha-T" "${S[@]}" --mu "$T/in_mu1.npy" --mr-alpha-T 1
+refused "mu without mr" "--mu applies to --process mr" sample --model "$M" --process vp \
     --sampler dpmpp_2m --schedule karras --steps 5 --n 4 --mu "$T/in_mu1.npy" --out "$T/out.npy"
-expect_bad "mr options without mr" "--mr-lambda" sample --model "$M" --process vp \
+refused "mr options without mr" "--mr-lambda" sample --model "$M" --process vp \
     --sampler dpmpp_2m --schedule karras --steps 5 --n 4 --mr-lambda 2 --out "$T/out.npy"
-expect_bad "mrs order 3" "order" "${S[@]}" --mu "$T/in_mu1.npy" --order 3
-expect_bad "train mr" "--process mr" train --data ring --process mr --steps 1 --out "$T/out.safetensors"
+refused "mrs order 3" "order" "${S[@]}" --mu "$T/in_mu1.npy" --order 3
+refused "train mr" "--process mr" train --data ring --process mr --steps 1 --out "$T/out.safetensors"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

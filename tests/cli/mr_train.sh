@@ -14,33 +14,17 @@
 # without Debian's dataset-fashion-mnist.
 set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"
-if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] &&
-    [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte ]; then
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
+if ! have_fashion_mnist; then
     echo "fashion-mnist not installed: skipped"
     exit 77
 fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
-# expect_bad NAME PATTERN ARGS...: exit 2, one stderr line matching PATTERN,
-# no output file
-expect_bad() {
-    local name="$1" pat="$2"
-    shift 2
-    rm -f "$T/out.npy" "$T/mu_out.npy" "$T/x.safetensors"
-    "$SGM" "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$? lines
-    lines=$(wc -l <"$T/stderr")
-    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && [ ! -e "$T/out.npy" ] &&
-        [ ! -e "$T/mu_out.npy" ] && [ ! -e "$T/x.safetensors" ] &&
-        grep -qi -e "$pat" "$T/stderr"; then
-        ok
-    else
-        bad "$name: rc=$rc (want 2), $lines stderr lines (want 1)"
-        sed 's/^/    stderr: /' "$T/stderr"
-    fi
-}
+# refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
+REFUSED_OUT=("$T/out.npy" "$T/mu_out.npy" "$T/x.safetensors")
+REFUSED_MATCH=icase
 
 NET=(--arch unet --data fashion-mnist --n-data 64 --unet-base 8 --unet-mult 1,2
     --unet-groups 4 --unet-res 1 --batch 8 --quiet)
@@ -103,32 +87,32 @@ else
 fi
 
 B=(train "${NET[@]}" --steps 1 --out "$T/x.safetensors")
-expect_bad "degrade without mr" "--degrade applies to --process mr" "${B[@]}" --degrade noise:0.1
-expect_bad "degrade-seed without mr" "--degrade applies" "${B[@]}" --degrade-seed 3
-expect_bad "unknown degradation" "unknown stage 'sharpen'" "${B[@]}" --process mr \
+refused "degrade without mr" "--degrade applies to --process mr" "${B[@]}" --degrade noise:0.1
+refused "degrade-seed without mr" "--degrade applies" "${B[@]}" --degrade-seed 3
+refused "unknown degradation" "unknown stage 'sharpen'" "${B[@]}" --process mr \
     --degrade blur:1,sharpen:2
-expect_bad "malformed degradation" "blur needs a number" "${B[@]}" --process mr --degrade blur
-expect_bad "noise < 0" "out of range" "${B[@]}" --process mr --degrade noise:-1
-expect_bad "down not dividing" "does not divide" "${B[@]}" --process mr --degrade down:3
-expect_bad "mr without degrade" "needs --degrade" "${B[@]}" --process mr
-expect_bad "mr classes" "--classes" "${B[@]}" --process mr --degrade noise:0.1 --classes
-expect_bad "mr lambda 0" "--mr-lambda" "${B[@]}" --process mr --degrade noise:0.1 --mr-lambda 0
-expect_bad "mr options without mr" "--mr-lambda" "${B[@]}" --mr-lambda 2
+refused "malformed degradation" "blur needs a number" "${B[@]}" --process mr --degrade blur
+refused "noise < 0" "out of range" "${B[@]}" --process mr --degrade noise:-1
+refused "down not dividing" "does not divide" "${B[@]}" --process mr --degrade down:3
+refused "mr without degrade" "needs --degrade" "${B[@]}" --process mr
+refused "mr classes" "--classes" "${B[@]}" --process mr --degrade noise:0.1 --classes
+refused "mr lambda 0" "--mr-lambda" "${B[@]}" --process mr --degrade noise:0.1 --mr-lambda 0
+refused "mr options without mr" "--mr-lambda" "${B[@]}" --mr-lambda 2
 
 npy mu2x5 "(2, 5)" "$T/mu.npy" 80
-expect_bad "mu wrong shape" "--mu.*shape" "${S[@]}" --mu "$T/in_mu2x5.npy" --out "$T/out.npy"
-expect_bad "mu-from wrong shape" "--mu-from.*shape" "${S[@]}" --mu-from "$T/in_mu2x5.npy" \
+refused "mu wrong shape" "--mu.*shape" "${S[@]}" --mu "$T/in_mu2x5.npy" --out "$T/out.npy"
+refused "mu-from wrong shape" "--mu-from.*shape" "${S[@]}" --mu-from "$T/in_mu2x5.npy" \
     --out "$T/out.npy"
-expect_bad "no mu" "needs the condition --mu" "${S[@]}" --out "$T/out.npy"
-expect_bad "mu and mu-from" "not both" "${S[@]}" --mu "$T/mu.npy" --mu-from "$T/mu.npy" \
+refused "no mu" "needs the condition --mu" "${S[@]}" --out "$T/out.npy"
+refused "mu and mu-from" "not both" "${S[@]}" --mu "$T/mu.npy" --mu-from "$T/mu.npy" \
     --out "$T/out.npy"
-expect_bad "lambda contradicts" "--mr-lambda.*contradicts" "${S[@]}" --mu "$T/mu.npy" \
+refused "lambda contradicts" "--mr-lambda.*contradicts" "${S[@]}" --mu "$T/mu.npy" \
     --mr-lambda 1 --out "$T/out.npy"
 G="gmm:${SGM_SOURCE_DIR}/tests/data/models/gmm2d.json"
-expect_bad "mu-from gmm" "--mu-from needs an MR checkpoint" sample --model "$G" --process mr \
+refused "mu-from gmm" "--mu-from needs an MR checkpoint" sample --model "$G" --process mr \
     --sampler mrs_ode --schedule logsnr --steps 5 --n 1 --mu-from "$T/in_mu1.npy" \
     --out "$T/out.npy"
-expect_bad "save-mu without mr" "--save-mu" sample --model "$G" --process vp --sampler ddim \
+refused "save-mu without mr" "--save-mu" sample --model "$G" --process vp --sampler ddim \
     --schedule karras --steps 5 --n 1 --save-mu "$T/mu_out.npy" --out "$T/out.npy"
 
 echo "$pass passed, $fail failed"

@@ -21,20 +21,9 @@ M="gmm:$SGM_SOURCE_DIR/tests/data/models/gmm2d.json"
 S=(sample --model "$M" --process vp --sampler euler --schedule karras --steps 4 --n 4 --quiet)
 TRAIN=(train --data moons --n-data 64 --steps 2 --batch 8 --width 8 --depth 1 --emb 4 --quiet)
 
-# refused NAME TEXT ARGS...: exit 2, one stderr line containing TEXT (fixed
-# string), empty stdout, no file left in $T but the captured streams
-refused() {
-    local name="$1" text="$2"
-    shift 2
-    "$SGM" "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$? n files
-    n=$(wc -l <"$T/stderr")
-    files=$(ls -A "$T" | grep -v -x -e stdout -e stderr | tr '\n' ' ')
-    if [ "$rc" -eq 2 ] && [ "$n" -eq 1 ] && [ ! -s "$T/stdout" ] && [ -z "$files" ] &&
-        grep -q -F -e "$text" "$T/stderr"; then ok; else
-        bad "$name: rc=$rc (want 2), $n stderr lines (want 1), files [$files]: $(cat "$T/stderr")"
-    fi
-}
+# refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
+REFUSED_CLEAN=1
+REFUSED_STDOUT=empty
 is_png() { [ "$(head -c 4 "$1" | tail -c 3)" = PNG ]; }
 
 # --grid X.png is not the picture any more

@@ -17,22 +17,10 @@ trap 'rm -rf "$T"' EXIT
 
 
 
-# expect_bad NAME PATTERN CMD ARGS...
-expect_bad() {
-    local name="$1" pat="$2"
-    shift 2
-    rm -f "$T/out.npy"
-    "$SGM" "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$? lines
-    lines=$(wc -l <"$T/stderr")
-    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && [ ! -e "$T/out.npy" ] && [ ! -s "$T/stdout" ] &&
-        grep -qi -e "$pat" "$T/stderr"; then
-        ok
-    else
-        bad "$name: rc=$rc (want 2), $lines stderr lines (want 1)"
-        sed 's/^/    stderr: /' "$T/stderr"
-    fi
-}
+# refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
+REFUSED_OUT=("$T/out.npy")
+REFUSED_STDOUT=empty
+REFUSED_MATCH=icase
 
 # ---- exact divergence vs the exact mixture log-density of the same points
 "$SGM" eval --b "$X" --gmm "$GMM" --metrics gmm >"$T/eval.txt" 2>&1 || bad "eval run"
@@ -91,28 +79,28 @@ printf '\x00\x00\x00\x00\x00\x00\xf8\x7f' |
     dd of="$T/in_nan.npy" bs=1 seek=$((10 + hl + 8 * 5)) conv=notrunc status=none
 printf 'not an npy file' >"$T/in_garbage.npy"
 M="gmm:$GMM"
-expect_bad "dims" "dimension 2" nll --model "$M" --process vp --data "$MD/a.npy" --out "$T/out.npy"
-expect_bad "empty" "empty" nll --model "$M" --process vp --data "$T/in_empty.npy" --out "$T/out.npy"
-expect_bad "nan" "not finite" nll --model "$M" --process vp --data "$T/in_nan.npy" --out "$T/out.npy"
-expect_bad "garbage" "in_garbage" nll --model "$M" --process vp --data "$T/in_garbage.npy" \
+refused "dims" "dimension 2" nll --model "$M" --process vp --data "$MD/a.npy" --out "$T/out.npy"
+refused "empty" "empty" nll --model "$M" --process vp --data "$T/in_empty.npy" --out "$T/out.npy"
+refused "nan" "not finite" nll --model "$M" --process vp --data "$T/in_nan.npy" --out "$T/out.npy"
+refused "garbage" "in_garbage" nll --model "$M" --process vp --data "$T/in_garbage.npy" \
     --out "$T/out.npy"
-expect_bad "missing" "no_such" nll --model "$M" --process vp --data "$T/no_such.npy" --out "$T/out.npy"
-expect_bad "no data" "--data" nll --model "$M" --process vp --out "$T/out.npy"
-expect_bad "divergence" "divergence" nll --model "$M" --process vp --data "$X" --divergence fd \
+refused "missing" "no_such" nll --model "$M" --process vp --data "$T/no_such.npy" --out "$T/out.npy"
+refused "no data" "--data" nll --model "$M" --process vp --out "$T/out.npy"
+refused "divergence" "divergence" nll --model "$M" --process vp --data "$X" --divergence fd \
     --out "$T/out.npy"
-expect_bad "probes" "hutchinson" nll --model "$M" --process vp --data "$X" --probes 3 --out "$T/out.npy"
-expect_bad "zero probes" "probes" nll --model "$M" --process vp --data "$X" --divergence hutchinson \
+refused "probes" "hutchinson" nll --model "$M" --process vp --data "$X" --probes 3 --out "$T/out.npy"
+refused "zero probes" "probes" nll --model "$M" --process vp --data "$X" --divergence hutchinson \
     --probes 0 --out "$T/out.npy"
-expect_bad "rtol" "rtol" nll --model "$M" --process vp --data "$X" --rtol -1 --out "$T/out.npy"
-expect_bad "t-eps" "t-eps" nll --model "$M" --process vp --data "$X" --t-eps 2 --out "$T/out.npy"
-expect_bad "dequantize" "0..255" nll --model "$M" --process vp --data "$X" --dequantize \
+refused "rtol" "rtol" nll --model "$M" --process vp --data "$X" --rtol -1 --out "$T/out.npy"
+refused "t-eps" "t-eps" nll --model "$M" --process vp --data "$X" --t-eps 2 --out "$T/out.npy"
+refused "dequantize" "0..255" nll --model "$M" --process vp --data "$X" --dequantize \
     --out "$T/out.npy"
-expect_bad "out dir" "no_dir" nll --model "$M" --process vp --data "$X" --out "$T/no_dir/lp.npy"
-expect_bad "encode dims" "dimension 2" encode --model "$M" --process vp --data "$MD/a.npy" \
+refused "out dir" "no_dir" nll --model "$M" --process vp --data "$X" --out "$T/no_dir/lp.npy"
+refused "encode dims" "dimension 2" encode --model "$M" --process vp --data "$MD/a.npy" \
     --out "$T/out.npy"
-expect_bad "encode nan" "not finite" encode --model "$M" --process vp --data "$T/in_nan.npy" \
+refused "encode nan" "not finite" encode --model "$M" --process vp --data "$T/in_nan.npy" \
     --out "$T/out.npy"
-expect_bad "encode no out" "--out" encode --model "$M" --process vp --data "$X"
+refused "encode no out" "--out" encode --model "$M" --process vp --data "$X"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -16,22 +16,11 @@ SGM="${SGM_BUILD_DIR:?}/sgm"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 . "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
+REFUSED_OUT=("$T/x.npy") # refused: exit 2, one line, no $T/x.npy
 GMM="$SGM_SOURCE_DIR/tests/data/models/gmm2d.json"
 M="gmm:$GMM"
 # VE karras 0.002..80, 12 steps
 S=(sample --model "$M" --process ve --schedule karras --steps 12 --n 8 --seed 5 --quiet)
-
-refused() { # NAME TEXT ARGS...
-    local name="$1" text="$2"
-    shift 2
-    "$SGM" "$@" >"$T/out.txt" 2>"$T/err.txt"
-    local rc=$?
-    if [ "$rc" -ne 2 ]; then bad "$name: exit $rc, expected 2"; return; fi
-    if [ "$(wc -l <"$T/err.txt")" -ne 1 ]; then bad "$name: stderr is not one line"; return; fi
-    if ! grep -qF -- "$text" "$T/err.txt"; then bad "$name: stderr lacks '$text'"; return; fi
-    if [ -e "$T/x.npy" ]; then bad "$name: wrote an output"; return; fi
-    ok
-}
 
 refused "restart t_max above sigma_max" "does not fit the schedule: t_max is above" "${S[@]}" \
     --sampler restart --restart "[3,2,0.5,500]" --out "$T/x.npy"

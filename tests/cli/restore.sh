@@ -85,22 +85,12 @@ if "$SGM" restore --model "$M" --process vp --schedule time_uniform --steps 20 -
 else bad "--y-rows"; fi
 rm -f "$T/out.npy"
 
-# expect_bad NAME PATTERN ARGS...: exit 2, one stderr line matching PATTERN, no output
-expect_bad() {
-    local name="$1" pat="$2"
-    shift 2
-    rm -f "$T/out.npy"
-    "$SGM" restore "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$? lines leftovers
-    lines=$(wc -l <"$T/stderr")
-    leftovers=$(ls -A "$T" | grep -v -e '^stdout$' -e '^stderr$' -e '^in_' -e '^g.json$' || true)
-    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && [ -z "$leftovers" ] && grep -qi -e "$pat" "$T/stderr"; then
-        ok
-    else
-        bad "$name: rc=$rc (want 2), $lines stderr lines, files: [$leftovers]"
-        sed 's/^/    stderr: /' "$T/stderr"
-    fi
-}
+# refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
+REFUSED_OUT=("$T/out.npy")
+REFUSED_CLEAN=1
+REFUSED_KEEP=("in_.*" g.json)
+REFUSED_MATCH=icase
+expect_bad() { refused "$1" "$2" restore "${@:3}"; } # NAME PATTERN ARGS...
 G=("${RUN[@]}" --out "$T/out.npy")
 MK=(--operator mask --mask "$T/in_mask.npy")
 expect_bad "y of the wrong shape" "--y has 32 values" "${G[@]}" --method dps "${MK[@]}" --y "$T/in_y2.npy"

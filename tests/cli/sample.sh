@@ -9,10 +9,7 @@ SRC="${SGM_SOURCE_DIR:?}"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 M="gmm:$SRC/tests/data/models/gmm2d.json"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 run() { # run NAME ARGS...: the command must succeed
     local name="$1"
     shift

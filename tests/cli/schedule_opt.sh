@@ -11,10 +11,7 @@ set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
 "$SGM" mixture --seed 3 --dim 4 --out "$T/m.json" >/dev/null 2>&1 || bad "mixture"
 M="gmm:$T/m.json"
@@ -51,19 +48,10 @@ done
 if [ "$(wc -l <"$T/o-ipndm-3.txt")" -eq 4 ]; then ok; else bad "ipndm NFE 3: 4 points"; fi
 
 # ---- bad input
-expect_bad() {
-    local name="$1" pat="$2"
-    shift 2
-    rm -f "$T/b.txt"
-    "$SGM" schedule "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$? lines
-    lines=$(wc -l <"$T/stderr")
-    if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && [ ! -e "$T/b.txt" ] && grep -qi -e "$pat" "$T/stderr"; then
-        ok
-    else
-        bad "$name: rc $rc, $lines lines: $(cat "$T/stderr")"
-    fi
-}
+# refused (tests/cli_lib.bash): exit 2, one line on stderr, no output
+REFUSED_OUT=("$T/b.txt")
+REFUSED_MATCH=icase
+expect_bad() { refused "$1" "$2" schedule "${@:3}"; } # NAME PATTERN ARGS...
 expect_bad "nfe 0" "nfe" --optimize --model "$M" --sampler dpmpp_2m --nfe 0 --out "$T/b.txt"
 expect_bad "unknown sampler" "unknown sampler" --optimize --model "$M" --sampler nope --nfe 4 \
     --out "$T/b.txt"

@@ -9,11 +9,7 @@ SGM="${SGM_BUILD_DIR:?}/sgm"
 DATA="${SGM_SOURCE_DIR:?}/tests/data"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
 # --lr-min -1: a constant learning rate after the warm-up, so that a run
 # extended by --resume (--steps 20, then 40) equals one straight run of 40 (the

@@ -10,11 +10,7 @@ set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 
 "$SGM" mixture --seed 3 --dim 2 --out "$T/m.json" --draws 2000 --draws-out "$T/held.npy" >/dev/null
 check "mixture writes json + draws" '[ $? -eq 0 ] && [ -s "$T/m.json" ] && [ -s "$T/held.npy" ]'

@@ -10,11 +10,7 @@ set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
+. "${SGM_SOURCE_DIR:?}/tests/cli_lib.bash"
 png_size() { od -A n -t u1 -j 16 -N 8 "$1" | awk '{print $2 * 65536 + $3 * 256 + $4, $6 * 65536 + $7 * 256 + $8}'; }
 
 MLP=(--data moons --n-data 2000 --width 32 --depth 1 --emb 16 --batch 64 --seed 1)
@@ -45,8 +41,7 @@ for bad_opt in "--max-time -1" "--max-time nan" "--save-every-time -0.5" "--prev
 done
 
 # the U-Net: an image grid (1 channel, 28 x 28, scale 2) when the data set is there
-if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] ||
-    [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte ]; then
+if have_fashion_mnist; then
     "$SGM" train --arch unet --data fashion-mnist --n-data 64 --unet-base 8 --unet-mult 1,2 \
         --unet-res 1 --unet-groups 4 --batch 8 --steps 2 --preview 4 --quiet \
         --out "$T/u.safetensors" 2>"$T/eu"
