@@ -23,8 +23,10 @@ REFUSED_OUT=("$T/out.npy" "$T/out.png" "$T/x.safetensors")
 REFUSED_STDOUT=empty
 REFUSED_MATCH=icase
 
+# --lr-min -1: a constant rate, so that a 2-step run resumed to 4 steps equals
+# the straight 4-step run (the default cosine decay ends at the first --steps)
 NET=(--arch unet --data fashion-mnist --n-data 64 --classes --unet-base 8 --unet-mult 1,2
-    --unet-groups 4 --unet-res 1 --batch 8 --prediction edm --sigma-data 0.5 --quiet)
+    --unet-groups 4 --unet-res 1 --batch 8 --prediction edm --sigma-data 0.5 --lr-min -1 --quiet)
 M="$T/m.safetensors"
 if "$SGM" train "${NET[@]}" --steps 4 --save-every 2 --out "$M" 2>"$T/err"; then ok; else
     bad "train: $(cat "$T/err")"; fi
