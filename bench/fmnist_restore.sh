@@ -36,7 +36,8 @@
 # docs/conditioning.md).
 # Cost: per chunk of 50 images (13 restorations each, NFE 20-50, DPS and
 # Pi-GDM one VJP per step) about 8-10 min wall on the shared 2-core machine
-# at load ~30 under nice 10, so N = 1000 takes hours there; the job list is
+# at load ~30 under nice 10, so N = 1000 takes hours there (652 s on the same
+# machine idle, JOBS=2); the job list is
 # chunk-major, so a run stopped early has the same first images for every row,
 # and bench/fmnist_restore.py scores the first n images that every row has.
 set -euo pipefail
