@@ -55,7 +55,7 @@ for s in dpmpp_2m euler_a; do
     done
 done
 # a bare .safetensors path, the checkpoint's own process / prediction repeated
-if "$SGM" sample --model "$M" --process vp --prediction eps --beta-1 20 --sampler euler \
+if "$SGM" sample --model "$M" --process vp --prediction x0 --beta-1 20 --sampler euler \
     --schedule karras --steps 10 --n 10 --quiet --out "$T/s_bare.npy" >/dev/null 2>"$T/err"; then
     ok
 else bad "bare path: $(cat "$T/err")"; fi
