@@ -3,7 +3,8 @@
 # 2N steps equal N steps + --resume + N steps byte for byte (the whole
 # checkpoint); a diverging run (absurd --lr) exits 1 and leaves the previous
 # checkpoint untouched; a truncated checkpoint, a network for another data
-# width, unknown names and a missing --out exit 2 with one line on stderr.
+# width, unknown names and a missing --out exit 2 with one line on stderr;
+# the per-network defaults (parameterization and learning rate).
 set -u
 SGM="${SGM_BUILD_DIR:?}/sgm"
 DATA="${SGM_SOURCE_DIR:?}/tests/data"
@@ -50,6 +51,27 @@ check "wrong data width exits 2 (got $rc)" '[ $rc -eq 2 ] && grep -q "2-dimensio
 check "csv data trains" '[ $? -eq 0 ] && [ -s "$T/csv.safetensors" ]'
 "$SGM" train --data "gmm:$DATA/models/gmm2d.json" --n-data 500 --steps 3 --batch 16 --width 8 --depth 1 --emb 4 --prediction edm --process ve --weighting edm --out "$T/g.safetensors" --quiet 2>/dev/null
 check "gmm data, ve/edm trains" '[ $? -eq 0 ]'
+
+# per-network defaults (docs/cli.md, docs/training-defaults.md): the mlp
+# trains with EDM preconditioning at lr 2e-3; with another --prediction, the
+# U-Net or the MR process, eps / the library's 1e-3. Read from the
+# checkpoint's training record (its JSON header, quotes escaped).
+defaults() { # FILE PREDICTION LR
+    head -c 8192 "$1" | grep -aqF "\\\"prediction\\\":\\\"$2\\\"" &&
+        head -c 8192 "$1" | grep -aqF "\\\"lr\\\":$3,"
+}
+TINY="--n-data 256 --steps 1 --batch 8 --quiet"
+"$SGM" train --data moons $TINY --width 8 --depth 1 --emb 4 --out "$T/d1.safetensors" 2>/dev/null
+check "mlp default: edm, lr 2e-3" 'defaults "$T/d1.safetensors" edm 0.002'
+"$SGM" train --data moons $TINY --width 8 --depth 1 --emb 4 --prediction eps --out "$T/d2.safetensors" 2>/dev/null
+check "mlp with --prediction eps: lr 1e-3" 'defaults "$T/d2.safetensors" eps 0.001'
+"$SGM" train --data moons $TINY --width 8 --depth 1 --emb 4 --lr 5e-4 --out "$T/d3.safetensors" 2>/dev/null
+check "mlp: --lr wins over the default" 'defaults "$T/d3.safetensors" edm 0.0005'
+"$SGM" train --data rings $TINY --width 8 --depth 1 --emb 4 --process mr --degrade noise:0.3 --out "$T/d4.safetensors" 2>/dev/null
+check "mlp, --process mr: eps, lr 1e-3" 'defaults "$T/d4.safetensors" eps 0.001'
+"$SGM" train --arch unet --data fashion-mnist $TINY --unet-base 8 --unet-mult 1,2 --unet-groups 4 \
+    --unet-res 1 --out "$T/d5.safetensors" 2>/dev/null
+check "unet default: eps, lr 1e-3" 'defaults "$T/d5.safetensors" eps 0.001'
 
 for bad_args in "--data nosuchset" "--data moons --prediction nope" "--data moons --weighting nope" "--data moons --process nope" "--data moons --arch unet"; do
     "$SGM" train $bad_args --out "$T/x.safetensors" >"$T/out" 2>"$T/err"
