@@ -118,6 +118,14 @@ void sgm_rng_normal(sgm_rng *rng, uint64_t row0, size_t n, size_t d, sgm_dtype d
 void sgm_rng_uniform_rows_f64(uint64_t seed, uint64_t draw, uint64_t row0, size_t n,
                               size_t d, double *out);
 
+/* ------------------------------------------------------------- buffers --- */
+
+/* Copies n values of type dt from src to dst (which must not overlap) and
+ * returns 1 if every value is finite, 0 if one is NaN or infinite; the copy
+ * is complete either way. One pass over a model's output for bindings that
+ * receive it in a buffer of their own (python/sgm). */
+int sgm_copy_finite(sgm_dtype dt, const void *src, void *dst, size_t n);
+
 /* ------------------------------------------------ PyTorch-compatible RNG --- */
 
 /* The CPU normal generator of PyTorch (MT19937 and torch.randn's transforms,

@@ -203,6 +203,7 @@ _PROTOS = {
     "sgm_enum_name": (c_char_p, [c_int, c_int]),
     "sgm_enum_parse": (c_int, [c_int, c_char_p, P(c_int)]),
     "sgm_rng_normal_rows_f64": (None, [c_uint64, c_uint64, c_uint64, c_size_t, c_size_t, _D]),
+    "sgm_copy_finite": (c_int, [c_int, c_void_p, c_void_p, c_size_t]),
     # process
     "sgm_process_config_default": (ProcessConfig, [c_int]),
     "sgm_process_create": (c_int, [P(ProcessConfig), P(c_void_p), _E]),

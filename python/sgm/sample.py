@@ -73,6 +73,18 @@ def _view(ptr, dtype, n, d):
     return np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(_CTYPE[dtype])), (n, d))
 
 
+def _copy_finite(r, out, dtype):
+    """Copies the float array r into the array out (sgm's buffer, of sgm
+    dtype `dtype`, same shape) and returns whether every value is finite:
+    one pass in C (sgm_copy_finite) when r already has out's dtype and
+    layout, else numpy's cast and check."""
+    if (r.dtype == out.dtype and r.flags.c_contiguous and r.size
+            and r.ctypes.data != out.ctypes.data):
+        return bool(_lib.lib.sgm_copy_finite(dtype, r.ctypes.data, out.ctypes.data, r.size))
+    np.copyto(out, r, casting="unsafe")
+    return bool(np.isfinite(out).all())
+
+
 def _denoise_tramp(q_p, out_p, key):
     run = _runs[key]
     try:
@@ -85,9 +97,8 @@ def _denoise_tramp(q_p, out_p, key):
             raise shape_error("denoiser returned shape %s, expected %s" % (r.shape, (n, d)))
         if r.dtype.kind != "f":
             raise ArgumentError("denoiser returned dtype %s, expected a float array" % r.dtype)
-        if not np.isfinite(r).all():
+        if not _copy_finite(r, _view(out_p, q.dtype, n, d), q.dtype):
             raise Error(-8, "denoiser returned a non-finite value at t = %g" % q.t)
-        np.copyto(_view(out_p, q.dtype, n, d), r, casting="unsafe")
         return 0
     except BaseException as e:  # noqa: B902 - stops the run, re-raised by sample()
         run.exc = e

@@ -1,4 +1,5 @@
-/* normal_bm.c - the standard normal stream of sgm_rng (stream version 2):
+/* normal_bm.c - the standard normal stream of sgm_rng (stream version 2),
+ * float64, and the entry of both precisions:
  * Philox-4x32-10 (Salmon et al. 2011) blocks turned into normals by the
  * Box-Muller transform (Box & Muller 1958, z0 = r cos t, z1 = r sin t with
  * r = sqrt(-2 log u), t = 2 pi v), with its own log and sincos written as
@@ -34,91 +35,10 @@
  *   |a| <= pi/4 (one rounding); sin a and cos a by their Taylor series to
  *   a^17 and a^16 (the next terms are < 1.1e-19 and 2.1e-18 of the result),
  *   then the quadrant's swap and signs (exact). Error within about 1-2 ulp.
- * The float32 stream is this stream rounded to float32.
+ * The float32 stream takes the same blocks, u and v through the same steps
+ * in float arithmetic (normal_bm_f32.c).
  */
-#include <math.h>
-#include <stdint.h>
-#include <string.h>
-
-#include "internal.h"
-
-#define PHILOX_M0 0xD2511F53ull
-#define PHILOX_M1 0xCD9E8D57ull
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
-
-/* blocks computed together: the vectorised loops run over this many counters */
-#define CHUNK 64
-
-typedef struct {
-    uint32_t k0, k1, c1, c2, c3;
-} stream_key;
-
-static stream_key make_key(uint64_t seed, uint64_t draw, uint64_t row) {
-    stream_key k = {(uint32_t)seed, (uint32_t)(seed >> 32) ^ (uint32_t)(draw >> 32),
-                    (uint32_t)draw, (uint32_t)row, (uint32_t)(row >> 32)};
-    return k;
-}
-
-static inline double from_bits(uint64_t b) {
-    double d;
-    memcpy(&d, &b, sizeof d);
-    return d;
-}
-
-static inline uint64_t to_bits(double d) {
-    uint64_t b;
-    memcpy(&b, &d, sizeof b);
-    return b;
-}
-
-/* one Philox round on four counter words held in 64-bit lanes (values below
- * 2^32: the vector loops then need no packing between 32- and 64-bit lanes);
- * key words kk0, kk1 */
-#define PHILOX_ROUND(kk0, kk1)                                   \
-    do {                                                         \
-        uint64_t p0_ = PHILOX_M0 * c0;                           \
-        uint64_t p1_ = PHILOX_M1 * c2;                           \
-        uint64_t n0_ = (p1_ >> 32) ^ c1 ^ (kk0);                 \
-        uint64_t n2_ = (p0_ >> 32) ^ c3 ^ (kk1);                 \
-        c1 = p1_ & 0xFFFFFFFFu;                                  \
-        c3 = p0_ & 0xFFFFFFFFu;                                  \
-        c0 = n0_;                                                \
-        c2 = n2_;                                                \
-    } while (0)
-
-/* round r's key word: (k + r W) mod 2^32 */
-#define KEY(k, r, w) ((uint64_t)(uint32_t)((k) + (r) * (w)))
-
-/* the 64-bit halves A, B of blocks b0 .. b0 + nb - 1 (nb <= CHUNK) */
-static inline __attribute__((always_inline)) void philox_chunk(const stream_key *key,
-                                                                uint32_t b0, uint32_t nb,
-                                                                uint64_t *ra, uint64_t *rb) {
-    const uint32_t k0 = key->k0, k1 = key->k1;
-    for (uint32_t j = 0; j < nb; j++) {
-        uint64_t c0 = (uint32_t)(b0 + j), c1 = key->c1, c2 = key->c2, c3 = key->c3;
-        PHILOX_ROUND(KEY(k0, 0u, PHILOX_W0), KEY(k1, 0u, PHILOX_W1));
-        PHILOX_ROUND(KEY(k0, 1u, PHILOX_W0), KEY(k1, 1u, PHILOX_W1));
-        PHILOX_ROUND(KEY(k0, 2u, PHILOX_W0), KEY(k1, 2u, PHILOX_W1));
-        PHILOX_ROUND(KEY(k0, 3u, PHILOX_W0), KEY(k1, 3u, PHILOX_W1));
-        PHILOX_ROUND(KEY(k0, 4u, PHILOX_W0), KEY(k1, 4u, PHILOX_W1));
-        PHILOX_ROUND(KEY(k0, 5u, PHILOX_W0), KEY(k1, 5u, PHILOX_W1));
-        PHILOX_ROUND(KEY(k0, 6u, PHILOX_W0), KEY(k1, 6u, PHILOX_W1));
-        PHILOX_ROUND(KEY(k0, 7u, PHILOX_W0), KEY(k1, 7u, PHILOX_W1));
-        PHILOX_ROUND(KEY(k0, 8u, PHILOX_W0), KEY(k1, 8u, PHILOX_W1));
-        PHILOX_ROUND(KEY(k0, 9u, PHILOX_W0), KEY(k1, 9u, PHILOX_W1));
-        ra[j] = (c0 << 32) | c1;
-        rb[j] = (c2 << 32) | c3;
-    }
-}
-
-/* 2^52 as a double's bits and value: bits(2^52 + m) = TWO52_BITS | m, m < 2^52 */
-#define TWO52_BITS 0x4330000000000000ull
-#define TWO52 4503599627370496.0
-#define LN2_HI 6.93147180369123816490e-01 /* 32 significant bits: k LN2_HI is exact */
-#define LN2_LO 1.90821492927058770002e-10 /* ln 2 - LN2_HI */
-#define SQRT_HALF_BITS 0x3FE6A09E667F3BCDull
-#define TWO_PI_2M52 (6.283185307179586476925286766559 / TWO52)
+#include "normal_lanes.h"
 
 /* log(u) for u = 1 - m 2^-52, m in [0, 2^52): u in [2^-52, 1] */
 static inline __attribute__((always_inline)) double log_u(uint64_t m) {
@@ -145,23 +65,6 @@ static inline __attribute__((always_inline)) double log_u(uint64_t m) {
     double l1p = f - s * (f - r);
     return k * LN2_HI + (k * LN2_LO + l1p);
 }
-
-/* Taylor coefficients 1/n! */
-#define F3 (1.0 / 6)
-#define F4 (1.0 / 24)
-#define F5 (1.0 / 120)
-#define F6 (1.0 / 720)
-#define F7 (1.0 / 5040)
-#define F8 (1.0 / 40320)
-#define F9 (1.0 / 362880)
-#define F10 (1.0 / 3628800)
-#define F11 (1.0 / 39916800)
-#define F12 (1.0 / 479001600)
-#define F13 (1.0 / 6227020800.0)
-#define F14 (1.0 / 87178291200.0)
-#define F15 (1.0 / 1307674368000.0)
-#define F16 (1.0 / 20922789888000.0)
-#define F17 (1.0 / 355687428096000.0)
 
 /* z0, z1 of one block from its halves a, b */
 static inline __attribute__((always_inline)) void box_muller(uint64_t a, uint64_t b,
@@ -214,38 +117,13 @@ static inline __attribute__((always_inline)) void normal_chunk(const stream_key 
     }
 }
 
-/* elements [e0, e0 + d) of one row (e0 even), as float64 or float32 */
-#define ROW_BODY(OUT_T)                                                      \
-    {                                                                        \
-        stream_key key = make_key(seed, draw, row);                          \
-        double z[2 * CHUNK];                                                 \
-        for (size_t e = 0; e < d; e += 2 * CHUNK) {                          \
-            size_t m = d - e < 2 * CHUNK ? d - e : 2 * CHUNK;                \
-            uint32_t b = (uint32_t)((e0 + e) / 2);                           \
-            if (m == 2 * CHUNK)                                              \
-                normal_chunk(&key, b, CHUNK, z);                             \
-            else                                                             \
-                normal_chunk(&key, b, (uint32_t)(m + 1) / 2, z);             \
-            for (size_t i = 0; i < m; i++) out[e + i] = (OUT_T)z[i];         \
-        }                                                                    \
-    }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(SGM_NO_ISA_DISPATCH)
-#define SGM_NORMAL_DISPATCH 1
-#define ISA_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2")))
-#define ISA_AVX2 __attribute__((target("avx2,fma,bmi2")))
-/* fma is allowed for the target but never used: -ffp-contract=off */
-#include <immintrin.h>
-
+#ifdef SGM_NORMAL_DISPATCH
 /* ---- AVX-512: explicit intrinsics -----------------------------------------
  * The operation sequence of philox_chunk / box_muller above on groups of 8
  * blocks (64-bit lanes), G groups side by side, into the output without the
  * auto-vectorised path's packing and copies. What differs is only how exact
  * values are formed, so the bits do not change (tests/test_normal_stream.c):
- * - Philox lanes hold their word in the low 32 bits and anything above:
- *   vpmuludq reads only the low 32 bits and the xors act bitwise, so the
- *   masks of PHILOX_ROUND are not needed; round 0's c2 product is the same
- *   for every block; round 9 forms A and B directly (philox8);
+ * - Philox as philox8 (normal_lanes.h);
  * - log: k 2^52 and x from bits(u) - SQRT_HALF_BITS by masks (no shifts),
  *   k LN2 as (k 2^52)(LN2 2^-52) (scaling by a power of 2: same product);
  * - sincos: rho 2^14 converted from b's bits, t = (rho 2^14)(C 2^-14);
@@ -257,79 +135,10 @@ static inline __attribute__((always_inline)) void normal_chunk(const stream_key 
  * - u = 2 - y as (-y) + 2, -y formed by the same or that forms y. 
  * On Zen 4 this runs at ~1.6 ns per normal (docs/bench.md, "Normal draws"),
  * near the issue limit of the 512-bit multiply and add pipes. */
-typedef struct {
-    __m512i k0[10], k1[10], c3, n0r0, c1r0, k0s9, k1s9;
-} philox8_key;
-
-ISA_AVX512 static inline philox8_key philox8_setup(const stream_key *key) {
-    philox8_key pk;
-    for (uint32_t r = 0; r < 10; r++) {
-        pk.k0[r] = _mm512_set1_epi64((long long)KEY(key->k0, r, PHILOX_W0));
-        pk.k1[r] = _mm512_set1_epi64((long long)KEY(key->k1, r, PHILOX_W1));
-    }
-    uint64_t p1 = PHILOX_M1 * key->c2; /* round 0: c2 is the same in every block */
-    pk.n0r0 = _mm512_set1_epi64((long long)((p1 >> 32) ^ key->c1 ^ KEY(key->k0, 0u, PHILOX_W0)));
-    pk.c1r0 = _mm512_set1_epi64((long long)(p1 & 0xFFFFFFFFu));
-    pk.c3 = _mm512_set1_epi64((long long)key->c3);
-    pk.k0s9 = _mm512_set1_epi64((long long)(KEY(key->k0, 9u, PHILOX_W0) << 32));
-    pk.k1s9 = _mm512_set1_epi64((long long)(KEY(key->k1, 9u, PHILOX_W1) << 32));
-    return pk;
-}
-
-#define XOR3 0x96 /* vpternlog: a ^ b ^ c */
-#define G8MAX 4
-#define UNROLL _Pragma("GCC unroll 16")
-
-/* blocks b .. b + 8 G - 1 (mod 2^32), G groups of 8 in lockstep (independent
- * dependency chains side by side, so the multiplier latency is hidden):
- * halves A, B of group g in ra[g], rb[g] */
-ISA_AVX512 static inline __attribute__((always_inline)) void philox8(const philox8_key *pk,
-                                                                     uint32_t b, int G,
-                                                                     __m512i *ra, __m512i *rb) {
-    const __m512i m0 = _mm512_set1_epi64((long long)PHILOX_M0);
-    const __m512i m1 = _mm512_set1_epi64((long long)PHILOX_M1);
-    __m512i c0[G8MAX], c1[G8MAX], c2[G8MAX], c3[G8MAX];
-    /* round 0 */
-    UNROLL for (int g = 0; g < G; g++) {
-        __m512i c = _mm512_add_epi64(_mm512_set1_epi64((long long)b + 8 * g),
-                                     _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
-        __m512i p0 = _mm512_mul_epu32(c, m0);
-        c2[g] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), pk->c3, pk->k1[0], XOR3);
-        c3[g] = p0;
-        c1[g] = pk->c1r0;
-        c0[g] = pk->n0r0;
-    }
-    UNROLL for (int r = 1; r < 9; r++) {
-        UNROLL for (int g = 0; g < G; g++) {
-            __m512i q0 = _mm512_mul_epu32(c0[g], m0);
-            __m512i q1 = _mm512_mul_epu32(c2[g], m1);
-            c0[g] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(q1, 32), c1[g], pk->k0[r], XOR3);
-            c2[g] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(q0, 32), c3[g], pk->k1[r], XOR3);
-            c1[g] = q1;
-            c3[g] = q0;
-        }
-    }
-    /* round 9 straight into A = (c0 << 32) | c1: its high word hi(q1) ^ c1 ^
-     * k0 is q1's high word xored with (c1 ^ k0) << 32, its low word lo(q1) */
-    UNROLL for (int g = 0; g < G; g++) {
-        __m512i q0 = _mm512_mul_epu32(c0[g], m0);
-        __m512i q1 = _mm512_mul_epu32(c2[g], m1);
-        ra[g] = _mm512_ternarylogic_epi64(q1, _mm512_slli_epi64(c1[g], 32), pk->k0s9, XOR3);
-        rb[g] = _mm512_ternarylogic_epi64(q0, _mm512_slli_epi64(c3[g], 32), pk->k1s9, XOR3);
-    }
-}
-
-#define V8(x) _mm512_set1_pd(x)
-#define VI8(x) _mm512_set1_epi64((long long)(x))
 
 /* box_muller on G groups of 8 blocks, in lockstep like philox8; the log
  * and sincos polynomials step by step side by side (their chains are
  * independent) */
-#define FORG(stmt) UNROLL for (int g = 0; g < G; g++) { stmt; }
-/* an empty asm that "changes" its operands: it pins the step order, so that
- * GCC does not regroup the lockstep chains one after the other (it emits no
- * instruction) */
-#define KEEP3(x, y, z) __asm__ volatile("" : "+v"(x), "+v"(y), "+v"(z))
 ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const __m512i *a,
                                                                          const __m512i *b, int G,
                                                                          __m512d *z0, __m512d *z1) {
@@ -405,13 +214,10 @@ ISA_AVX512 static inline __attribute__((always_inline)) void box_muller8(const _
     })
 }
 
+
 /* z0, z1 of 8 blocks interleaved into 16 values: z0[0] z1[0] z0[1] ... */
 #define IL_LO _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0)
 #define IL_HI _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4)
-
-#define PGROUPS 4 /* groups of 8 blocks per Philox step */
-#define BGROUPS 4 /* groups of 8 blocks per Box-Muller step */
-#define CHUNK8 (CHUNK / 8) /* groups per chunk */
 
 /* z0, z1 of the nb8 groups of 8 blocks from block b on (nb8 <= CHUNK8): Philox
  * for the whole chunk first, kept in L1, then the transform (two loops with
@@ -456,39 +262,11 @@ ISA_AVX512 static void row_f64_avx512(uint64_t seed, uint64_t draw, uint64_t row
     }
 }
 
-ISA_AVX512 static void row_f32_avx512(uint64_t seed, uint64_t draw, uint64_t row, size_t e0,
-                                      size_t d, float *out) {
-    stream_key key = make_key(seed, draw, row);
-    philox8_key pk = philox8_setup(&key);
-    const __m512i il = _mm512_set_epi32(15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1, 8, 0);
-    __m512d z0[CHUNK8], z1[CHUNK8];
-    for (size_t e = 0; e < d; e += 2 * CHUNK) {
-        size_t m = d - e < 2 * CHUNK ? d - e : 2 * CHUNK;
-        int nb8 = (int)((m + 15) / 16);
-        normals_chunk8(&pk, (uint32_t)((e0 + e) / 2), nb8, z0, z1);
-        for (int g = 0; g < nb8; g++) {
-            /* (float) of each value (round to nearest, as the C conversion) */
-            __m512 zz = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(z0[g])),
-                                           _mm512_cvtpd_ps(z1[g]), 1);
-            zz = _mm512_permutexvar_ps(il, zz);
-            size_t o = e + 16 * (size_t)g;
-            if (o + 16 <= d)
-                _mm512_storeu_ps(out + o, zz);
-            else
-                _mm512_mask_storeu_ps(out + o, (__mmask16)((1u << (d - o)) - 1), zz);
-        }
-    }
-}
-
 ISA_AVX2 static void row_f64_avx2(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
-                                  double *out) ROW_BODY(double)
-ISA_AVX2 static void row_f32_avx2(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
-                                  float *out) ROW_BODY(float)
+                                  double *out) ROW_BODY(double, normal_chunk)
 #endif
 static void row_f64_base(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
-                         double *out) ROW_BODY(double)
-static void row_f32_base(uint64_t seed, uint64_t draw, uint64_t row, size_t e0, size_t d,
-                         float *out) ROW_BODY(float)
+                         double *out) ROW_BODY(double, normal_chunk)
 
 /* the widest path this CPU runs */
 static int best_isa(void) {
@@ -512,51 +290,37 @@ int sgm__normal_isa_supported(int isa) {
 
 /* the scalar reference: one block at a time, nothing to vectorise across */
 static __attribute__((noinline)) void ref_block(const stream_key *key, uint32_t b, double z[2]) {
-    uint64_t c0 = b, c1 = key->c1, c2 = key->c2, c3 = key->c3;
-    uint32_t k0 = key->k0, k1 = key->k1;
-    for (int r = 0; r < 10; r++) {
-        PHILOX_ROUND(k0, k1);
-        k0 += PHILOX_W0;
-        k1 += PHILOX_W1;
-    }
-    box_muller((c0 << 32) | c1, (c2 << 32) | c3, &z[0], &z[1]);
+    uint64_t a, bb;
+    philox_block(key, b, &a, &bb);
+    box_muller(a, bb, &z[0], &z[1]);
 }
 
 void sgm__normal_span(int isa, uint64_t seed, uint64_t draw, uint64_t row, size_t e0,
                       size_t d, sgm_dtype dt, void *out) {
     if (isa < 0) isa = best_isa();
+    if (dt == SGM_F32) {
+        sgm__normal_row_f32(isa, seed, draw, row, e0, d, (float *)out);
+        return;
+    }
+    double *o = out;
     if (isa == SGM__ISA_SCALAR) {
         stream_key key = make_key(seed, draw, row);
         for (size_t e = 0; e < d; e += 2) {
             double z[2];
             ref_block(&key, (uint32_t)((e0 + e) / 2), z);
-            for (size_t i = 0; i < 2 && e + i < d; i++) {
-                if (dt == SGM_F32)
-                    ((float *)out)[e + i] = (float)z[i];
-                else
-                    ((double *)out)[e + i] = z[i];
-            }
+            for (size_t i = 0; i < 2 && e + i < d; i++) o[e + i] = z[i];
         }
         return;
     }
 #ifdef SGM_NORMAL_DISPATCH
     if (isa == SGM__ISA_AVX512) {
-        if (dt == SGM_F32)
-            row_f32_avx512(seed, draw, row, e0, d, (float *)out);
-        else
-            row_f64_avx512(seed, draw, row, e0, d, (double *)out);
+        row_f64_avx512(seed, draw, row, e0, d, o);
         return;
     }
     if (isa == SGM__ISA_AVX2) {
-        if (dt == SGM_F32)
-            row_f32_avx2(seed, draw, row, e0, d, (float *)out);
-        else
-            row_f64_avx2(seed, draw, row, e0, d, (double *)out);
+        row_f64_avx2(seed, draw, row, e0, d, o);
         return;
     }
 #endif
-    if (dt == SGM_F32)
-        row_f32_base(seed, draw, row, e0, d, (float *)out);
-    else
-        row_f64_base(seed, draw, row, e0, d, (double *)out);
+    row_f64_base(seed, draw, row, e0, d, o);
 }

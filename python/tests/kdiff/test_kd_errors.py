@@ -114,6 +114,29 @@ def test_model_not_finite(setup, bad):
     assert "model returned a non-finite value" in e.message
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("-inf")])
+def test_model_not_finite_non_contiguous(setup, bad):
+    """The same check on the path for outputs that sgm_copy_finite does not
+    take (a transposed, non-contiguous tensor)."""
+    model, x, sig, _ = setup
+
+    def m(x, s):
+        d = model(x, s).t().contiguous().t()
+        assert not d.is_contiguous()
+        if float(s[0]) < 1:
+            d[5, 0] = bad
+        return d
+
+    e = expect(sgm.Error, "SGM_ERR_NONFINITE", K.sample_dpmpp_2m, m, x, sig)
+    assert "model returned a non-finite value" in e.message
+
+
+def test_model_non_contiguous_output(setup):
+    model, x, sig, ref = setup
+    out = K.sample_dpmpp_2m(lambda x, s: model(x, s).t().contiguous().t(), x, sig)
+    assert close_to_ref(out.numpy(), ref)
+
+
 def test_model_float32_output_of_float64_run(setup):
     model, x, sig, ref = setup
     out = K.sample_dpmpp_2m(lambda x, s: model(x, s).float(), x, sig)  # converted, as a copy
