@@ -40,8 +40,12 @@ static quality run(uint64_t seed, size_t d, int full) {
     if (!g) return q;
     double *x = malloc(n_data * d * sizeof *x), *s = malloc(n_draw * d * sizeof *s);
     sgm_gmm_sample(g, 11, 0, 0, n_data, x);
-    sgm_train_config c = sgm_train_config_default(SGM_PROCESS_VP_LINEAR, SGM_PARAM_EDM);
-    c.lr = 2e-3; /* what sgm train gives the mlp with EDM (tools/cli/cmd_train.c) */
+    /* the defaults sgm train gives the mlp: EDM preconditioning, lr 2e-3 */
+    sgm_train_config c = sgm_train_config_for(
+        SGM_ARCH_MLP, SGM_PROCESS_VP_LINEAR,
+        sgm_train_param_default(SGM_ARCH_MLP, SGM_PROCESS_VP_LINEAR));
+    CHECK(c.param == SGM_PARAM_EDM && c.lr == 2e-3, "mlp defaults: param %d lr %g", (int)c.param,
+          c.lr);
     c.seed = 1;
     if (!full) c.net.mlp.width = 64, c.net.mlp.n_blocks = 2, c.net.mlp.d_emb = 32, c.batch = 256;
     const long steps = full ? 6000 : 3000;

@@ -144,6 +144,18 @@ typedef struct sgm_train_config {
 
 sgm_train_config sgm_train_config_default(sgm_process_kind kind, sgm_param param);
 
+/* The parameterization `sgm train` and python's sgm.Trainer use when none is
+ * given: EDM preconditioning for the mlp (on the ten-member mixture family
+ * it cut the 16-D model error by two thirds, docs/training-defaults.md), eps
+ * for the U-Net and for the mean-reverting process (where the change was
+ * not measured). */
+sgm_param sgm_train_param_default(sgm_arch arch, sgm_process_kind kind);
+/* sgm_train_config_default(kind, param) with net = sgm_net_config_default(arch)
+ * and the learning rate measured for the combination: 2e-3 for the mlp with
+ * EDM preconditioning on a process other than MR (docs/training-defaults.md),
+ * the library's 1e-3 otherwise. What `sgm train` and sgm.Trainer start from. */
+sgm_train_config sgm_train_config_for(sgm_arch arch, sgm_process_kind kind, sgm_param param);
+
 typedef struct sgm_trainer sgm_trainer;
 
 /* Creates a trainer on `data` (rows x cols, data units; copied and

@@ -63,7 +63,7 @@ static const cli_opt train_opts_table[] = {
     {"p-std", "S", "1.2", "log-normal std of ln sigma"},
     {"steps", "N", "2000", "train until this global step"},
     {"batch", "B", "1024", "batch size"},
-    {"lr", "LR", "2e-3 (mlp with edm), 1e-3", "peak learning rate"},
+    {"lr", "LR", "2e-3 (mlp with edm, except mr), 1e-3", "peak learning rate"},
     {"lr-min", "LR", "1e-5", "final learning rate of the cosine decay over --steps (negative: constant lr)"},
     {"warmup", "N", "100", "linear warmup steps"},
     {"adamw", NULL, NULL, "decoupled weight decay (AdamW)"},
@@ -257,19 +257,10 @@ static int parse_train_args(cli_args *a, int argc, char **argv, train_opts *o) {
     if (cli_get_enum(a, "arch", CLI_ENUM_ARCH, &arch) < 0 ||
         cli_get_enum(a, "process", SGM_ENUM_PROCESS, &kind) < 0)
         return -1;
-    /* the mlp's default is EDM's preconditioning: on the ten-member mixture
-       family it cut the 16-D model error by two thirds at no cost
-       (docs/training-defaults.md); the U-Net and the mean-reverting process
-       keep eps: the change was measured on the mixtures only (the
-       Fashion-MNIST recipes name their own --prediction) */
-    par = arch == SGM_ARCH_UNET || kind == SGM_PROCESS_MR ? SGM_PARAM_EPS : SGM_PARAM_EDM;
+    /* per-network defaults (parameterization, rate): sgm_train_config_for */
+    par = sgm_train_param_default((sgm_arch)arch, (sgm_process_kind)kind);
     if (cli_get_enum(a, "prediction", SGM_ENUM_PARAM, &par) < 0) return -1;
-    o->c = sgm_train_config_default((sgm_process_kind)kind, (sgm_param)par);
-    /* the preconditioned mlp takes twice the library's rate: on the mixture
-       family it cut the 20-step gap of the 8-D and 16-D members that still
-       failed by 1.4-3.3x (member 3: 0.176 -> 0.054 nats;
-       docs/training-defaults.md) */
-    if (arch == SGM_ARCH_MLP && par == SGM_PARAM_EDM) o->c.lr = 2e-3;
+    o->c = sgm_train_config_for((sgm_arch)arch, (sgm_process_kind)kind, (sgm_param)par);
     if (parse_mr(a, o, kind == SGM_PROCESS_MR) < 0) return -1;
     int w = (int)o->c.weighting, ts = (int)o->c.tsampling;
     if (cli_get_enum(a, "weighting", SGM_ENUM_WEIGHTING, &w) < 0 ||
