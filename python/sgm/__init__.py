@@ -14,10 +14,12 @@ from .models import Checkpoint, Gmm
 from .process import Process, Schedule, schedule
 from .registry import list, samplers  # noqa: A004 - sgm.list() is the API
 from .sample import StepInfo, noise, sample, sampler_config
+from .train import Trainer, train
 
 __version__ = "0.1.0"
 library_path = _lib.path
 
 __all__ = ["ArgumentError", "Checkpoint", "Error", "Gmm", "Process", "Schedule", "StepInfo",
            "checkpoint_info", "energy", "frechet", "gmm_loglik", "list", "load_tensors",
-           "mmd2", "nll", "noise", "sample", "sampler_config", "samplers", "schedule", "sw2"]
+           "mmd2", "nll", "noise", "sample", "sampler_config", "samplers", "schedule", "sw2",
+           "Trainer", "train"]

@@ -192,6 +192,46 @@ class Safetensors(ctypes.Structure):
                 ("meta_keys", P(c_char_p)), ("meta_vals", P(c_char_p)), ("blob_", c_void_p)]
 
 
+class Sinusoidal(ctypes.Structure):
+    _fields_ = [("flip_sin_to_cos", c_int), ("downscale_freq_shift", c_double),
+                ("scale", c_double), ("max_period", c_double)]
+
+
+class MlpConfig(ctypes.Structure):
+    _fields_ = [("d_in", c_int), ("d_emb", c_int), ("width", c_int), ("n_blocks", c_int),
+                ("emb", Sinusoidal), ("d_cond", c_int)]
+
+
+UNET_MAX_LEVELS = 6
+
+
+class UnetConfig(ctypes.Structure):
+    _fields_ = [("in_ch", c_int), ("out_ch", c_int), ("height", c_int), ("width", c_int),
+                ("base_ch", c_int), ("n_levels", c_int), ("mult", c_int * UNET_MAX_LEVELS),
+                ("attn", c_int * UNET_MAX_LEVELS), ("mid_attn", c_int), ("n_res", c_int),
+                ("groups", c_int), ("heads", c_int), ("emb_dim", c_int), ("n_classes", c_int),
+                ("emb", Sinusoidal)]
+
+
+class NetConfig(ctypes.Structure):
+    _fields_ = [("arch", c_int), ("mlp", MlpConfig), ("unet", UnetConfig)]
+
+
+class TrainConfig(ctypes.Structure):
+    _fields_ = [("process", ProcessConfig), ("param", c_int), ("sigma_data", c_double),
+                ("weighting", c_int), ("min_snr_gamma", c_double), ("tsampling", c_int),
+                ("p_mean", c_double), ("p_std", c_double), ("t_lo", c_double),
+                ("t_hi", c_double), ("net", NetConfig), ("batch", c_int), ("lr", c_double),
+                ("lr_min", c_double), ("warmup", ctypes.c_long), ("lr_total", ctypes.c_long),
+                ("beta1", c_double), ("beta2", c_double), ("adam_eps", c_double),
+                ("weight_decay", c_double), ("decoupled", c_int), ("clip", c_double),
+                ("ema", c_double), ("ema_warmup", c_int), ("seed", c_uint64),
+                ("data_spec", ctypes.c_char * 512), ("data_n", c_size_t),
+                ("data_seed", c_uint64), ("label_dropout", c_double), ("precision", c_int),
+                ("no_bf16", c_int), ("degrade", ctypes.c_char * 128),
+                ("degrade_seed", c_uint64)]
+
+
 # ------------------------------------------------------------- prototypes ---
 
 _E = P(Error_t)
@@ -276,6 +316,22 @@ _PROTOS = {
     "sgm_st_find": (P(StTensor), [P(Safetensors), c_char_p]),
     "sgm_st_meta": (c_char_p, [P(Safetensors), c_char_p]),
     "sgm_param_name": (c_char_p, [c_int]),
+    # training
+    "sgm_train_param_default": (c_int, [c_int, c_int]),
+    "sgm_train_config_for": (TrainConfig, [c_int, c_int, c_int]),
+    "sgm_trainer_create": (c_int, [P(TrainConfig), _D, c_size_t, c_size_t, P(c_void_p), _E]),
+    "sgm_trainer_resume": (c_int, [c_char_p, _D, c_size_t, c_size_t, P(c_void_p), _E]),
+    "sgm_trainer_set_labels": (c_int, [c_void_p, P(c_int), c_size_t, _E]),
+    "sgm_trainer_set_total": (None, [c_void_p, ctypes.c_long]),
+    "sgm_trainer_step": (c_int, [c_void_p, _D, _E]),
+    "sgm_trainer_steps_done": (ctypes.c_long, [c_void_p]),
+    "sgm_trainer_ema_loss": (c_double, [c_void_p]),
+    "sgm_trainer_config": (P(TrainConfig), [c_void_p]),
+    "sgm_trainer_precision": (c_int, [c_void_p]),
+    "sgm_trainer_save": (c_int, [c_void_p, c_char_p, _E]),
+    "sgm_trainer_free": (None, [c_void_p]),
+    "sgm_nn_precision_from_name": (c_int, [c_char_p, P(c_int)]),
+    "sgm_nn_precision_name": (c_char_p, [c_int]),
 }
 
 for _name, (_res, _args) in _PROTOS.items():
@@ -284,4 +340,5 @@ for _name, (_res, _args) in _PROTOS.items():
 
 # sgm_enum values (sgm_core.h)
 ENUM_PROCESS, ENUM_BETAS, ENUM_INTERP, ENUM_SCHEDULE, ENUM_PREDICTION = 0, 1, 2, 3, 4
+ENUM_PARAM, ENUM_WEIGHTING, ENUM_TSAMPLING = 5, 6, 7
 F64, F32 = 0, 1

@@ -18,6 +18,9 @@ STRUCTS = {
     "sgm_method_info": _lib.MethodInfo, "sgm_nll_config": _lib.NllConfig,
     "sgm_metric_config": _lib.MetricConfig, "sgm_metric_result": _lib.MetricResult,
     "sgm_st_tensor": _lib.StTensor, "sgm_safetensors": _lib.Safetensors,
+    "sgm_nn_sinusoidal": _lib.Sinusoidal, "sgm_nn_mlp_config": _lib.MlpConfig,
+    "sgm_unet_config": _lib.UnetConfig, "sgm_net_config": _lib.NetConfig,
+    "sgm_train_config": _lib.TrainConfig,
 }
 
 
@@ -27,7 +30,8 @@ def test_struct_layout(tmp_path):
         pytest.skip("no C compiler")
     lines = ['#include <stdio.h>', '#include <stddef.h>']
     lines += ['#include "sgm/%s"' % h for h in ("sgm_core.h", "sgm_sampler.h", "sgm_eval.h",
-                                                 "sgm_likelihood.h", "sgm_io.h")]
+                                                 "sgm_likelihood.h", "sgm_io.h",
+                                                 "sgm_train.h")]
     lines.append("int main(void) {")
     for cname, py in STRUCTS.items():
         lines.append('printf("%s %%zu\\n", sizeof(%s));' % (cname, cname))
