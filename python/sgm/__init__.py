@@ -6,6 +6,7 @@ models). See python/README.md.
     x = sgm.sample(gmm, n=1000, sampler="dpmpp_2m", schedule="karras", steps=20)
 """
 from . import _lib
+from .bench import bench
 from .checkpoint import checkpoint_info, load_tensors
 from .errors import ArgumentError, Error
 from .likelihood import nll
@@ -22,4 +23,4 @@ library_path = _lib.path
 __all__ = ["ArgumentError", "Checkpoint", "Error", "Gmm", "Process", "Schedule", "StepInfo",
            "checkpoint_info", "energy", "frechet", "gmm_loglik", "list", "load_tensors",
            "mmd2", "nll", "noise", "sample", "sampler_config", "samplers", "schedule", "sw2",
-           "Trainer", "train"]
+           "Trainer", "train", "bench"]

@@ -232,6 +232,38 @@ class TrainConfig(ctypes.Structure):
                 ("degrade_seed", c_uint64)]
 
 
+class BenchRow(ctypes.Structure):
+    _fields_ = [("sampler", ctypes.c_char * 32), ("schedule", ctypes.c_char * 24),
+                ("stochastic", c_int), ("adaptive", c_int), ("nfe_budget", c_int),
+                ("steps", c_int), ("tol", c_double), ("nfe", c_size_t), ("err_rms", c_double),
+                ("err_max", c_double), ("sw2", c_double), ("sw2_se", c_double),
+                ("mmd2", c_double), ("mmd2_se", c_double), ("loglik", c_double),
+                ("loglik_se", c_double), ("seconds", c_double), ("status", c_int),
+                ("msg", ctypes.c_char * 160), ("shard", c_int)]
+
+
+TO_DATA_FN = ctypes.CFUNCTYPE(None, c_size_t, P(c_double), c_void_p)
+BENCH_ROW_FN = ctypes.CFUNCTYPE(None, P(BenchRow), c_void_p)
+ALL_GATHER_FN = ctypes.CFUNCTYPE(c_int, P(c_double), c_size_t, c_size_t, c_void_p)
+
+
+class BenchConfig(ctypes.Structure):
+    _fields_ = [("proc", c_void_p), ("gmm", c_void_p), ("samplers", P(c_char_p)),
+                ("n_samplers", c_size_t), ("schedules", P(c_int)), ("n_schedules", c_size_t),
+                ("nfe", P(c_int)), ("n_nfe", c_size_t), ("n", c_size_t), ("seed", c_uint64),
+                ("ref_rtol", c_double), ("ref_atol", c_double), ("metrics", c_int),
+                ("n_projections", c_size_t), ("n_threads", c_int), ("den", P(Denoiser)),
+                ("d", c_size_t), ("to_data", TO_DATA_FN), ("to_data_user_data", c_void_p),
+                ("on_row", BENCH_ROW_FN), ("on_row_user_data", c_void_p),
+                ("shard_rank", c_size_t), ("shard_size", c_size_t),
+                ("all_gather", ALL_GATHER_FN), ("all_gather_user_data", c_void_p)]
+
+
+class BenchResult(ctypes.Structure):
+    _fields_ = [("rows", P(BenchRow)), ("n_rows", c_size_t), ("n", c_size_t), ("d", c_size_t),
+                ("seconds", c_double)]
+
+
 # ------------------------------------------------------------- prototypes ---
 
 _E = P(Error_t)
@@ -332,6 +364,12 @@ _PROTOS = {
     "sgm_trainer_free": (None, [c_void_p]),
     "sgm_nn_precision_from_name": (c_int, [c_char_p, P(c_int)]),
     "sgm_nn_precision_name": (c_char_p, [c_int]),
+    # the NFE-vs-error benchmark
+    "sgm_bench_config_default": (None, [P(BenchConfig)]),
+    "sgm_bench_run": (c_int, [P(BenchConfig), P(BenchResult), _E]),
+    "sgm_bench_result_free": (None, [P(BenchResult)]),
+    "sgm_bench_write_csv": (c_int, [P(BenchResult), c_char_p, _E]),
+    "sgm_bench_plot": (c_int, [P(BenchResult), c_char_p, c_char_p, _E]),
 }
 
 for _name, (_res, _args) in _PROTOS.items():

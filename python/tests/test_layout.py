@@ -20,7 +20,8 @@ STRUCTS = {
     "sgm_st_tensor": _lib.StTensor, "sgm_safetensors": _lib.Safetensors,
     "sgm_nn_sinusoidal": _lib.Sinusoidal, "sgm_nn_mlp_config": _lib.MlpConfig,
     "sgm_unet_config": _lib.UnetConfig, "sgm_net_config": _lib.NetConfig,
-    "sgm_train_config": _lib.TrainConfig,
+    "sgm_train_config": _lib.TrainConfig, "sgm_bench_row": _lib.BenchRow,
+    "sgm_bench_config": _lib.BenchConfig, "sgm_bench_result": _lib.BenchResult,
 }
 
 
@@ -31,7 +32,7 @@ def test_struct_layout(tmp_path):
     lines = ['#include <stdio.h>', '#include <stddef.h>']
     lines += ['#include "sgm/%s"' % h for h in ("sgm_core.h", "sgm_sampler.h", "sgm_eval.h",
                                                  "sgm_likelihood.h", "sgm_io.h",
-                                                 "sgm_train.h")]
+                                                 "sgm_train.h", "sgm_bench.h")]
     lines.append("int main(void) {")
     for cname, py in STRUCTS.items():
         lines.append('printf("%s %%zu\\n", sizeof(%s));' % (cname, cname))
