@@ -1,15 +1,16 @@
 /* normal_bm_f32.c - the float32 normal stream of sgm_rng (stream version 2):
- * The same blocks, u and v as above, with the transform in float
+ * the Philox blocks, u and v of the float64 stream (normal_bm.c: Salmon et
+ * al. 2011, Box & Muller 1958), with the transform in float
  * arithmetic (16 lanes per AVX-512 register instead of 8, and shorter
  * series): each input is rounded to float once from its exact value, then
  * - log(u): u_f = (float)u = 2^k x, x in [sqrt(1/2), sqrt(2)) by integer
  *   operations on the bits (exact); f = x - 1 (exact), except for k = 0,
  *   where f = -(float)m 2^-52 (u - 1 itself, rounded once: u_f - 1 would
  *   keep only the bits of u_f, too few near u = 1); log(1 + f) = f - s (f -
- *   R(s^2)) as above with R to w^4 (the next term is < 2e-9 of the
+ *   R(s^2)) as in normal_bm.c with R to w^4 (the next term is < 2e-9 of the
  *   result); log u = k ln2_hi + (k ln2_lo + log1p f), ln2_hi with 17
  *   significant bits (k ln2_hi exact for |k| <= 52);
- * - sincos: the quadrant exactly as above, t = (float)(rho 2 pi 2^-52)
+ * - sincos: the quadrant exactly as in normal_bm.c, t = (float)(rho 2 pi 2^-52)
  *   (the double product, rounded once); sin t to t^9 and cos t to t^10 (the
  *   next terms are < 2.2e-9 and 1.2e-10 of the result).
  * Error against the exact transform of the block: a few float32 ulp
