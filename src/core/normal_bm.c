@@ -102,20 +102,7 @@ static inline __attribute__((always_inline)) void box_muller(uint64_t a, uint64_
     *z1 = rad * (sgs * sq);
 }
 
-/* normals of blocks b0 .. b0 + nb - 1 (nb <= CHUNK) into z[2 nb]; called
- * with nb = CHUNK (a constant trip count) for all but a row's last chunk */
-static inline __attribute__((always_inline)) void normal_chunk(const stream_key *key,
-                                                                uint32_t b0, uint32_t nb,
-                                                                double *z) {
-    uint64_t ra[CHUNK], rb[CHUNK];
-    philox_chunk(key, b0, nb, ra, rb);
-    double z0[CHUNK], z1[CHUNK];
-    for (uint32_t j = 0; j < nb; j++) box_muller(ra[j], rb[j], &z0[j], &z1[j]);
-    for (uint32_t j = 0; j < nb; j++) {
-        z[2 * j] = z0[j];
-        z[2 * j + 1] = z1[j];
-    }
-}
+NORMAL_CHUNK(normal_chunk, double, box_muller)
 
 #ifdef SGM_NORMAL_DISPATCH
 /* ---- AVX-512: explicit intrinsics -----------------------------------------

@@ -79,19 +79,7 @@ static inline __attribute__((always_inline)) void box_muller_f32(uint64_t a, uin
     *z1 = rad * (sgs * sq);
 }
 
-/* the float32 normals of blocks b0 .. b0 + nb - 1 (nb <= CHUNK) into z[2 nb] */
-static inline __attribute__((always_inline)) void normal_chunk_f32(const stream_key *key,
-                                                                    uint32_t b0, uint32_t nb,
-                                                                    float *z) {
-    uint64_t ra[CHUNK], rb[CHUNK];
-    philox_chunk(key, b0, nb, ra, rb);
-    float z0[CHUNK], z1[CHUNK];
-    for (uint32_t j = 0; j < nb; j++) box_muller_f32(ra[j], rb[j], &z0[j], &z1[j]);
-    for (uint32_t j = 0; j < nb; j++) {
-        z[2 * j] = z0[j];
-        z[2 * j + 1] = z1[j];
-    }
-}
+NORMAL_CHUNK(normal_chunk_f32, float, box_muller_f32)
 
 #ifdef SGM_NORMAL_DISPATCH
 /* the float32 transform (box_muller_f32) of G pairs of groups of 8 blocks

@@ -121,6 +121,23 @@ static inline void philox_block(const stream_key *key, uint32_t b, uint64_t *a, 
 #define F16 (1.0 / 20922789888000.0)
 #define F17 (1.0 / 355687428096000.0)
 
+/* NAME(key, b0, nb, z): the normals of blocks b0 .. b0 + nb - 1 (nb <=
+ * CHUNK) into z[2 nb] as T, by BM (box_muller or box_muller_f32): Philox for
+ * the chunk, then the transform, in loops the compiler vectorises; called
+ * with nb = CHUNK (a constant trip count) for all but a row's last chunk */
+#define NORMAL_CHUNK(NAME, T, BM)                                                              \
+    static inline __attribute__((always_inline)) void NAME(const stream_key *key, uint32_t b0, \
+                                                           uint32_t nb, T *z) {                \
+        uint64_t ra[CHUNK], rb[CHUNK];                                                         \
+        philox_chunk(key, b0, nb, ra, rb);                                                     \
+        T z0[CHUNK], z1[CHUNK];                                                                \
+        for (uint32_t j = 0; j < nb; j++) BM(ra[j], rb[j], &z0[j], &z1[j]);                   \
+        for (uint32_t j = 0; j < nb; j++) {                                                    \
+            z[2 * j] = z0[j];                                                                  \
+            z[2 * j + 1] = z1[j];                                                              \
+        }                                                                                      \
+    }
+
 /* elements [e0, e0 + d) of one row (e0 even), as float64 (double chunks) or
  * float32 (float chunks) */
 #define ROW_BODY(OUT_T, CHUNK_FN)                                            \
